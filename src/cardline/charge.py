@@ -1,0 +1,289 @@
+"""The charging use case: validate, make one PayPal order, answer with a masked receipt.
+
+Idempotency without a database: the client's Idempotency-Key, together with the operator,
+derives the PayPal-Request-Id, so a retry makes PayPal replay its first answer instead of
+charging twice. PayPal keeps order request ids for 6 hours: that is our window. A keyed
+fingerprint of the request travels in the order's ``custom_id``; a replayed order whose
+fingerprint differs means the key was reused for another request, which is refused.
+
+This module is in the charge path: standard library only, plus cardline's own domain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from cardline import audit
+from cardline.card import Card
+from cardline.errors import GatewayError, IdempotencyConflict, InvalidRequest
+from cardline.money import Money, parse_money
+
+if TYPE_CHECKING:
+    from cardline.paypal import ChargeOutcome, PayPalClient
+
+PAYMENT_FIELDS = frozenset({"amount", "currency", "reference", "intent", "card"})
+CARD_FIELDS = frozenset({"number", "expiry", "security_code", "name"})
+INTENTS = frozenset({"CAPTURE", "AUTHORIZE"})
+MAX_REFERENCE = 127
+MAX_IDEMPOTENCY_KEY = 255
+FINGERPRINT_PREFIX = "clfp1:"
+
+
+@dataclass
+class PaymentRequest:
+    """A validated request to charge a card. Holds the Card only for this request's life."""
+
+    money: Money
+    card: Card
+    reference: str | None
+    intent: str = "CAPTURE"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the agent sees: masked card, outcome, PayPal's ids. Never the PAN or CVV."""
+
+    id: str
+    status: str
+    amount: str
+    currency: str
+    brand: str
+    last4: str
+    operator: str
+    created_at: str
+    reference: str | None = None
+    decline_code: str | None = None
+    decline_reason: str | None = None
+    message: str | None = None
+    retryable: bool = False
+    intent: str = "CAPTURE"
+    paypal_order_id: str | None = None
+    paypal_capture_id: str | None = None
+    paypal_authorization_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _require_string(body: Mapping[str, Any], key: str, field: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str):
+        raise InvalidRequest(f"{field} is required and must be a string", field=field)
+    return value
+
+
+def _reject_unknown(body: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        # Field names only, cut short: a caller could put anything in a key.
+        names = ", ".join(name[:40] for name in unknown[:5])
+        raise InvalidRequest(f"Unknown field(s) in {where}: {names}", field=where)
+
+
+def parse_payment_request(body: object) -> PaymentRequest:
+    """Validate a decoded JSON body into a PaymentRequest; raises InvalidRequest subclasses."""
+    if not isinstance(body, dict):
+        raise InvalidRequest("The request body must be a JSON object", field="body")
+    _reject_unknown(body, PAYMENT_FIELDS, "body")
+    if "amount" not in body:
+        raise InvalidRequest("amount is required", field="amount")
+    if "currency" not in body:
+        raise InvalidRequest("currency is required", field="currency")
+    money = parse_money(body["amount"], body["currency"])
+    reference = body.get("reference")
+    if reference is not None:
+        if not isinstance(reference, str) or not 1 <= len(reference) <= MAX_REFERENCE:
+            raise InvalidRequest(
+                f"reference must be a string of 1 to {MAX_REFERENCE} characters", field="reference"
+            )
+        if not reference.isprintable():
+            raise InvalidRequest("reference must be printable text", field="reference")
+    intent = body.get("intent", "CAPTURE")
+    if intent not in INTENTS:
+        raise InvalidRequest("intent must be CAPTURE or AUTHORIZE", field="intent")
+    card_body = body.get("card")
+    if not isinstance(card_body, dict):
+        raise InvalidRequest("card is required and must be an object", field="card")
+    _reject_unknown(card_body, CARD_FIELDS, "card")
+    card = Card.parse(
+        number=_require_string(card_body, "number", "card.number"),
+        expiry=_require_string(card_body, "expiry", "card.expiry"),
+        security_code=_require_string(card_body, "security_code", "card.security_code"),
+        name=_require_string(card_body, "name", "card.name"),
+    )
+    return PaymentRequest(money=money, card=card, reference=reference, intent=intent)
+
+
+def validate_idempotency_key(key: str | None) -> str:
+    """The Idempotency-Key header: required, 1–255 printable ASCII characters."""
+    if key is None or key == "":
+        raise InvalidRequest("The Idempotency-Key header is required", field="Idempotency-Key")
+    if len(key) > MAX_IDEMPOTENCY_KEY or not all(32 < ord(c) < 127 for c in key):
+        raise InvalidRequest(
+            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters",
+            field="Idempotency-Key",
+        )
+    return key
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def payment_id_for(operator: str, idempotency_key: str) -> str:
+    """Stable payment id: the same operator and key always name the same payment."""
+    return "pay_" + _digest("payment", operator, idempotency_key)[:24]
+
+
+def paypal_request_id_for(operator: str, idempotency_key: str, purpose: str = "order") -> str:
+    """PayPal-Request-Id derived from the operator and their Idempotency-Key (≤ 108 chars)."""
+    return f"cardline-{purpose}-" + _digest(purpose, operator, idempotency_key)[:48]
+
+
+def fingerprint(request: PaymentRequest, operator: str, key: bytes) -> str:
+    """Keyed fingerprint of the whole request; card data enters only through an HMAC."""
+    canonical = json.dumps(
+        {
+            "amount": request.money.value,
+            "currency": request.money.currency,
+            "reference": request.reference,
+            "intent": request.intent,
+            "operator": operator,
+            "card": request.card.keyed_digest(key),
+            "expiry": request.card.expiry.paypal,
+            "name": hmac.new(key, request.card.name.encode(), hashlib.sha256).hexdigest(),
+        },
+        sort_keys=True,
+    )
+    return FINGERPRINT_PREFIX + hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()[:40]
+
+
+class Charger:
+    """Takes one card payment through PayPal and records one audit event for it."""
+
+    def __init__(self, paypal: PayPalClient, sink: audit.AuditSink, fingerprint_key: bytes) -> None:
+        self._paypal = paypal
+        self._sink = sink
+        self._key = fingerprint_key
+
+    def charge(
+        self,
+        request: PaymentRequest,
+        *,
+        operator: str,
+        idempotency_key: str,
+        origin: str,
+        mock_response: str | None = None,
+    ) -> Receipt:
+        payment_id = payment_id_for(operator, idempotency_key)
+        card = request.card
+        expected = fingerprint(request, operator, self._key)
+        facts: dict[str, Any] = {
+            "amount": request.money.value,
+            "currency": request.money.currency,
+            "brand": card.brand.value,
+            "last4": card.last4,
+            "reference": request.reference,
+            "intent": request.intent,
+        }
+        try:
+            order = self._paypal.create_order(
+                request_id=paypal_request_id_for(operator, idempotency_key),
+                money=request.money,
+                card=card,
+                intent=request.intent,
+                invoice_id=None,
+                custom_id=expected,
+                description=request.reference,
+                mock_response=mock_response,
+            )
+        except GatewayError as error:
+            self._sink.emit(
+                audit.AuditEvent(
+                    type=audit.PAYMENT,
+                    operator=operator,
+                    outcome="unknown" if error.status == 504 else "failure",
+                    origin=origin,
+                    resource=payment_id,
+                    details={
+                        **facts,
+                        "status": "unknown" if error.status == 504 else "failed",
+                        "error": error.code,
+                        "paypal_debug_id": error.debug_id,
+                    },
+                )
+            )
+            raise
+        finally:
+            card.wipe()
+
+        from cardline.paypal import interpret_order
+
+        outcome = interpret_order(order)
+        if outcome.custom_id is not None and outcome.custom_id != expected:
+            self._sink.emit(
+                audit.AuditEvent(
+                    type=audit.PAYMENT,
+                    operator=operator,
+                    outcome="failure",
+                    origin=origin,
+                    resource=payment_id,
+                    details={"status": "rejected", "error": IdempotencyConflict.code},
+                )
+            )
+            raise IdempotencyConflict(
+                "This Idempotency-Key was already used for a different payment request; "
+                "use a new key for a new payment",
+                field="Idempotency-Key",
+            )
+        receipt = _receipt(payment_id, operator, facts, outcome, order)
+        self._sink.emit(
+            audit.AuditEvent(
+                type=audit.PAYMENT,
+                operator=operator,
+                outcome="success" if receipt.status == "approved" else "failure",
+                origin=origin,
+                resource=payment_id,
+                details=receipt.to_dict(),
+            )
+        )
+        return receipt
+
+
+def _receipt(
+    payment_id: str,
+    operator: str,
+    facts: Mapping[str, Any],
+    outcome: ChargeOutcome,
+    order: Mapping[str, Any],
+) -> Receipt:
+    return Receipt(
+        id=payment_id,
+        status=outcome.status,
+        amount=outcome.amount or facts["amount"],
+        currency=outcome.currency or facts["currency"],
+        brand=outcome.brand or facts["brand"],
+        last4=outcome.last_digits or facts["last4"],
+        operator=operator,
+        created_at=_created_at(order),
+        reference=facts["reference"],
+        decline_code=outcome.response_code if outcome.status != "approved" else None,
+        decline_reason=outcome.decline_reason if outcome.status != "approved" else None,
+        message=outcome.message,
+        retryable=outcome.retryable,
+        intent=facts["intent"],
+        paypal_order_id=outcome.order_id,
+        paypal_capture_id=outcome.capture_id,
+        paypal_authorization_id=outcome.authorization_id,
+    )
+
+
+def _created_at(order: Mapping[str, Any]) -> str:
+    """PayPal's creation time, so that a replayed order yields the identical receipt."""
+    created = order.get("create_time")
+    return created if isinstance(created, str) and created else audit.utc_now()

@@ -1,0 +1,167 @@
+"""The `cardline` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from cardline import __version__, audit
+from cardline.errors import CardlineError
+
+DEFAULT_PORT = 8080
+
+
+def _data_dir(value: str | None) -> Path:
+    from cardline.local import default_data_dir
+
+    return Path(value) if value else default_data_dir()
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import waitress
+
+    from cardline.http.wsgi import wsgi_app
+    from cardline.local import build_local
+
+    data_dir = _data_dir(args.data_dir)
+    stack = build_local(data_dir)
+    try:
+        server = waitress.create_server(
+            wsgi_app(stack.app), host=args.host, port=args.port, threads=8, ident="cardline"
+        )
+    except OSError as error:
+        stack.close()
+        print(
+            f"cardline: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr
+        )
+        return 1
+    url = f"http://{args.host}:{server.effective_port}"
+    print(f"cardline {__version__} listening on {url}", flush=True)
+    print(f"  data directory: {data_dir}", flush=True)
+    print(f"  PayPal: {stack.paypal_mode}", flush=True)
+    if not stack.operators.list():
+        _operator, key = stack.operators.add("agent-1", origin="serve")
+        print("  first operator 'agent-1' created; its key (shown once):", flush=True)
+        print(f"  {key}", flush=True)
+    print("  try: curl -s " + url + "/health", flush=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.close()
+    return 0
+
+
+def _operators(args: argparse.Namespace) -> int:
+    from cardline.local import open_store
+
+    ledger, _sink, operators = open_store(_data_dir(args.data_dir))
+    try:
+        if args.action == "add":
+            _operator, key = operators.add(args.name)
+            print(key)
+        elif args.action == "revoke":
+            operator = operators.revoke(args.name)
+            print(f"revoked {operator.name} ({operator.id})", file=sys.stderr)
+        else:
+            for operator in operators.list():
+                state = f"revoked {operator.revoked_at}" if operator.revoked_at else "active"
+                print(f"{operator.id}\t{operator.name}\t{operator.created_at}\t{state}")
+    finally:
+        ledger.close()
+    return 0
+
+
+def _ledger(args: argparse.Namespace) -> int:
+    from cardline.ledger.projector import rebuild
+    from cardline.ledger.sqlite import SqliteLedger
+    from cardline.local import AUDIT_FILE, LEDGER_FILE
+
+    data_dir = _data_dir(args.data_dir)
+    path = data_dir / LEDGER_FILE
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    ledger = SqliteLedger(path)
+    try:
+        applied, skipped = rebuild(ledger, audit.read_events(data_dir / AUDIT_FILE))
+    finally:
+        ledger.close()
+    print(
+        f"ledger rebuilt from {data_dir / AUDIT_FILE}: {applied} events applied, {skipped} skipped"
+    )
+    return 0
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from cardline.sandbox import serve_forever
+
+    serve_forever(args.host, args.port)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from cardline.demo import run_demo
+
+    return run_demo(url=args.url, key=args.key)
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(
+        prog="cardline", description="Telephone card payments through PayPal."
+    )
+    main.add_argument("--version", action="version", version=f"cardline {__version__}")
+    commands = main.add_subparsers(dest="command", required=True)
+    data_help = "state directory (default: $CARDLINE_DATA_DIR or ~/.local/share/cardline)"
+
+    serve = commands.add_parser("serve", help="run every route locally with the PayPal emulator")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    serve.add_argument("--data-dir", help=data_help)
+    serve.set_defaults(run=_serve)
+
+    operators = commands.add_parser("operators", help="manage operator (agent) API keys")
+    operators.add_argument("action", choices=["add", "list", "revoke"])
+    operators.add_argument("name", nargs="?", help="operator name (add, revoke)")
+    operators.add_argument("--data-dir", help=data_help)
+    operators.set_defaults(run=_operators)
+
+    ledger = commands.add_parser("ledger", help="ledger maintenance")
+    ledger.add_argument("action", choices=["rebuild"])
+    ledger.add_argument("--data-dir", help=data_help)
+    ledger.set_defaults(run=_ledger)
+
+    sandbox = commands.add_parser("sandbox", help="run the PayPal sandbox emulator on its own")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8888)
+    sandbox.set_defaults(run=_sandbox)
+
+    demo = commands.add_parser("demo", help="drive a scripted call-centre shift over HTTP")
+    demo.add_argument("--url", help="a running cardline (default: start one of its own)")
+    demo.add_argument("--key", help="operator key for --url")
+    demo.set_defaults(run=_demo)
+    return main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    audit.configure_logging(logging.WARNING)
+    if args.command == "operators" and args.action in {"add", "revoke"} and not args.name:
+        print("cardline operators: NAME is required", file=sys.stderr)
+        return 2
+    if args.command == "demo" and args.url and not args.key:
+        print("cardline demo: --key is required with --url", file=sys.stderr)
+        return 2
+    try:
+        result: int = args.run(args)
+    except CardlineError as error:
+        print(f"cardline: {error.detail}", file=sys.stderr)
+        return 1
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

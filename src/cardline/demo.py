@@ -1,0 +1,205 @@
+"""`cardline demo`: a scripted call-centre shift driven over HTTP, printing masked receipts."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import threading
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Answer:
+    status: int
+    body: dict[str, Any]
+
+
+class ApiClient:
+    """A minimal HTTP client for cardline's API (the demo needs no more)."""
+
+    def __init__(self, url: str, key: str) -> None:
+        self.url = url.rstrip("/")
+        self.key = key
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Answer:
+        headers = {"Authorization": f"Bearer {self.key}", "Accept": "application/json"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        request = urllib.request.Request(  # noqa: S310 - an http(s) URL the user gave
+            self.url + path, data=data, headers=headers, method=method
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+                return Answer(response.status, json.loads(response.read() or b"{}"))
+        except urllib.error.HTTPError as error:
+            return Answer(error.code, json.loads(error.read() or b"{}"))
+
+
+@contextmanager
+def local_service() -> Iterator[tuple[str, str]]:
+    """A cardline of the demo's own on a free loopback port, in a throw-away data directory."""
+    import waitress
+
+    from cardline.http.wsgi import wsgi_app
+    from cardline.local import build_local
+
+    with tempfile.TemporaryDirectory(prefix="cardline-demo-") as folder:
+        stack = build_local(Path(folder), environ={})
+        _operator, key = stack.operators.add("demo-agent", origin="demo")
+        server = waitress.create_server(wsgi_app(stack.app), host="127.0.0.1", port=0, threads=4)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.effective_port}", key
+        finally:
+            server.close()
+            stack.close()
+
+
+def _expiry() -> str:
+    return f"12/{(date.today().year + 3) % 100:02d}"
+
+
+def _payment(amount: str, number: str, code: str, name: str, reference: str) -> dict[str, Any]:
+    return {
+        "amount": amount,
+        "currency": "USD",
+        "reference": reference,
+        "card": {"number": number, "expiry": _expiry(), "security_code": code, "name": name},
+    }
+
+
+def _receipt_line(title: str, answer: Answer) -> str:
+    body = answer.body
+    if answer.status >= 400:
+        return f"{title:<34} HTTP {answer.status}  {body.get('code')}: {body.get('detail')}"
+    card = f"{body['brand']} •••• {body['last4']}" if body.get("last4") else ""
+    money = f"{body.get('amount')} {body.get('currency')}"
+    status = str(body.get("status"))
+    line = f"{title:<34} HTTP {answer.status}  {status:<9} {money:<12} {card:<20} {body.get('id')}"
+    if body.get("decline_code"):
+        line += (
+            f"\n{'':<45}{body['decline_code']} {body.get('decline_reason')}: {body.get('message')}"
+        )
+    return line
+
+
+def shift(client: ApiClient) -> list[str]:
+    """Drive the scripted shift; returns the problems found (empty when all went as expected)."""
+    problems: list[str] = []
+
+    def expect(condition: bool, what: str) -> None:
+        if not condition:
+            problems.append(what)
+
+    visa_key = f"demo-{uuid.uuid4()}"
+    visa = client.call(
+        "POST",
+        "/v1/payments",
+        _payment("12.50", "4012 8888 8888 1881", "123", "Ada Lovelace", "order-1001"),
+        idempotency_key=visa_key,
+    )
+    print(_receipt_line("1. Visa, phone order", visa))
+    expect(visa.status == 201 and visa.body.get("status") == "approved", "Visa payment approved")
+
+    amex = client.call(
+        "POST",
+        "/v1/payments",
+        _payment("249.00", "3714-496353-98431", "1234", "Grace Hopper", "order-1002"),
+        idempotency_key=f"demo-{uuid.uuid4()}",
+    )
+    print(_receipt_line("2. Amex, phone order", amex))
+    expect(amex.status == 201 and amex.body.get("status") == "approved", "Amex payment approved")
+
+    declined = client.call(
+        "POST",
+        "/v1/payments",
+        _payment("80.00", "4012888888881881", "123", "CCREJECT-IF", "order-1003"),
+        idempotency_key=f"demo-{uuid.uuid4()}",
+    )
+    print(_receipt_line("3. Visa, insufficient funds", declined))
+    expect(
+        declined.body.get("status") == "declined" and declined.body.get("decline_code") == "5120",
+        "decline 5120",
+    )
+
+    if visa.status == 201:
+        refund = client.call(
+            "POST",
+            f"/v1/payments/{visa.body['id']}/refunds",
+            {"amount": "5.00"},
+            idempotency_key=f"demo-{uuid.uuid4()}",
+        )
+        print(_receipt_line("4. Partial refund of payment 1", refund))
+        expect(
+            refund.status == 201 and refund.body.get("status") == "COMPLETED",
+            "partial refund completed",
+        )
+
+    retry = client.call(
+        "POST",
+        "/v1/payments",
+        _payment("12.50", "4012 8888 8888 1881", "123", "Ada Lovelace", "order-1001"),
+        idempotency_key=visa_key,
+    )
+    print(_receipt_line("5. Agent retries payment 1", retry))
+    same = retry.body.get("id") == visa.body.get("id") and retry.body.get(
+        "paypal_capture_id"
+    ) == visa.body.get("paypal_capture_id")
+    print(f"{'':<45}{'same payment, charged once' if same else 'A DIFFERENT PAYMENT'}")
+    expect(same, "retry returns the same payment")
+
+    mistyped = client.call(
+        "POST",
+        "/v1/payments",
+        _payment("30.00", "4012 8888 8888 1882", "123", "Alan Turing", "order-1004"),
+        idempotency_key=f"demo-{uuid.uuid4()}",
+    )
+    print(_receipt_line("6. Mistyped card number", mistyped))
+    expect(
+        mistyped.status == 422 and mistyped.body.get("code") == "invalid_card",
+        "mistyped card refused",
+    )
+
+    listing = client.call("GET", "/v1/payments?limit=10")
+    print(f"\nLedger: {len(listing.body.get('items', []))} payments recorded")
+    for item in listing.body.get("items", []):
+        print(
+            f"  {item['id']}  {item['status']:<18} {item['amount']:>8} {item['currency']}"
+            f"  {item['brand']} •••• {item['last4']}"
+        )
+    return problems
+
+
+def run_demo(*, url: str | None = None, key: str | None = None) -> int:
+    """Run the shift against ``url`` or a service of the demo's own; 0 when all went as expected."""
+    if url is not None and key is not None:
+        problems = shift(ApiClient(url, key))
+    else:
+        with local_service() as (own_url, own_key):
+            print(f"cardline demo: local service at {own_url} with the PayPal emulator\n")
+            problems = shift(ApiClient(own_url, own_key))
+    if problems:
+        print("\nNot as expected: " + "; ".join(problems))
+        return 1
+    print("\nEvery step went as expected.")
+    return 0

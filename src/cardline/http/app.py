@@ -1,0 +1,145 @@
+"""Routing, authentication, error answers and security headers for every host.
+
+Standard library only: the charge Lambda builds an App with its single route.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from cardline import audit
+from cardline.errors import (
+    AuthenticationFailed,
+    CardlineError,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+)
+from cardline.http.messages import (
+    MAX_BODY_BYTES,
+    SECURITY_HEADERS,
+    Request,
+    Response,
+    problem_response,
+)
+
+log = logging.getLogger("cardline.http")
+
+
+@dataclass
+class Call:
+    """What a route handler receives: the request, its path parameters, who is calling."""
+
+    request: Request
+    params: dict[str, str]
+    operator: str
+
+
+Handler = Callable[[Call], Response]
+
+
+@dataclass
+class Route:
+    method: str
+    template: str
+    handler: Handler
+    authenticated: bool = True
+    pattern: re.Pattern[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[A-Za-z0-9_-]{1,64})", self.template)
+        self.pattern = re.compile(f"^{regex}$")
+
+
+class Authenticator(Protocol):
+    def authenticate(self, request: Request) -> str:
+        """The caller's operator id; raises AuthenticationFailed."""
+        ...
+
+
+class GatewayAuthenticator:
+    """Trusts the identity API Gateway's authorizer put on the request (Lambda hosts)."""
+
+    def authenticate(self, request: Request) -> str:
+        if not request.gateway_identity:
+            raise AuthenticationFailed("No authenticated identity came with the request")
+        return request.gateway_identity
+
+
+class App:
+    """Dispatches a Request to its route and always answers with a Response."""
+
+    def __init__(
+        self,
+        routes: Sequence[Route],
+        authenticator: Authenticator,
+        sink: audit.AuditSink,
+        *,
+        max_body: int = MAX_BODY_BYTES,
+    ) -> None:
+        self.routes = list(routes)
+        self._authenticator = authenticator
+        self._sink = sink
+        self._max_body = max_body
+
+    def handle(self, request: Request) -> Response:
+        if not request.request_id:
+            request.request_id = uuid.uuid4().hex
+        try:
+            response = self._dispatch(request)
+        except CardlineError as error:
+            response = problem_response(error, request)
+        except Exception:
+            # The traceback goes through the PAN-masking filter on every handler.
+            log.exception("unhandled error in %s %s", request.method, _safe_path(request.path))
+            response = problem_response(
+                CardlineError("An internal error occurred; nothing about the card was kept"),
+                request,
+            )
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        response.headers["X-Request-Id"] = request.request_id
+        return response
+
+    def _dispatch(self, request: Request) -> Response:
+        allowed: list[str] = []
+        for route in self.routes:
+            match = route.pattern.match(request.path)
+            if match is None:
+                continue
+            if route.method != request.method:
+                allowed.append(route.method)
+                continue
+            if len(request.body) > self._max_body:
+                raise PayloadTooLarge(f"The request body may be at most {self._max_body} bytes")
+            operator = self._authenticate(request) if route.authenticated else "anonymous"
+            return route.handler(Call(request, match.groupdict(), operator))
+        if allowed:
+            raise MethodNotAllowed(f"Use {' or '.join(sorted(set(allowed)))} on this path")
+        raise NotFound("No such resource")
+
+    def _authenticate(self, request: Request) -> str:
+        try:
+            return self._authenticator.authenticate(request)
+        except AuthenticationFailed as error:
+            self._sink.emit(
+                audit.AuditEvent(
+                    type=audit.AUTH_FAILURE,
+                    operator="unknown",
+                    outcome="failure",
+                    origin=request.source_ip,
+                    resource=f"{request.method} {_safe_path(request.path)}",
+                    details={"reason": error.detail},
+                )
+            )
+            raise
+
+
+def _safe_path(path: str) -> str:
+    """The path for a log line: cut short, printable, digits runs kept out by the log filter."""
+    return "".join(c if c.isprintable() else "?" for c in path[:200])

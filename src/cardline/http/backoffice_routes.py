@@ -1,0 +1,118 @@
+"""Every route except taking a payment. None of these ever sees card data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from cardline import __version__
+from cardline.errors import InvalidRequest, NotFound
+from cardline.http.app import Call, Route
+from cardline.http.messages import Response, json_response
+from cardline.ledger import PAYMENT_STATUSES, Ledger
+from cardline.refund import Refunder
+
+MAX_PAGE = 200
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    """The hand-written OpenAPI document shipped with the package, as JSON data."""
+    import yaml
+
+    text = resources.files("cardline.http").joinpath("openapi.yaml").read_text(encoding="utf-8")
+    document: dict[str, Any] = yaml.safe_load(text)
+    return document
+
+
+def _time_bound(value: str | None, name: str) -> str | None:
+    """An ISO date or date-time, normalised to the ledger's UTC text form."""
+    if value is None:
+        return None
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value).isoformat() + "T00:00:00.000Z"
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidRequest(f"{name} must be an ISO 8601 date or date-time", field=name) from None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed.isoformat(timespec="milliseconds") + "Z"
+
+
+def _limit(value: str | None) -> int:
+    if value is None:
+        return 50
+    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE:
+        raise InvalidRequest(f"limit must be a whole number from 1 to {MAX_PAGE}", field="limit")
+    return int(value)
+
+
+def backoffice_routes(
+    ledger: Callable[[], Ledger],
+    refunder: Callable[[], Refunder],
+    paypal_mode: str,
+) -> list[Route]:
+    """Health, the OpenAPI document, payment reads and refunds."""
+
+    def health(call: Call) -> Response:
+        return json_response(200, {"status": "ok", "version": __version__, "paypal": paypal_mode})
+
+    def openapi(call: Call) -> Response:
+        response = json_response(200, openapi_document())
+        response.headers["Cache-Control"] = "public, max-age=300"
+        return response
+
+    def list_payments(call: Call) -> Response:
+        query = call.request.query
+        unknown = sorted(set(query) - {"status", "since", "until", "limit", "cursor"})
+        if unknown:
+            raise InvalidRequest(
+                "Unknown query parameter(s): " + ", ".join(n[:40] for n in unknown[:5]),
+                field="query",
+            )
+        status = query.get("status")
+        if status is not None and status not in PAYMENT_STATUSES:
+            raise InvalidRequest(
+                "status must be one of " + ", ".join(PAYMENT_STATUSES), field="status"
+            )
+        try:
+            page = ledger().list_payments(
+                status=status,
+                since=_time_bound(query.get("since"), "since"),
+                until=_time_bound(query.get("until"), "until"),
+                limit=_limit(query.get("limit")),
+                cursor=query.get("cursor"),
+            )
+        except ValueError:
+            raise InvalidRequest("cursor is not one this service issued", field="cursor") from None
+        return json_response(200, {"items": page.items, "next_cursor": page.next_cursor})
+
+    def get_payment(call: Call) -> Response:
+        payment = ledger().get_payment(call.params["id"])
+        if payment is None:
+            raise NotFound("No payment with this id")
+        payment["refunds"] = ledger().refunds_for(payment["id"])
+        return json_response(200, payment)
+
+    def refund_payment(call: Call) -> Response:
+        body = call.request.json() if call.request.body else None
+        refund = refunder().refund(
+            call.params["id"],
+            body,
+            operator=call.operator,
+            idempotency_key=call.request.header("idempotency-key"),
+            origin=call.request.source_ip,
+        )
+        return json_response(201, refund)
+
+    return [
+        Route("GET", "/health", health, authenticated=False),
+        Route("GET", "/openapi.json", openapi, authenticated=False),
+        Route("GET", "/v1/payments", list_payments),
+        Route("GET", "/v1/payments/{id}", get_payment),
+        Route("POST", "/v1/payments/{id}/refunds", refund_payment),
+    ]

@@ -1,0 +1,43 @@
+"""AWS Lambda entry point for POST /v1/payments, the only function in the CDE.
+
+Imports the standard library and cardline's charge path only: no AWS SDK, no database
+client, no validation framework. Everything is built on the first invocation and kept
+for the life of the instance (the PayPal token and connection included).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from cardline import audit
+from cardline.http.app import App, GatewayAuthenticator
+from cardline.http.charge_route import payment_route
+from cardline.http.lambda_events import handle_event
+
+audit.install_log_filter()
+
+_sink = audit.StreamSink()
+_app: App | None = None
+
+
+def _build() -> App:
+    from cardline.paypal import PayPalClient, PayPalConfig
+
+    from cardline.charge import Charger
+
+    config = PayPalConfig.from_env(os.environ)
+    if config is None:
+        raise RuntimeError("PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET must be configured")
+    key = os.environ.get("CARDLINE_FINGERPRINT_KEY", "")
+    if len(key) < 32:
+        raise RuntimeError("CARDLINE_FINGERPRINT_KEY must hold at least 32 characters")
+    charger = Charger(PayPalClient(config), _sink, key.encode())
+    return App([payment_route(lambda: charger)], GatewayAuthenticator(), _sink)
+
+
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    global _app
+    if _app is None:
+        _app = _build()
+    return handle_event(_app, event)

@@ -1,0 +1,113 @@
+"""API Gateway proxy events (REST v1 and HTTP API v2) to and from Request/Response.
+
+Standard library only: the charge Lambda imports this. A malformed event never raises:
+it becomes a 400 answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from typing import Any
+
+from cardline.errors import MalformedRequest
+from cardline.http.app import App
+from cardline.http.messages import Request, Response, problem_response
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _strings(value: Any) -> dict[str, str]:
+    return {str(k): str(v) for k, v in _mapping(value).items() if v is not None}
+
+
+def _identity_v1(context: Mapping[str, Any]) -> str | None:
+    authorizer = _mapping(context.get("authorizer"))
+    claims = _mapping(authorizer.get("claims"))
+    for candidate in (claims.get("sub"), authorizer.get("principalId")):
+        if isinstance(candidate, str) and candidate:
+            return candidate
+    user_arn = _mapping(context.get("identity")).get("userArn")
+    return user_arn if isinstance(user_arn, str) and user_arn else None
+
+
+def _identity_v2(context: Mapping[str, Any]) -> str | None:
+    authorizer = _mapping(context.get("authorizer"))
+    claims = _mapping(_mapping(authorizer.get("jwt")).get("claims"))
+    iam = _mapping(authorizer.get("iam"))
+    lambda_context = _mapping(authorizer.get("lambda"))
+    for candidate in (claims.get("sub"), iam.get("userArn"), lambda_context.get("operator")):
+        if isinstance(candidate, str) and candidate:
+            return candidate
+    return None
+
+
+def request_from_event(event: Any) -> Request:
+    """Translate an API Gateway proxy event; raises MalformedRequest for junk."""
+    if not isinstance(event, Mapping):
+        raise MalformedRequest("The event is not an API Gateway proxy event")
+    context = _mapping(event.get("requestContext"))
+    if event.get("version") == "2.0":
+        http = _mapping(context.get("http"))
+        method, path = http.get("method"), event.get("rawPath")
+        source_ip = http.get("sourceIp")
+        identity = _identity_v2(context)
+        stage = context.get("stage")
+        if isinstance(path, str) and isinstance(stage, str) and stage != "$default":
+            prefix = f"/{stage}"
+            path = path[len(prefix) :] or "/" if path.startswith(prefix + "/") else path
+    else:
+        method, path = event.get("httpMethod"), event.get("path")
+        source_ip = _mapping(context.get("identity")).get("sourceIp")
+        identity = _identity_v1(context)
+    if not isinstance(method, str) or not isinstance(path, str):
+        raise MalformedRequest("The event has no HTTP method or path")
+    headers = {k.lower(): v for k, v in _strings(event.get("headers")).items()}
+    body = event.get("body")
+    if body is None:
+        raw = b""
+    elif not isinstance(body, str):
+        raise MalformedRequest("The event body is not text")
+    elif event.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise MalformedRequest("The event body is not valid base64") from None
+    else:
+        raw = body.encode("utf-8", "surrogatepass")
+    return Request(
+        method=method.upper(),
+        path=path,
+        headers=headers,
+        query=_strings(event.get("queryStringParameters")),
+        body=raw,
+        source_ip=source_ip if isinstance(source_ip, str) else "unknown",
+        gateway_identity=identity,
+        request_id=str(context.get("requestId") or ""),
+    )
+
+
+def response_to_event(response: Response, *, version_2: bool) -> dict[str, Any]:
+    body = response.body.decode("utf-8")
+    answer: dict[str, Any] = {
+        "statusCode": response.status,
+        "headers": dict(response.headers),
+        "body": body,
+        "isBase64Encoded": False,
+    }
+    if not version_2:
+        answer["multiValueHeaders"] = {}
+    return answer
+
+
+def handle_event(app: App, event: Any) -> dict[str, Any]:
+    """One Lambda invocation: event in, API Gateway answer out, whatever the event holds."""
+    version_2 = isinstance(event, Mapping) and event.get("version") == "2.0"
+    try:
+        request = request_from_event(event)
+    except MalformedRequest as error:
+        return response_to_event(problem_response(error), version_2=version_2)
+    return response_to_event(app.handle(request), version_2=version_2)

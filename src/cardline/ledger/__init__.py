@@ -1,0 +1,50 @@
+"""The ledger: a queryable view of the audit log, rebuildable from it at any time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from cardline.audit import AuditEvent
+
+PAYMENT_STATUSES = (
+    "approved",
+    "declined",
+    "failed",
+    "pending",
+    "unknown",
+    "partially_refunded",
+    "refunded",
+)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of payments, newest first, with the cursor for the next page (or None)."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class Ledger(Protocol):
+    """What every ledger backend offers (SQLite locally, DynamoDB on AWS)."""
+
+    def apply(self, event: AuditEvent) -> bool:
+        """Project one audit event; False when it was already applied."""
+        ...
+
+    def get_payment(self, payment_id: str) -> dict[str, Any] | None: ...
+
+    def list_payments(
+        self,
+        *,
+        status: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page: ...
+
+    def refunds_for(self, payment_id: str) -> list[dict[str, Any]]: ...
+
+    def close(self) -> None: ...

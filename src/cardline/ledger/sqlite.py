@@ -1,0 +1,157 @@
+"""The SQLite ledger used by the local host."""
+
+from __future__ import annotations
+
+import base64
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+from cardline.audit import AuditEvent
+from cardline.ledger import Page
+from cardline.ledger.projector import (
+    PAYMENT_COLUMNS,
+    REFUND_COLUMNS,
+    is_projected,
+    payment_row,
+    refund_rows,
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS applied_events (event_id TEXT PRIMARY KEY, applied_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS payments (
+    id TEXT PRIMARY KEY, status TEXT NOT NULL, amount TEXT, currency TEXT, brand TEXT,
+    last4 TEXT, reference TEXT, operator TEXT, intent TEXT, decline_code TEXT,
+    decline_reason TEXT, message TEXT, paypal_order_id TEXT, paypal_capture_id TEXT,
+    paypal_authorization_id TEXT, refunded_amount TEXT, created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS payments_by_time ON payments (created_at DESC, id DESC);
+CREATE TABLE IF NOT EXISTS refunds (
+    id TEXT PRIMARY KEY, payment_id TEXT NOT NULL, status TEXT, amount TEXT, currency TEXT,
+    operator TEXT, paypal_refund_id TEXT, created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS refunds_by_payment ON refunds (payment_id, created_at);
+"""
+
+
+def encode_cursor(created_at: str, payment_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{created_at}|{payment_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    """Raises ValueError for a cursor we did not make."""
+    try:
+        created_at, payment_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+    except (ValueError, UnicodeError) as error:
+        raise ValueError("bad cursor") from error
+    return created_at, payment_id
+
+
+class SqliteLedger:
+    """Thread-safe SQLite ledger; every projection runs in one transaction."""
+
+    def __init__(self, path: Path | str) -> None:
+        if isinstance(path, Path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+
+    def apply(self, event: AuditEvent) -> bool:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                inserted = self._db.execute(
+                    "INSERT OR IGNORE INTO applied_events VALUES (?, ?)",
+                    (event.event_id, event.time),
+                ).rowcount
+                if inserted and is_projected(event):
+                    self._project(event)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return bool(inserted)
+
+    def _project(self, event: AuditEvent) -> None:
+        existing = self._payment(event.resource)
+        if event.type == "payment":
+            row = payment_row(event, existing)
+            if row is not None:
+                self._upsert("payments", PAYMENT_COLUMNS, row)
+            return
+        refund, payment = refund_rows(event, existing)
+        if refund.get("id") is None:
+            return
+        already = self._db.execute("SELECT 1 FROM refunds WHERE id = ?", (refund["id"],))
+        if already.fetchone() is not None:
+            return
+        self._upsert("refunds", REFUND_COLUMNS, refund)
+        if payment is not None:
+            self._upsert("payments", PAYMENT_COLUMNS, payment)
+
+    def _upsert(self, table: str, columns: tuple[str, ...], row: dict[str, Any]) -> None:
+        names = ", ".join(columns)
+        marks = ", ".join("?" for _ in columns)
+        self._db.execute(
+            f"INSERT OR REPLACE INTO {table} ({names}) VALUES ({marks})",  # noqa: S608 - fixed names
+            [row.get(column) for column in columns],
+        )
+
+    def _payment(self, payment_id: str) -> dict[str, Any] | None:
+        found = self._db.execute("SELECT * FROM payments WHERE id = ?", (payment_id,)).fetchone()
+        return dict(found) if found is not None else None
+
+    def get_payment(self, payment_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self._payment(payment_id)
+
+    def list_payments(
+        self,
+        *,
+        status: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if status is not None:
+            clauses.append("status = ?")
+            params.append(status)
+        if since is not None:
+            clauses.append("created_at >= ?")
+            params.append(since)
+        if until is not None:
+            clauses.append("created_at < ?")
+            params.append(until)
+        if cursor is not None:
+            created_at, payment_id = decode_cursor(cursor)
+            clauses.append("(created_at < ? OR (created_at = ? AND id < ?))")
+            params.extend([created_at, created_at, payment_id])
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        query = f"SELECT * FROM payments {where} ORDER BY created_at DESC, id DESC LIMIT ?"  # noqa: S608
+        with self._lock:
+            rows = [dict(row) for row in self._db.execute(query, [*params, limit + 1])]
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None
+        return Page(items=rows, next_cursor=next_cursor)
+
+    def refunds_for(self, payment_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            found = self._db.execute(
+                "SELECT * FROM refunds WHERE payment_id = ? ORDER BY created_at, id", (payment_id,)
+            )
+            return [dict(row) for row in found]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,115 @@
+"""The local host: every route in one process, with the embedded PayPal emulator, a
+SQLite ledger and a JSON-lines audit file in one data directory."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cardline import audit
+from cardline.charge import Charger
+from cardline.http.app import App
+from cardline.http.backoffice_routes import backoffice_routes
+from cardline.http.charge_route import payment_route
+from cardline.ledger.sqlite import SqliteLedger
+from cardline.operators import OperatorStore
+from cardline.paypal import PayPalClient, PayPalConfig
+from cardline.refund import Refunder
+
+if TYPE_CHECKING:
+    from cardline.sandbox import Emulator
+
+AUDIT_FILE = "audit.jsonl"
+LEDGER_FILE = "ledger.sqlite3"
+OPERATORS_FILE = "operators.json"
+KEY_FILE = "fingerprint.key"
+
+
+def default_data_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    """--data-dir, else CARDLINE_DATA_DIR, else $XDG_DATA_HOME/cardline (~/.local/share)."""
+    if environ.get("CARDLINE_DATA_DIR"):
+        return Path(environ["CARDLINE_DATA_DIR"])
+    base = environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "cardline"
+
+
+def fingerprint_key(data_dir: Path) -> bytes:
+    """The secret keying request fingerprints, made on first use (mode 0600)."""
+    path = data_dir / KEY_FILE
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()
+
+
+class ProjectingSink:
+    """Appends each event to the audit file, then projects it into the ledger."""
+
+    def __init__(self, file_sink: audit.FileSink, ledger: SqliteLedger) -> None:
+        self._file = file_sink
+        self._ledger = ledger
+
+    def emit(self, event: audit.AuditEvent) -> None:
+        self._file.emit(event)
+        self._ledger.apply(event)
+
+
+@dataclass
+class LocalStack:
+    data_dir: Path
+    app: App
+    operators: OperatorStore
+    ledger: SqliteLedger
+    sink: ProjectingSink
+    paypal_mode: str
+    emulator: Emulator | None = None
+
+    def close(self) -> None:
+        if self.emulator is not None:
+            self.emulator.stop()
+        self.ledger.close()
+
+
+def open_store(data_dir: Path) -> tuple[SqliteLedger, ProjectingSink, OperatorStore]:
+    """The data directory's ledger, audit sink and operators, without starting a service."""
+    ledger = SqliteLedger(data_dir / LEDGER_FILE)
+    sink = ProjectingSink(audit.FileSink(data_dir / AUDIT_FILE), ledger)
+    return ledger, sink, OperatorStore(data_dir / OPERATORS_FILE, sink)
+
+
+def build_local(data_dir: Path, environ: Mapping[str, str] = os.environ) -> LocalStack:
+    """Everything `cardline serve` runs; the embedded emulator unless PayPal credentials are set."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    ledger, sink, operators = open_store(data_dir)
+    config = PayPalConfig.from_env(environ)
+    emulator = None
+    if config is None:
+        from cardline.sandbox import Emulator
+
+        emulator = Emulator()
+        base_url = emulator.start()
+        config = PayPalConfig(
+            base_url=base_url, client_id=emulator.client_id, client_secret=emulator.client_secret
+        )
+        mode = "emulator"
+    else:
+        mode = "live" if config.base_url == PayPalConfig.LIVE_URL else "sandbox"
+    paypal = PayPalClient(config)
+    charger = Charger(paypal, sink, fingerprint_key(data_dir))
+    refunder = Refunder(paypal, ledger, sink)
+    routes = [
+        payment_route(lambda: charger),
+        *backoffice_routes(lambda: ledger, lambda: refunder, mode),
+    ]
+    app = App(routes, operators, sink)
+    return LocalStack(data_dir, app, operators, ledger, sink, mode, emulator)

@@ -1,0 +1,129 @@
+"""Operators (agents) and their API keys for the local and EC2 hosts.
+
+Keys are 256-bit random tokens shown once; only their SHA-256 is stored. An unkeyed hash
+is sound here because the key, unlike a PAN, has far too much entropy to brute-force.
+On AWS the API Gateway authorizer (Cognito) identifies agents instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from cardline import audit
+from cardline.errors import AuthenticationFailed, InvalidRequest, NotFound
+from cardline.http.messages import Request
+
+KEY_PREFIX = "cl_"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,63}$")
+
+
+@dataclass
+class Operator:
+    id: str
+    name: str
+    key_sha256: str
+    created_at: str
+    revoked_at: str | None = None
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class OperatorStore:
+    """Operators kept in a JSON file (mode 0600), written atomically."""
+
+    def __init__(self, path: Path, sink: audit.AuditSink) -> None:
+        self.path = path
+        self._sink = sink
+        self._lock = threading.Lock()
+
+    def _load(self) -> list[Operator]:
+        if not self.path.exists():
+            return []
+        data = json.loads(self.path.read_text(encoding="utf-8"))
+        return [Operator(**item) for item in data.get("operators", [])]
+
+    def _save(self, operators: list[Operator]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump({"operators": [asdict(o) for o in operators]}, out, indent=2)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, self.path)
+
+    def list(self) -> list[Operator]:
+        with self._lock:
+            return self._load()
+
+    def add(self, name: str, *, by: str = "cli", origin: str = "local") -> tuple[Operator, str]:
+        """Create an operator; returns it and its new key (the only time the key exists)."""
+        if not _NAME.match(name):
+            raise InvalidRequest(
+                "Operator names are 1 to 64 letters, digits, spaces or . _ @ -", field="name"
+            )
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        with self._lock:
+            operators = self._load()
+            if any(o.name == name and o.revoked_at is None for o in operators):
+                raise InvalidRequest(f"An operator named {name!r} already exists", field="name")
+            operator = Operator(
+                id="op_" + secrets.token_hex(8),
+                name=name,
+                key_sha256=_hash(key),
+                created_at=audit.utc_now(),
+            )
+            self._save([*operators, operator])
+        self._emit(audit.OPERATOR_ADDED, operator, by, origin)
+        return operator, key
+
+    def revoke(self, name_or_id: str, *, by: str = "cli", origin: str = "local") -> Operator:
+        with self._lock:
+            operators = self._load()
+            for operator in operators:
+                if name_or_id in (operator.id, operator.name) and operator.revoked_at is None:
+                    operator.revoked_at = audit.utc_now()
+                    self._save(operators)
+                    break
+            else:
+                raise NotFound(f"No active operator {name_or_id!r}")
+        self._emit(audit.OPERATOR_REVOKED, operator, by, origin)
+        return operator
+
+    def authenticate(self, request: Request) -> str:
+        """The operator id for the request's Bearer key; raises AuthenticationFailed."""
+        header = request.header("authorization") or ""
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise AuthenticationFailed("Send an operator key as 'Authorization: Bearer <key>'")
+        presented = _hash(key.strip())
+        found = None
+        for operator in self.list():
+            # Compare every entry so the time taken does not tell which one matched.
+            if hmac.compare_digest(operator.key_sha256, presented) and operator.revoked_at is None:
+                found = operator
+        if found is None:
+            raise AuthenticationFailed("The operator key is not valid")
+        return found.id
+
+    def _emit(self, kind: str, operator: Operator, by: str, origin: str) -> None:
+        self._sink.emit(
+            audit.AuditEvent(
+                type=kind,
+                operator=by,
+                outcome="success",
+                origin=origin,
+                resource=operator.id,
+                details={"name": operator.name},
+            )
+        )

@@ -1,0 +1,381 @@
+"""PayPal's Orders v2 and Payments v2 operations, as the sandbox performs them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from cardline.sandbox import views
+from cardline.sandbox.amounts import parse_amount
+from cardline.sandbox.errors import ApiError, Issue
+from cardline.sandbox.records import (
+    APPROVED,
+    Authorization,
+    Capture,
+    CardSummary,
+    Order,
+    Refund,
+    declined,
+)
+from cardline.sandbox.store import Store, now_iso
+from cardline.sandbox.validation import (
+    CardInput,
+    card_in,
+    optional_string,
+    parse_order_request,
+    parse_payment_source,
+    require_object,
+)
+
+AUTHORIZATION_VALID_DAYS = 29
+
+
+@dataclass(frozen=True)
+class Call:
+    """What an operation needs from the HTTP request."""
+
+    body: object = None  # parsed JSON, None when the body was empty
+    request_id: str | None = None
+    representation: bool = False  # Prefer: return=representation
+
+
+@dataclass
+class Reply:
+    """An operation's answer."""
+
+    status: int
+    body: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Api:
+    """The emulated operations over one :class:`Store`; ``base`` prefixes HATEOAS links."""
+
+    def __init__(self, store: Store, base: str) -> None:
+        self.store = store
+        self.base = base
+
+    # -- orders --------------------------------------------------------------------
+
+    def create_order(self, call: Call) -> Reply:
+        """POST /v2/checkout/orders (single-step when it carries a card)."""
+        body = require_object(call.body, required=True)
+        if card_in(body) is not None and call.request_id is None:
+            raise ApiError(400, Issue("PAYPAL_REQUEST_ID_REQUIRED", "PayPal-Request-Id", None))
+        with self.store.request_key("orders.create", call.request_id):
+            earlier = self.store.replayed("orders.create", call.request_id)
+            if earlier is not None:
+                return self._order_reply(200, earlier, call)
+            request = parse_order_request(body)
+            assessed = request.card.assess(_today()) if request.card else None
+            stamp = now_iso()
+            with self.store.lock:
+                order = Order(
+                    id=self.store.new_id(),
+                    intent=request.intent,
+                    status="CREATED",
+                    amount=request.amount,
+                    request_id=call.request_id,
+                    create_time=stamp,
+                    update_time=stamp,
+                    reference_id=request.reference_id,
+                    invoice_id=request.invoice_id,
+                    custom_id=request.custom_id,
+                    description=request.description,
+                    soft_descriptor=request.soft_descriptor,
+                )
+                self.store.orders[order.id] = order
+                if assessed is not None:
+                    self._settle(order, *assessed, request_id=call.request_id)
+                self.store.remember("orders.create", call.request_id, order.id)
+            return self._order_reply(201, order.id, call)
+
+    def get_order(self, order_id: str) -> Reply:
+        """GET /v2/checkout/orders/{id}."""
+        with self.store.lock:
+            return Reply(200, views.order(self.store, self._order(order_id), self.base))
+
+    def capture_order(self, order_id: str, call: Call) -> Reply:
+        """POST /v2/checkout/orders/{id}/capture: pay a CREATED order with a card."""
+        return self._complete_order(order_id, call, "CAPTURE")
+
+    def authorize_order(self, order_id: str, call: Call) -> Reply:
+        """POST /v2/checkout/orders/{id}/authorize: authorize a CREATED order with a card."""
+        return self._complete_order(order_id, call, "AUTHORIZE")
+
+    def _complete_order(self, order_id: str, call: Call, action: str) -> Reply:
+        operation = "orders.capture" if action == "CAPTURE" else "orders.authorize"
+        body = require_object(call.body, required=False)
+        with self.store.request_key(operation, call.request_id):
+            earlier = self.store.replayed(operation, call.request_id)
+            if earlier is not None:
+                return self._order_reply(200, earlier, call)
+            with self.store.lock:
+                order = self._order(order_id)
+            done = "ORDER_ALREADY_CAPTURED" if action == "CAPTURE" else "ORDER_ALREADY_AUTHORIZED"
+            if order.intent != action:
+                raise ApiError(422, Issue("ACTION_DOES_NOT_MATCH_INTENT"))
+            if order.status == "COMPLETED":
+                raise ApiError(422, Issue(done))
+            card: CardInput | None = parse_payment_source(body)
+            if card is None:
+                raise ApiError(422, Issue("ORDER_NOT_APPROVED"))
+            summary, trigger = card.assess(_today())
+            with self.store.lock:
+                if order.status == "COMPLETED":  # completed meanwhile under another id
+                    raise ApiError(422, Issue(done))
+                self._settle(order, summary, trigger, request_id=call.request_id)
+                self.store.remember(operation, call.request_id, order.id)
+            return self._order_reply(201, order.id, call)
+
+    def _settle(
+        self, order: Order, card: CardSummary, trigger: str | None, *, request_id: str | None
+    ) -> None:
+        """Charge or authorize ``card`` for ``order``; the caller holds the store lock."""
+        stamp = now_iso()
+        processor = declined(trigger) if trigger else APPROVED
+        order.card = card
+        order.status = "COMPLETED"
+        order.update_time = stamp
+        if order.intent == "CAPTURE":
+            capture = Capture(
+                id=self.store.new_id(),
+                status="DECLINED" if trigger else "COMPLETED",
+                amount=order.amount,
+                order_id=order.id,
+                request_id=request_id,
+                create_time=stamp,
+                update_time=stamp,
+                processor=processor,
+                invoice_id=order.invoice_id,
+                custom_id=order.custom_id,
+            )
+            self.store.captures[capture.id] = capture
+            order.capture_ids.append(capture.id)
+        else:
+            authorization = Authorization(
+                id=self.store.new_id(),
+                status="DENIED" if trigger else "CREATED",
+                amount=order.amount,
+                order_id=order.id,
+                request_id=request_id,
+                processor=processor,
+                create_time=stamp,
+                update_time=stamp,
+                expiration_time=now_iso(AUTHORIZATION_VALID_DAYS * 86400),
+                invoice_id=order.invoice_id,
+                custom_id=order.custom_id,
+            )
+            self.store.authorizations[authorization.id] = authorization
+            order.authorization_ids.append(authorization.id)
+
+    def _order_reply(self, status: int, order_id: str, call: Call) -> Reply:
+        with self.store.lock:
+            order = self.store.orders[order_id]
+            if call.representation:
+                return Reply(status, views.order(self.store, order, self.base))
+            return Reply(
+                status, views.minimal(order.id, order.status, views.order_links(order, self.base))
+            )
+
+    def _order(self, order_id: str) -> Order:
+        order = self.store.orders.get(order_id)
+        if order is None:
+            raise ApiError(404, Issue("INVALID_RESOURCE_ID", "id", "path"))
+        return order
+
+    # -- authorizations ------------------------------------------------------------
+
+    def get_authorization(self, authorization_id: str) -> Reply:
+        """GET /v2/payments/authorizations/{id}."""
+        with self.store.lock:
+            record = self._authorization(authorization_id)
+            return Reply(200, views.authorization(self.store, record, self.base))
+
+    def capture_authorization(self, authorization_id: str, call: Call) -> Reply:
+        """POST /v2/payments/authorizations/{id}/capture (optionally partial)."""
+        operation = "authorizations.capture"
+        body = require_object(call.body, required=False)
+        with self.store.request_key(operation, call.request_id):
+            earlier = self.store.replayed(operation, call.request_id)
+            if earlier is not None:
+                return self._capture_reply(201, earlier, call)
+            final = body.get("final_capture", False)
+            if not isinstance(final, bool):
+                raise ApiError(400, Issue("INVALID_PARAMETER_SYNTAX", "/final_capture"))
+            invoice_id = optional_string(body, "invoice_id", "", max_length=127)
+            optional_string(body, "note_to_payer", "", max_length=255)
+            optional_string(body, "soft_descriptor", "", max_length=22)
+            amount = None
+            if body.get("amount") is not None:
+                amount = parse_amount(body["amount"], "/amount", payments_api=True)
+            with self.store.lock:
+                auth = self._authorization(authorization_id)
+                if auth.status == "VOIDED":
+                    raise ApiError(422, Issue("AUTHORIZATION_VOIDED"))
+                if auth.status == "DENIED":
+                    raise ApiError(422, Issue("AUTHORIZATION_DENIED"))
+                if auth.status == "CAPTURED":
+                    raise ApiError(422, Issue("AUTHORIZATION_ALREADY_CAPTURED"))
+                remaining = auth.amount.minor - auth.captured
+                if amount is None:
+                    amount = auth.amount.with_minor(remaining)
+                elif amount.currency != auth.amount.currency:
+                    raise ApiError(
+                        422, Issue("AUTH_CAPTURE_CURRENCY_MISMATCH", "/amount/currency_code")
+                    )
+                # PayPal may allow up to 115 % over-capture by agreement; the sandbox does not.
+                elif amount.minor > remaining:
+                    raise ApiError(422, Issue("MAX_CAPTURE_AMOUNT_EXCEEDED", "/amount/value"))
+                stamp = now_iso()
+                capture = Capture(
+                    id=self.store.new_id(),
+                    status="COMPLETED",
+                    amount=amount,
+                    order_id=auth.order_id,
+                    request_id=call.request_id,
+                    create_time=stamp,
+                    update_time=stamp,
+                    final_capture=final,
+                    authorization_id=auth.id,
+                    processor=APPROVED,
+                    invoice_id=invoice_id or auth.invoice_id,
+                    custom_id=auth.custom_id,
+                )
+                self.store.captures[capture.id] = capture
+                self.store.orders[auth.order_id].capture_ids.append(capture.id)
+                auth.captured += amount.minor
+                auth.capture_ids.append(capture.id)
+                full = final or auth.captured >= auth.amount.minor
+                auth.status = "CAPTURED" if full else "PARTIALLY_CAPTURED"
+                auth.update_time = stamp
+                self.store.remember(operation, call.request_id, capture.id)
+            return self._capture_reply(201, capture.id, call)
+
+    def void_authorization(self, authorization_id: str, call: Call) -> Reply:
+        """POST /v2/payments/authorizations/{id}/void: 204, or 200 with the representation."""
+        operation = "authorizations.void"
+        with self.store.request_key(operation, call.request_id), self.store.lock:
+            if self.store.replayed(operation, call.request_id) is None:
+                auth = self._authorization(authorization_id)
+                if auth.status == "CAPTURED":
+                    raise ApiError(422, Issue("PREVIOUSLY_CAPTURED"))
+                if auth.status == "VOIDED":
+                    raise ApiError(422, Issue("PREVIOUSLY_VOIDED"))
+                if auth.status == "DENIED":
+                    raise ApiError(422, Issue("CANNOT_BE_VOIDED"))
+                auth.status = "VOIDED"
+                auth.update_time = now_iso()
+                self.store.remember(operation, call.request_id, auth.id)
+            else:
+                auth = self._authorization(authorization_id)
+            if call.representation:
+                return Reply(200, views.authorization(self.store, auth, self.base))
+            return Reply(204)
+
+    def _authorization(self, authorization_id: str) -> Authorization:
+        record = self.store.authorizations.get(authorization_id)
+        if record is None:
+            raise ApiError(404, Issue("INVALID_RESOURCE_ID", "authorization_id", "path"))
+        return record
+
+    # -- captures and refunds ------------------------------------------------------
+
+    def get_capture(self, capture_id: str) -> Reply:
+        """GET /v2/payments/captures/{id}."""
+        with self.store.lock:
+            return Reply(200, views.capture(self.store, self._capture(capture_id), self.base))
+
+    def refund_capture(self, capture_id: str, call: Call) -> Reply:
+        """POST /v2/payments/captures/{id}/refund: the rest when no amount is given."""
+        operation = "captures.refund"
+        body = require_object(call.body, required=False)
+        with self.store.request_key(operation, call.request_id):
+            earlier = self.store.replayed(operation, call.request_id)
+            if earlier is not None:
+                return self._refund_reply(earlier, call)
+            invoice_id = optional_string(body, "invoice_id", "", max_length=127)
+            # The refund response narrows custom_id to this pattern; accept only what it can echo.
+            custom_id = optional_string(
+                body, "custom_id", "", max_length=127, pattern=r"^[A-Za-z0-9-_.,]*$"
+            )
+            note = optional_string(body, "note_to_payer", "", max_length=255)
+            amount = None
+            if body.get("amount") is not None:
+                amount = parse_amount(body["amount"], "/amount", payments_api=True)
+            with self.store.lock:
+                capture = self._capture(capture_id)
+                if not capture.moved_money:
+                    raise ApiError(422, Issue("REFUND_NOT_ALLOWED"))
+                if capture.status == "PENDING":
+                    raise ApiError(422, Issue("PENDING_CAPTURE"))
+                if capture.status == "REFUNDED":
+                    raise ApiError(422, Issue("CAPTURE_FULLY_REFUNDED"))
+                remaining = capture.amount.minor - capture.refunded
+                if amount is None:
+                    amount = capture.amount.with_minor(remaining)
+                elif amount.currency != capture.amount.currency:
+                    raise ApiError(
+                        422, Issue("REFUND_CAPTURE_CURRENCY_MISMATCH", "/amount/currency_code")
+                    )
+                elif amount.minor > remaining:
+                    raise ApiError(422, Issue("REFUND_AMOUNT_EXCEEDED", "/amount/value"))
+                stamp = now_iso()
+                capture.refunded += amount.minor
+                capture.status = (
+                    "REFUNDED" if capture.refunded >= capture.amount.minor else "PARTIALLY_REFUNDED"
+                )
+                capture.update_time = stamp
+                refund = Refund(
+                    id=self.store.new_id(),
+                    status="COMPLETED",
+                    amount=amount,
+                    capture_id=capture.id,
+                    request_id=call.request_id,
+                    create_time=stamp,
+                    update_time=stamp,
+                    total_refunded=capture.refunded,
+                    invoice_id=invoice_id,
+                    custom_id=custom_id,
+                    note_to_payer=note,
+                )
+                self.store.refunds[refund.id] = refund
+                capture.refund_ids.append(refund.id)
+                self.store.remember(operation, call.request_id, refund.id)
+            return self._refund_reply(refund.id, call)
+
+    def get_refund(self, refund_id: str) -> Reply:
+        """GET /v2/payments/refunds/{id}."""
+        with self.store.lock:
+            record = self.store.refunds.get(refund_id)
+            if record is None:
+                raise ApiError(404, Issue("INVALID_RESOURCE_ID", "refund_id", "path"))
+            return Reply(200, views.refund(record, self.base))
+
+    def _capture(self, capture_id: str) -> Capture:
+        record = self.store.captures.get(capture_id)
+        if record is None:
+            raise ApiError(404, Issue("INVALID_RESOURCE_ID", "capture_id", "path"))
+        return record
+
+    def _capture_reply(self, status: int, capture_id: str, call: Call) -> Reply:
+        with self.store.lock:
+            record = self.store.captures[capture_id]
+            if call.representation:
+                return Reply(status, views.capture(self.store, record, self.base))
+            links = views.capture_links(record, self.base)
+            return Reply(status, views.minimal(record.id, record.status, links))
+
+    def _refund_reply(self, refund_id: str, call: Call) -> Reply:
+        # Payments v2 documents only 201 for refunds, replays included.
+        with self.store.lock:
+            record = self.store.refunds[refund_id]
+            if call.representation:
+                return Reply(201, views.refund(record, self.base))
+            links = views.refund_links(record, self.base)
+            return Reply(201, views.minimal(record.id, record.status, links))
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()

@@ -1,0 +1,118 @@
+"""The emulator's state: resources, idempotency keys, access tokens and the request log.
+
+One re-entrant lock guards the data; each (operation, PayPal-Request-Id) pair also has
+its own lock, held for the whole request, so two concurrent requests with one id are
+processed one after the other and the second replays the first.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from cardline.sandbox.records import Authorization, Capture, Order, Refund
+
+_ID_ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+def now_iso(offset_seconds: float = 0.0) -> str:
+    """UTC time as PayPal writes it: 2025-01-31T12:00:00Z."""
+    moment = datetime.fromtimestamp(time.time() + offset_seconds, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Store:
+    """Thread-safe in-memory state of one emulator."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.orders: dict[str, Order] = {}
+        self.authorizations: dict[str, Authorization] = {}
+        self.captures: dict[str, Capture] = {}
+        self.refunds: dict[str, Refund] = {}
+        self.requests = 0
+        self.token_requests = 0
+        self._idempotency: dict[tuple[str, str], str] = {}
+        self._key_locks: dict[tuple[str, str], threading.Lock] = {}
+        self._tokens: dict[str, float] = {}  # access token -> monotonic expiry
+        self._log: list[dict[str, Any]] = []
+
+    # -- ids and idempotency -------------------------------------------------------
+
+    def new_id(self) -> str:
+        """A fresh 17-character PayPal-style id, unique across all resources."""
+        with self.lock:
+            while True:
+                candidate = "".join(secrets.choice(_ID_ALPHABET) for _ in range(17))
+                if not any(
+                    candidate in table
+                    for table in (self.orders, self.authorizations, self.captures, self.refunds)
+                ):
+                    return candidate
+
+    @contextmanager
+    def request_key(self, operation: str, request_id: str | None) -> Iterator[None]:
+        """Serialise requests that share ``operation`` and PayPal-Request-Id."""
+        if request_id is None:
+            yield
+            return
+        key = (operation, request_id)
+        with self.lock:
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            yield
+
+    def replayed(self, operation: str, request_id: str | None) -> str | None:
+        """The resource id an earlier request with this id created, if any."""
+        if request_id is None:
+            return None
+        with self.lock:
+            return self._idempotency.get((operation, request_id))
+
+    def remember(self, operation: str, request_id: str | None, resource_id: str) -> None:
+        """Record that ``request_id`` created ``resource_id``."""
+        if request_id is not None:
+            with self.lock:
+                self._idempotency[(operation, request_id)] = resource_id
+
+    # -- OAuth ---------------------------------------------------------------------
+
+    def issue_token(self, ttl: float) -> str:
+        """A new access token valid for ``ttl`` seconds."""
+        token = "A21AA" + secrets.token_urlsafe(48)
+        with self.lock:
+            self._tokens[token] = time.monotonic() + ttl
+        return token
+
+    def token_valid(self, token: str) -> bool:
+        """True for a token this emulator issued that has not expired."""
+        with self.lock:
+            expiry = self._tokens.get(token)
+            if expiry is None:
+                return False
+            if time.monotonic() >= expiry:
+                del self._tokens[token]
+                return False
+            return True
+
+    def expire_tokens(self) -> None:
+        """Expire every token issued so far."""
+        with self.lock:
+            self._tokens.clear()
+
+    # -- inspection ----------------------------------------------------------------
+
+    def log(self, entry: dict[str, Any]) -> None:
+        """Append one request (method, path, chosen headers, status; never a body)."""
+        with self.lock:
+            self._log.append(entry)
+
+    def request_log(self) -> list[dict[str, Any]]:
+        """Copies of the logged requests, oldest first."""
+        with self.lock:
+            return [dict(entry, headers=dict(entry["headers"])) for entry in self._log]
