@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import os
 import threading
 import uuid
@@ -14,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from cardline.local import LocalStack, build_local
+from cardline.audit import mask_pans
+from cardline.local import LocalStack, build_local, serve_in_background
 
 
 @pytest.fixture(scope="session")
@@ -24,6 +26,25 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = Path(configured) if configured else tmp_path_factory.mktemp("artifacts")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def raw_logs(artifacts: Path) -> Iterator[Path]:
+    """Every log record of the suite, written WITHOUT the PAN-masking filter: the leak scan
+    then proves the code never logs card data, not merely that the filter masks it."""
+    path = artifacts / "suite-logs.log"
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield path
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous)
+        handler.close()
 
 
 @pytest.fixture
@@ -84,7 +105,9 @@ class Client:
         finally:
             connection.close()
         with self._lock, open(self.record, "ab") as out:
-            out.write(f"{method} {path} -> {answer.status} {dict(answer.headers)}\n".encode())
+            # The request line is the test's own words: masked, so the scan judges the answer.
+            line = f"{method} {mask_pans(path)} -> {answer.status} {dict(answer.headers)}\n"
+            out.write(line.encode())
             out.write(answer.body + b"\n")
         return answer
 
@@ -103,18 +126,13 @@ class Running:
 @pytest.fixture
 def running(data_dir: Path, artifacts: Path) -> Iterator[Running]:
     """`cardline serve`'s stack under waitress on a free port, with an operator key."""
-    import waitress
-
-    from cardline.http.wsgi import wsgi_app
-
     stack = build_local(data_dir, environ={})
     _operator, key = stack.operators.add("agent-test")
-    server = waitress.create_server(wsgi_app(stack.app), host="127.0.0.1", port=0, threads=8)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.effective_port}"
+    server = serve_in_background(stack.app)
     try:
-        yield Running(stack, url, key, Client(url, key, artifacts / "http-answers.log"))
+        yield Running(
+            stack, server.url, key, Client(server.url, key, artifacts / "http-answers.log")
+        )
     finally:
-        server.close()
+        server.stop()
         stack.close()

@@ -70,7 +70,7 @@ class PayPalHttp:
         self,
         base_url: str,
         client_id: str = "sandbox-client",
-        client_secret: str = "sandbox-secret",
+        client_secret: str = "sandbox-secret",  # noqa: S107 - the emulator's default
     ) -> None:
         host, _, port = base_url.removeprefix("http://").partition(":")
         self.host, self.port = host, int(port)
@@ -81,9 +81,7 @@ class PayPalHttp:
     def close(self) -> None:
         self.connection.close()
 
-    def raw(
-        self, method: str, path: str, body: bytes | None, headers: dict[str, str]
-    ) -> Answer:
+    def raw(self, method: str, path: str, body: bytes | None, headers: dict[str, str]) -> Answer:
         """One exchange; a transport error closes the connection (the next call reopens)."""
         try:
             self.connection.request(method, path, body=body, headers=headers)

@@ -151,13 +151,38 @@ def _luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+# Card numbers as people write them: contiguous, in fours, or Amex's 4-6-5.
+_PAN_WRITTEN = re.compile(
+    r"(?<![0-9])(?:[0-9]{13,19}"
+    r"|[0-9]{4}([ -])[0-9]{4}\1[0-9]{4}\1[0-9]{4}(?:\1[0-9]{1,3})?"
+    r"|[0-9]{4}([ -])[0-9]{6}\2[0-9]{5})(?![0-9])"
+)
+
+
+def _is_pan(match: re.Match[str]) -> bool:
+    digits = re.sub(r"[ -]", "", match.group(0))
+    return 13 <= len(digits) <= 19 and _luhn_ok(digits)
+
+
+def contains_pan(text: str) -> bool:
+    """True when free text holds a Luhn-valid card number written the way card numbers are
+    (a keying slip into the wrong field), which must be refused rather than stored. Narrower
+    than the log filter's pattern so that order numbers and dates are not refused."""
+    return any(_is_pan(match) for match in _PAN_WRITTEN.finditer(text))
+
+
+def is_pan(text: str) -> bool:
+    """True when the whole of ``text`` is a Luhn-valid card number (separators allowed)."""
+    match = _PAN_SHAPED.fullmatch(text.strip())
+    return match is not None and _is_pan(match)
+
+
 def mask_pans(text: str) -> str:
     """Replace every Luhn-valid 13–19 digit run with a mask keeping only the last 4 digits."""
 
     def _mask(match: re.Match[str]) -> str:
-        digits = re.sub(r"[ -]", "", match.group(0))
-        if 13 <= len(digits) <= 19 and _luhn_ok(digits):
-            return "[PAN ••••" + digits[-4:] + "]"
+        if _is_pan(match):
+            return "[PAN ••••" + re.sub(r"[ -]", "", match.group(0))[-4:] + "]"
         return match.group(0)
 
     return _PAN_SHAPED.sub(_mask, text)

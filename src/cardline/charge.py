@@ -14,7 +14,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -77,19 +78,23 @@ def _require_string(body: Mapping[str, Any], key: str, field: str) -> str:
     return value
 
 
-def _reject_unknown(body: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:
-    unknown = sorted(set(body) - allowed)
+_SAFE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,39}$")
+
+
+def reject_unknown(names: Iterable[str], allowed: frozenset[str], where: str) -> None:
+    """Refuse fields outside ``allowed``; only identifier-like names are repeated back, since a
+    caller can put anything, a card number included, in a key."""
+    unknown = sorted(set(names) - allowed)
     if unknown:
-        # Field names only, cut short: a caller could put anything in a key.
-        names = ", ".join(name[:40] for name in unknown[:5])
-        raise InvalidRequest(f"Unknown field(s) in {where}: {names}", field=where)
+        shown = [name if _SAFE_NAME.match(name) else "(name not shown)" for name in unknown[:5]]
+        raise InvalidRequest(f"Unknown field(s) in {where}: {', '.join(shown)}", field=where)
 
 
 def parse_payment_request(body: object) -> PaymentRequest:
     """Validate a decoded JSON body into a PaymentRequest; raises InvalidRequest subclasses."""
     if not isinstance(body, dict):
         raise InvalidRequest("The request body must be a JSON object", field="body")
-    _reject_unknown(body, PAYMENT_FIELDS, "body")
+    reject_unknown(body, PAYMENT_FIELDS, "body")
     if "amount" not in body:
         raise InvalidRequest("amount is required", field="amount")
     if "currency" not in body:
@@ -103,13 +108,15 @@ def parse_payment_request(body: object) -> PaymentRequest:
             )
         if not reference.isprintable():
             raise InvalidRequest("reference must be printable text", field="reference")
+        if audit.contains_pan(reference):
+            raise InvalidRequest("reference must not contain a card number", field="reference")
     intent = body.get("intent", "CAPTURE")
     if intent not in INTENTS:
         raise InvalidRequest("intent must be CAPTURE or AUTHORIZE", field="intent")
     card_body = body.get("card")
     if not isinstance(card_body, dict):
         raise InvalidRequest("card is required and must be an object", field="card")
-    _reject_unknown(card_body, CARD_FIELDS, "card")
+    reject_unknown(card_body, CARD_FIELDS, "card")
     card = Card.parse(
         number=_require_string(card_body, "number", "card.number"),
         expiry=_require_string(card_body, "expiry", "card.expiry"),
@@ -127,6 +134,10 @@ def validate_idempotency_key(key: str | None) -> str:
         raise InvalidRequest(
             f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters",
             field="Idempotency-Key",
+        )
+    if audit.contains_pan(key):
+        raise InvalidRequest(
+            "Idempotency-Key must not contain a card number", field="Idempotency-Key"
         )
     return key
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-import threading
 import urllib.error
 import urllib.request
 import uuid
@@ -57,21 +56,16 @@ class ApiClient:
 @contextmanager
 def local_service() -> Iterator[tuple[str, str]]:
     """A cardline of the demo's own on a free loopback port, in a throw-away data directory."""
-    import waitress
-
-    from cardline.http.wsgi import wsgi_app
-    from cardline.local import build_local
+    from cardline.local import build_local, serve_in_background
 
     with tempfile.TemporaryDirectory(prefix="cardline-demo-") as folder:
         stack = build_local(Path(folder), environ={})
         _operator, key = stack.operators.add("demo-agent", origin="demo")
-        server = waitress.create_server(wsgi_app(stack.app), host="127.0.0.1", port=0, threads=4)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
+        server = serve_in_background(stack.app)
         try:
-            yield f"http://127.0.0.1:{server.effective_port}", key
+            yield server.url, key
         finally:
-            server.close()
+            server.stop()
             stack.close()
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -113,3 +114,41 @@ def build_local(data_dir: Path, environ: Mapping[str, str] = os.environ) -> Loca
     ]
     app = App(routes, operators, sink)
     return LocalStack(data_dir, app, operators, ledger, sink, mode, emulator)
+
+
+@dataclass
+class BackgroundServer:
+    """A waitress server on a background thread (the demo and the tests use it)."""
+
+    url: str
+    stop: Callable[[], None]
+
+
+def serve_in_background(app: App, host: str = "127.0.0.1", port: int = 0) -> BackgroundServer:
+    import waitress
+
+    from cardline.http.wsgi import wsgi_app
+
+    # A short loop timeout lets stop() return promptly.
+    server = waitress.create_server(
+        wsgi_app(app), host=host, port=port, threads=8, asyncore_loop_timeout=0.05
+    )
+    stopping = threading.Event()
+
+    def run() -> None:
+        try:
+            server.run()
+        except OSError:
+            # Closing the listening socket wakes the loop with EBADF: that is the stop.
+            if not stopping.is_set():
+                raise
+
+    thread = threading.Thread(target=run, name="cardline-server", daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        stopping.set()
+        server.close()
+        thread.join(timeout=5)
+
+    return BackgroundServer(f"http://{host}:{server.effective_port}", stop)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from cardline import audit
-from cardline.charge import paypal_request_id_for, validate_idempotency_key
+from cardline.charge import paypal_request_id_for, reject_unknown, validate_idempotency_key
 from cardline.errors import GatewayError, InvalidRequest, NotFound
 from cardline.money import Money, parse_money
 
@@ -25,15 +25,13 @@ def parse_refund_request(body: object, currency: str) -> tuple[Money | None, str
         return None, None
     if not isinstance(body, dict):
         raise InvalidRequest("The request body must be a JSON object", field="body")
-    unknown = sorted(set(body) - REFUND_FIELDS)
-    if unknown:
-        raise InvalidRequest(
-            "Unknown field(s) in body: " + ", ".join(n[:40] for n in unknown[:5]), field="body"
-        )
+    reject_unknown(body, REFUND_FIELDS, "body")
     money = parse_money(body["amount"], currency) if "amount" in body else None
     note = body.get("note")
     if note is not None and (not isinstance(note, str) or not 1 <= len(note) <= MAX_NOTE):
         raise InvalidRequest(f"note must be a string of 1 to {MAX_NOTE} characters", field="note")
+    if note is not None and audit.contains_pan(note):
+        raise InvalidRequest("note must not contain a card number", field="note")
     return money, note
 
 

@@ -92,3 +92,31 @@ def test_sinks_mask_a_pan_that_slipped_into_details(tmp_path: Path) -> None:
     audit.FileSink(tmp_path / "a.jsonl").emit(event)
     assert VISA not in stream.getvalue()
     assert VISA not in (tmp_path / "a.jsonl").read_text()
+
+
+@pytest.mark.parametrize(
+    "text", [f"order {VISA}", "card 4012 8888 8888 1881 please", "3714-496353-98431"]
+)
+def test_contains_pan_finds_card_numbers_as_written(text: str) -> None:
+    assert audit.contains_pan(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "INV-2026-11-28-0001",
+        "order 4012888888881882",
+        "call +44 20 7946 0958",
+        "98765432-1098-4765-8321-0987654321ab",
+    ],
+)
+def test_contains_pan_leaves_order_numbers_dates_and_phone_numbers(text: str) -> None:
+    assert not audit.contains_pan(text)
+
+
+def test_uuid_keys_are_never_taken_for_card_numbers() -> None:
+    import uuid
+
+    assert not any(audit.is_pan(str(uuid.uuid4())) for _ in range(20000))
+    assert audit.is_pan(VISA)
+    assert audit.is_pan("4012-8888-8888-1881")

@@ -9,6 +9,7 @@ from importlib import resources
 from typing import Any
 
 from cardline import __version__
+from cardline.charge import reject_unknown
 from cardline.errors import InvalidRequest, NotFound
 from cardline.http.app import Call, Route
 from cardline.http.messages import Response, json_response
@@ -16,6 +17,7 @@ from cardline.ledger import PAYMENT_STATUSES, Ledger
 from cardline.refund import Refunder
 
 MAX_PAGE = 200
+LIST_PARAMETERS = frozenset({"status", "since", "until", "limit", "cursor"})
 
 
 @cache
@@ -68,12 +70,7 @@ def backoffice_routes(
 
     def list_payments(call: Call) -> Response:
         query = call.request.query
-        unknown = sorted(set(query) - {"status", "since", "until", "limit", "cursor"})
-        if unknown:
-            raise InvalidRequest(
-                "Unknown query parameter(s): " + ", ".join(n[:40] for n in unknown[:5]),
-                field="query",
-            )
+        reject_unknown(query, LIST_PARAMETERS, "query")
         status = query.get("status")
         if status is not None and status not in PAYMENT_STATUSES:
             raise InvalidRequest(

@@ -148,7 +148,8 @@ class SqliteLedger:
     def refunds_for(self, payment_id: str) -> list[dict[str, Any]]:
         with self._lock:
             found = self._db.execute(
-                "SELECT * FROM refunds WHERE payment_id = ? ORDER BY created_at, id", (payment_id,)
+                "SELECT * FROM refunds WHERE payment_id = ? ORDER BY created_at, rowid",
+                (payment_id,),
             )
             return [dict(row) for row in found]
 

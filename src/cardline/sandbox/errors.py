@@ -273,6 +273,12 @@ _OVERRIDES: Mapping[tuple[str, str], str] = {
         "Payer has not yet approved the Order for payment. Please redirect the payer to the "
         "'rel':'approve' url returned as part of the HATEOAS links within the Create Order call."
     ),
+    # Not in the capture-order list at all; PayPal's sentence, mirrored for this direction.
+    ("orders.capture", "ACTION_DOES_NOT_MATCH_INTENT"): (
+        "Order was created with an intent to 'AUTHORIZE'. Please use "
+        "v2/checkout/orders/order_id/authorize to complete the transaction or alternately "
+        "Create an order with an intent of 'CAPTURE'."
+    ),
     ("captures.refund", "DUPLICATE_INVOICE_ID"): (
         "Invoice ID was previously used to refund a capture."
     ),

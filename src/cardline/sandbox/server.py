@@ -26,6 +26,7 @@ from cardline.sandbox.faults import Fault, FaultQueue
 from cardline.sandbox.store import Store, now_iso
 
 MAX_BODY = 1 << 20
+MAX_REQUEST_ID = 108  # the spec's maxLength for PayPal-Request-Id
 _LOGGED_HEADERS = ("PayPal-Request-Id", "Prefer", "PayPal-Mock-Response", "Content-Type")
 _ID = r"([^/]+)"
 
@@ -141,9 +142,12 @@ class _App:
             mock = headers.get("paypal-mock-response")
             if mock is not None:
                 raise _mock_error(operation, mock)
+            request_id = headers.get("paypal-request-id") or None
+            if request_id is not None and len(request_id) > MAX_REQUEST_ID:
+                raise ApiError(400, Issue("INVALID_STRING_LENGTH", "PayPal-Request-Id", None))
             call = Call(
                 body=_parse_body(operation, headers, body),
-                request_id=headers.get("paypal-request-id") or None,
+                request_id=request_id,
                 representation="return=representation" in headers.get("prefer", "").lower(),
             )
             reply = handler(self.api, ident, call)
@@ -433,6 +437,7 @@ class Emulator:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._base_url: str | None = None
+        self._address = (host, port)
 
     @property
     def base_url(self) -> str:
@@ -446,8 +451,9 @@ class Emulator:
         if self._base_url is not None:
             return self._base_url
         server = _Server((self.host, self.port))
-        host, port = server.server_address[:2]
-        shown = "127.0.0.1" if host in ("0.0.0.0", "") else str(host)  # noqa: S104
+        host, port = str(server.server_address[0]), int(server.server_address[1])
+        shown = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104
+        self._address = (shown, port)
         self._base_url = f"http://{shown}:{port}"
         server.app = _App(self, self._base_url)
         self._server = server
@@ -469,7 +475,7 @@ class Emulator:
         stopper.start()
         # A connection wakes the accept loop now instead of at its next poll.
         with contextlib.suppress(OSError):
-            socket.create_connection(server.server_address[:2], timeout=1).close()
+            socket.create_connection(self._address, timeout=1).close()
         stopper.join()
         server.close_connections()
         server.server_close()

@@ -1,0 +1,82 @@
+"""The SQLite ledger: projection idempotent by event id, settled outcomes kept, paging."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cardline import audit
+from cardline.ledger.sqlite import SqliteLedger
+
+
+def _payment(
+    resource: str, status: str, time: str = "2026-11-28T10:00:00.000Z", **more: Any
+) -> audit.AuditEvent:
+    details = {
+        "status": status,
+        "amount": "20.00",
+        "currency": "USD",
+        "brand": "VISA",
+        "last4": "1881",
+        **more,
+    }
+    return audit.AuditEvent(audit.PAYMENT, "op", "success", "ip", resource, details, time=time)
+
+
+def _refund(resource: str, refund_id: str, amount: str) -> audit.AuditEvent:
+    details = {"id": refund_id, "status": "COMPLETED", "amount": amount, "currency": "USD"}
+    return audit.AuditEvent(audit.REFUND, "op", "success", "ip", resource, details)
+
+
+def test_an_event_is_applied_once() -> None:
+    ledger = SqliteLedger(":memory:")
+    event = _payment("pay_1", "approved")
+    assert ledger.apply(event) is True
+    assert ledger.apply(event) is False
+    assert len(ledger.list_payments().items) == 1
+
+
+def test_an_unknown_outcome_never_overwrites_a_settled_one_but_is_settled_later() -> None:
+    ledger = SqliteLedger(":memory:")
+    ledger.apply(_payment("pay_1", "approved"))
+    ledger.apply(_payment("pay_1", "unknown"))
+    assert ledger.get_payment("pay_1")["status"] == "approved"  # type: ignore[index]
+    ledger.apply(_payment("pay_2", "unknown"))
+    ledger.apply(_payment("pay_2", "declined", decline_code="5120"))
+    settled = ledger.get_payment("pay_2")
+    assert settled is not None
+    assert (settled["status"], settled["decline_code"]) == ("declined", "5120")
+
+
+def test_refunds_move_the_status_and_a_replayed_refund_counts_once() -> None:
+    ledger = SqliteLedger(":memory:")
+    ledger.apply(_payment("pay_1", "approved"))
+    ledger.apply(_refund("pay_1", "ref_a", "5.00"))
+    ledger.apply(_refund("pay_1", "ref_a", "5.00"))  # a retry: new event, same refund
+    payment = ledger.get_payment("pay_1")
+    assert payment is not None
+    assert (payment["status"], payment["refunded_amount"]) == ("partially_refunded", "5.00")
+    ledger.apply(_refund("pay_1", "ref_b", "15.00"))
+    assert ledger.get_payment("pay_1")["status"] == "refunded"  # type: ignore[index]
+    # A replayed payment event after refunds keeps the refunded state.
+    ledger.apply(_payment("pay_1", "approved"))
+    assert ledger.get_payment("pay_1")["status"] == "refunded"  # type: ignore[index]
+    assert [r["id"] for r in ledger.refunds_for("pay_1")] == ["ref_a", "ref_b"]
+
+
+def test_paging_walks_every_payment_once_newest_first() -> None:
+    ledger = SqliteLedger(":memory:")
+    for n in range(7):
+        ledger.apply(_payment(f"pay_{n}", "approved", time=f"2026-11-28T10:00:0{n}.000Z"))
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = ledger.list_payments(limit=3, cursor=cursor)
+        seen.extend(p["id"] for p in page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == [f"pay_{n}" for n in reversed(range(7))]
+    window = ledger.list_payments(
+        since="2026-11-28T10:00:02.000Z", until="2026-11-28T10:00:04.000Z"
+    )
+    assert [p["id"] for p in window.items] == ["pay_3", "pay_2"]
