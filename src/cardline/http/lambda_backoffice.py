@@ -17,9 +17,8 @@ _app: App | None = None
 
 
 def _build() -> App:
-    from cardline.paypal import PayPalClient, PayPalConfig
-
     from cardline.ledger.sqlite import SqliteLedger
+    from cardline.paypal import PayPalClient, PayPalConfig
     from cardline.refund import Refunder
 
     config = PayPalConfig.from_env(os.environ)

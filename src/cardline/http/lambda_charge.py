@@ -22,9 +22,8 @@ _app: App | None = None
 
 
 def _build() -> App:
-    from cardline.paypal import PayPalClient, PayPalConfig
-
     from cardline.charge import Charger
+    from cardline.paypal import PayPalClient, PayPalConfig
 
     config = PayPalConfig.from_env(os.environ)
     if config is None:
