@@ -41,7 +41,13 @@ def _serve(args: argparse.Namespace) -> int:
     url = f"http://{args.host}:{server.effective_port}"
     print(f"cardline {__version__} listening on {url}", flush=True)
     print(f"  data directory: {data_dir}", flush=True)
-    print(f"  PayPal: {stack.paypal_mode}", flush=True)
+    if stack.emulator is not None:
+        emulator = stack.emulator.base_url
+        print(
+            f"  PayPal: emulator at {emulator} (captures: {emulator}/_emulator/stats)", flush=True
+        )
+    else:
+        print(f"  PayPal: {stack.paypal_mode}", flush=True)
     if not stack.operators.list():
         _operator, key = stack.operators.add("agent-1", origin="serve")
         print("  first operator 'agent-1' created; its key (shown once):", flush=True)
