@@ -7,7 +7,13 @@ STAMP  := $(VENV)/.installed
 DATA_DIR ?= .cardline
 ARTIFACTS ?= .test-artifacts
 
-.PHONY: run demo test lint typecheck unit bench clean
+TOOLS  ?= .venv-tools
+TOOLS_STAMP := $(TOOLS)/.installed
+DEPLOY_VENV ?= .venv-deploy
+TEMPLATE := infra/serverless/template.yaml
+LAMBDA_BUILD := build/lambda
+
+.PHONY: run demo test lint typecheck unit bench clean tools gateway package deploy chromium screenshots graphviz report
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq python3-venv)
@@ -15,6 +21,36 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade "pip==25.3"
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[dev]"
 	@touch $(STAMP)
+
+# cfn-lint, checkov and aws-sam-translator for tests/infra, apart from our own packages.
+$(TOOLS_STAMP): infra/tools-requirements.txt
+	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install -q --disable-pip-version-check --upgrade "pip==25.3"
+	$(TOOLS)/bin/python -m pip install -q --disable-pip-version-check -r infra/tools-requirements.txt
+	@touch $(TOOLS_STAMP)
+
+tools: $(TOOLS_STAMP)
+
+# Rewrite the template's API definition from src/cardline/http/openapi.yaml.
+gateway: $(STAMP)
+	$(BIN)/python -m cardline.deploy.gateway $(TEMPLATE)
+
+# The Lambda zips the template points at. The charge zip is our charge-path modules only.
+package: $(STAMP)
+	rm -rf $(LAMBDA_BUILD) && mkdir -p $(LAMBDA_BUILD)/site-packages
+	$(BIN)/python -m cardline.deploy.package charge $(LAMBDA_BUILD)/charge.zip
+	$(BIN)/python -m pip install -q --disable-pip-version-check --target $(LAMBDA_BUILD)/site-packages \
+		--platform manylinux2014_aarch64 --implementation cp --python-version 3.13 --only-binary=:all: \
+		"PyYAML==6.0.3" "boto3==1.44.8"
+	$(BIN)/python -m cardline.deploy.package backoffice $(LAMBDA_BUILD)/backoffice.zip --extra $(LAMBDA_BUILD)/site-packages
+
+# sam build + sam deploy --guided (answers are saved in infra/serverless/samconfig.toml).
+deploy: package
+	@test -x $(DEPLOY_VENV)/bin/sam || ($(PYTHON) -m venv $(DEPLOY_VENV) && \
+		$(DEPLOY_VENV)/bin/python -m pip install -q --disable-pip-version-check "aws-sam-cli==1.170.0")
+	$(BIN)/python -m cardline.deploy.gateway --check $(TEMPLATE)
+	cd infra/serverless && $(abspath $(DEPLOY_VENV))/bin/sam build --template-file template.yaml
+	cd infra/serverless && $(abspath $(DEPLOY_VENV))/bin/sam deploy --guided --config-file samconfig.toml
 
 run: $(STAMP)
 	$(BIN)/cardline serve --data-dir $(DATA_DIR)
@@ -29,14 +65,41 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The browser tests drive Debian's Chromium (never `playwright install`): install it if missing.
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+# Graphviz's `dot` draws the compliance report's diagrams.
+graphviz:
+	@command -v dot >/dev/null || (apt-get update -qq && apt-get install -y -qq graphviz)
+
+# The assessor's report committed in docs/compliance/ (tests/compliance keeps it in step).
+report: $(STAMP) graphviz
+	$(BIN)/cardline compliance report --out docs/compliance
+
 # The leak scan runs last: it reads everything the suite left in $(ARTIFACTS).
-test: lint typecheck
+test: lint typecheck $(TOOLS_STAMP) chromium graphviz
 	rm -rf $(ARTIFACTS) && mkdir -p $(ARTIFACTS)
 	CARDLINE_TEST_ARTIFACTS=$(abspath $(ARTIFACTS)) $(BIN)/pytest -p no:cacheprovider tests 2>&1 | tee $(ARTIFACTS)/pytest-output.txt; exit $${PIPESTATUS[0]}
 	$(BIN)/python -m tests.leakscan $(ARTIFACTS)
 
-bench: $(STAMP)
-	$(BIN)/python -m benchmarks.run
+# The console's pictures in docs/console/, shown in the README (not part of make test).
+screenshots: $(STAMP) chromium
+	$(BIN)/python -m tests.browser.screenshots docs/console
+
+# The peers the charge function is measured against live in their own virtualenv, never
+# in the project's dependencies (benchmarks/peers/requirements.txt, pinned).
+BENCH_VENV ?= .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
+
+$(BENCH_STAMP): benchmarks/peers/requirements.txt
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check --upgrade "pip==25.3"
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check -r benchmarks/peers/requirements.txt
+	@touch $(BENCH_STAMP)
+
+bench: $(STAMP) $(BENCH_STAMP)
+	CARDLINE_BENCH_PEERS_PYTHON=$(abspath $(BENCH_VENV))/bin/python $(BIN)/python -m benchmarks.run
 
 clean:
-	rm -rf $(VENV) $(ARTIFACTS) build src/*.egg-info
+	rm -rf $(VENV) $(TOOLS) $(DEPLOY_VENV) $(BENCH_VENV) $(ARTIFACTS) build src/*.egg-info infra/serverless/.aws-sam

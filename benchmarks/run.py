@@ -1,173 +1,446 @@
-"""`make bench`: how the charge path compares with the floor, as ratios measured together.
+"""`make bench`: cardline's charge function against the floor and its peers, and the rest.
 
-Cold start = a new Python process importing the charge Lambda entry point and taking one
-approved payment against the local emulator, until the process exits. The floor is a
-standard-library-only handler making the same PayPal calls (token + order) in the same
-way. Runs are interleaved so that machine noise falls on both alike; medians are reported.
-Warm overhead = the time the handler spends per payment beyond the emulator's own
-answer time, measured in-process.
+Implementations of the one charge route (benchmarks/peers/), each run by harness.py:
+  floor                 standard library only, the same one PayPal call
+  cardline              cardline.http.lambda_charge.handler, as deployed
+  fastapi_mangum        FastAPI + pydantic models behind Mangum
+  powertools_pydantic   Powertools' APIGatewayRestResolver + a pydantic model
+  paypal_sdk            a stdlib handler charging through paypal-server-sdk
+The peers run from their own virtualenv (CARDLINE_BENCH_PEERS_PYTHON, made by `make bench`
+as .venv-bench); floor and cardline from the project's.
 
-Writes benchmarks/results.md and benchmarks/results.json.
+Cold start = a new process: start -> first approved payment against the local emulator
+-> exit; median of interleaved runs (machine noise falls on all alike), peak RSS as the
+child reports it (VmHWM). Warm overhead = per payment, the handler's time minus a bare
+http.client exchange of the same order with the same emulator, paired and interleaved.
+Round trips per payment are counted at the emulator. Also: the charge zip's size,
+backoffice list/get latency over 10,000 ledger rows, and a short concurrent load through
+the local server.
+
+Writes benchmarks/results.md and benchmarks/results.json. Absolute times depend on the
+machine; the ratios are the point.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cardline.sandbox import Emulator
 
+if TYPE_CHECKING:
+    from cardline.refund import Refunder
+
 HERE = Path(__file__).resolve().parent
+PEERS = HERE / "peers"
 EVENT = HERE.parent / "events" / "charge-rest-v1.json"
 COLD_RUNS = int(os.environ.get("CARDLINE_BENCH_COLD_RUNS", "15"))
 WARM_RUNS = int(os.environ.get("CARDLINE_BENCH_WARM_RUNS", "300"))
+LEDGER_ROWS = 10_000
+MIB = 1 << 20
 
-CHARGE_PROGRAM = """
-import json, sys
-import cardline.http.lambda_charge as entry
-event = json.load(open(sys.argv[1]))
-event["headers"]["Idempotency-Key"] = sys.argv[2]
-answer = entry.handler(event, None)
-assert answer["statusCode"] == 201 and '"approved"' in answer["body"], answer
-"""
-
-FLOOR_PROGRAM = """
-import base64, http.client, json, os, ssl, sys, urllib.parse  # ssl: a real handler needs TLS
-event = json.load(open(sys.argv[1]))
-body = json.loads(event["body"])
-url = urllib.parse.urlsplit(os.environ["PAYPAL_BASE_URL"])
-connection = http.client.HTTPConnection(url.hostname, url.port)
-basic = base64.b64encode(
-    (os.environ["PAYPAL_CLIENT_ID"] + ":" + os.environ["PAYPAL_CLIENT_SECRET"]).encode()
-).decode()
-connection.request("POST", "/v1/oauth2/token", "grant_type=client_credentials",
-                   {"Authorization": "Basic " + basic,
-                    "Content-Type": "application/x-www-form-urlencoded"})
-token = json.loads(connection.getresponse().read())["access_token"]
-month, year = body["card"]["expiry"].split("/")
-order = {"intent": "CAPTURE", "purchase_units": [{"amount": {
-    "currency_code": body["currency"], "value": body["amount"]}}],
-    "payment_source": {"card": {"number": body["card"]["number"],
-    "expiry": "20" + year + "-" + month, "security_code": body["card"]["security_code"],
-    "name": body["card"]["name"]}}}
-connection.request("POST", "/v2/checkout/orders", json.dumps(order),
-                   {"Authorization": "Bearer " + token, "Content-Type": "application/json",
-                    "PayPal-Request-Id": sys.argv[2], "Prefer": "return=representation"})
-answer = json.loads(connection.getresponse().read())
-status = answer["purchase_units"][0]["payments"]["captures"][0]["status"]
-print(json.dumps({"statusCode": 201, "body": json.dumps({"status": status})}))
-assert status == "COMPLETED"
-"""
-
-PROGRAMS = {"cardline charge": CHARGE_PROGRAM, "stdlib floor": FLOOR_PROGRAM}
+OWN = ("floor", "cardline")
+PEER_NAMES = ("fastapi_mangum", "powertools_pydantic", "paypal_sdk")
+FILES = {
+    "floor": "floor.py",
+    "cardline": "cardline_charge.py",
+    "cardline_zip_no_pyc": "cardline_charge.py",
+    "fastapi_mangum": "fastapi_mangum.py",
+    "powertools_pydantic": "powertools_pydantic.py",
+    "paypal_sdk": "paypal_sdk.py",
+}
+TARGETS = {
+    "charge_cold_ratio_vs_floor": ("<=", 1.5),
+    "charge_cold_ratio_vs_fastapi_mangum": ("<=", 0.3),
+    "warm_overhead_us_median": ("<=", 100.0),
+    "paypal_round_trips_per_payment": ("==", 1.0),
+    "charge_package_bytes": ("<=", float(MIB)),
+}
 
 
-def _cold_once(program: str, env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-c", program, str(EVENT), str(uuid.uuid4())],
-        check=True,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        timeout=60,
-    )
-    return time.perf_counter() - started
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
-def cold_starts(emulator: Emulator) -> dict[str, list[float]]:
-    env = {
-        **os.environ,
+# The charge zip as Lambda runs it: from the zip's files alone, which hold no bytecode, so
+# every cold start compiles them (cold start only; warm, it is the same code as cardline).
+ZIP_NO_PYC = "cardline_zip_no_pyc"
+
+
+def _pythons() -> dict[str, str]:
+    """The interpreter for each implementation; peers only if their virtualenv exists."""
+    chosen = dict.fromkeys((*OWN, ZIP_NO_PYC), sys.executable)
+    peers = os.environ.get("CARDLINE_BENCH_PEERS_PYTHON", "")
+    if peers and Path(peers).is_file():
+        chosen.update(dict.fromkeys(PEER_NAMES, peers))
+    return chosen
+
+
+def _env(emulator: Emulator) -> dict[str, str]:
+    # Bytecode is written and reused by every implementation alike (pip compiled the
+    # peers' at install): without this, cardline alone would compile at each start.
+    skip = ("PAYPAL_", "CARDLINE_", "PYTHONDONTWRITEBYTECODE")
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(skip)},
         "PAYPAL_CLIENT_ID": emulator.client_id,
         "PAYPAL_CLIENT_SECRET": emulator.client_secret,
         "PAYPAL_BASE_URL": emulator.base_url,
         "CARDLINE_FINGERPRINT_KEY": "b" * 64,
-        "PYTHONDONTWRITEBYTECODE": "",
     }
-    for program in PROGRAMS.values():  # warm the OS caches and .pyc files once
-        _cold_once(program, env)
-    samples: dict[str, list[float]] = {name: [] for name in PROGRAMS}
+
+
+def _cold_once(python: str, name: str, env: dict[str, str]) -> tuple[float, int]:
+    """(seconds from spawn to exit, peak RSS in KiB as the child saw it) of one payment."""
+    if name == ZIP_NO_PYC:
+        env = {**env, "PYTHONPATH": str(_unzipped_charge()), "PYTHONDONTWRITEBYTECODE": "1"}
+    harness = str(PEERS / "harness.py")
+    command = [python, harness, "cold", str(PEERS / FILES[name]), str(EVENT), str(uuid.uuid4())]
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - started
+    stderr = done.stderr.decode(errors="replace")
+    if done.returncode != 0:
+        raise RuntimeError(f"{name} failed: {stderr[-500:]}")
+    peak = [line for line in stderr.splitlines() if line.startswith("peak_rss_kib=")]
+    return elapsed, int(peak[-1].partition("=")[2]) if peak else 0
+
+
+_UNZIPPED: list[Path] = []
+
+
+def _unzipped_charge() -> Path:
+    """The charge zip's files in a folder of their own (made once per run)."""
+    if not _UNZIPPED:
+        from cardline.deploy.package import build_zip, charge_files
+
+        folder = Path(tempfile.mkdtemp(prefix="cardline-charge-zip-"))
+        build_zip(charge_files(), folder / "charge.zip")
+        with zipfile.ZipFile(folder / "charge.zip") as archive:
+            archive.extractall(folder / "code")
+        _UNZIPPED.append(folder / "code")
+    return _UNZIPPED[0]
+
+
+def cold_starts(
+    emulator: Emulator, pythons: dict[str, str]
+) -> tuple[dict[str, list[float]], dict[str, list[int]], dict[str, str]]:
+    env = _env(emulator)
+    failed: dict[str, str] = {}
+    names = []
+    for name, python in pythons.items():  # warms OS caches and .pyc files; drops the broken
+        try:
+            _cold_once(python, name, env)
+            names.append(name)
+        except RuntimeError as error:
+            failed[name] = str(error)
+            _log(f"  {name}: {error}")
+    times: dict[str, list[float]] = {name: [] for name in names}
+    rss: dict[str, list[int]] = {name: [] for name in names}
     for run in range(COLD_RUNS):
-        order = list(PROGRAMS.items())
-        if run % 2:
-            order.reverse()
-        for name, program in order:
-            samples[name].append(_cold_once(program, env))
-        print(f"  cold run {run + 1}/{COLD_RUNS}", file=sys.stderr, flush=True)
-    return samples
+        order = names[run % len(names) :] + names[: run % len(names)]
+        for name in order:
+            elapsed, peak = _cold_once(pythons[name], name, env)
+            times[name].append(elapsed)
+            rss[name].append(peak)
+        _log(f"  cold run {run + 1}/{COLD_RUNS}")
+    return times, rss, failed
 
 
-def warm_overhead(emulator: Emulator) -> dict[str, float]:
-    """Per-payment time in the handler minus the emulator's own handling time (µs)."""
-    os.environ.update(
-        {
-            "PAYPAL_CLIENT_ID": emulator.client_id,
-            "PAYPAL_CLIENT_SECRET": emulator.client_secret,
-            "PAYPAL_BASE_URL": emulator.base_url,
-            "CARDLINE_FINGERPRINT_KEY": "b" * 64,
-        }
-    )
-    import io
-
-    import cardline.http.lambda_charge as entry
-    from cardline.audit import StreamSink
-
-    entry._sink = StreamSink(io.StringIO())  # keep the benchmark's stdout readable
-    event = json.loads(EVENT.read_text())
-    entry.handler({**event, "headers": {**event["headers"], "Idempotency-Key": "warm-0"}}, None)
-    requests_before = emulator.stats()["requests"]
-    durations = []
-    for n in range(WARM_RUNS):
-        headers = {**event["headers"], "Idempotency-Key": f"warm-{n + 1}-{uuid.uuid4()}"}
-        started = time.perf_counter()
-        answer = entry.handler({**event, "headers": headers}, None)
-        durations.append(time.perf_counter() - started)
-        assert answer["statusCode"] == 201
-    round_trips = (emulator.stats()["requests"] - requests_before) / WARM_RUNS
+def warm(emulator: Emulator, python: str, name: str) -> dict[str, float]:
+    """Median and p99 of (handler - bare exchange) in µs, and round trips per payment."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "warm.json"
+        subprocess.run(
+            [
+                *(python, str(PEERS / "harness.py"), "warm", str(PEERS / FILES[name])),
+                *(str(EVENT), f"warm-{name}-{uuid.uuid4()}", str(WARM_RUNS), str(out)),
+            ],
+            env=_env(emulator),
+            stdout=subprocess.DEVNULL,
+            check=True,
+            timeout=300,
+        )
+        data = json.loads(out.read_text())
+    overhead = sorted((h - b) * 1e6 for h, b in zip(data["handler_s"], data["bare_s"], strict=True))
+    handler = sorted(h * 1e6 for h in data["handler_s"])
     return {
-        "handler_us_median": statistics.median(durations) * 1e6,
-        "handler_us_p99": sorted(durations)[int(len(durations) * 0.99) - 1] * 1e6,
-        "paypal_round_trips_per_payment": round_trips,
+        "overhead_us_median": round(statistics.median(overhead), 1),
+        "overhead_us_p99": round(overhead[int(len(overhead) * 0.99) - 1], 1),
+        "handler_us_median": round(statistics.median(handler), 1),
+        "bare_exchange_us_median": round(statistics.median(x * 1e6 for x in data["bare_s"]), 1),
+        "round_trips_per_payment": round(data["round_trips"], 3),
     }
+
+
+def charge_package() -> tuple[int, str]:
+    """Bytes of the charge function's zip: `make package`'s builder when present."""
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / "charge.zip"
+        try:
+            from cardline.deploy.package import build_zip, charge_files
+        except ImportError:
+            import cardline
+
+            source = Path(cardline.__file__ or "").parent
+            files = [
+                (path, "cardline/" + path.relative_to(source).as_posix())
+                for path in sorted(source.rglob("*.py"))
+                if path.parent.name in ("cardline", "http")
+                and "backoffice" not in path.name
+                and "console" not in path.name
+            ]
+            with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+                for path, name in files:
+                    archive.write(path, name)
+            return target.stat().st_size, "benchmarks/run.py's own zip of the charge modules"
+        return build_zip(charge_files(), target), "cardline.deploy.package (make package)"
+
+
+def _no_refunds() -> Refunder:
+    raise AssertionError("the benchmark makes no refunds")
+
+
+def backoffice_latency() -> dict[str, float]:
+    """GET /v1/payments (a page of 50) and GET /v1/payments/{id} over 10,000 ledger rows."""
+    from cardline import audit
+    from cardline.http.app import App
+    from cardline.http.backoffice_routes import backoffice_routes
+    from cardline.http.messages import Request
+    from cardline.ledger.sqlite import SqliteLedger
+
+    class _Operator:
+        def authenticate(self, request: Request) -> str:
+            return "op_bench"
+
+    class _Discard:
+        def emit(self, event: audit.AuditEvent) -> None:
+            pass
+
+    with tempfile.TemporaryDirectory() as folder:
+        ledger = SqliteLedger(Path(folder) / "ledger.sqlite3")
+        ledger._db.execute("PRAGMA synchronous=OFF")  # filling only; reads are what is timed
+        for n in range(LEDGER_ROWS):
+            ledger.apply(
+                audit.AuditEvent(
+                    type=audit.PAYMENT,
+                    operator="op_bench",
+                    outcome="success",
+                    origin="bench",
+                    resource=f"pay_{n:024d}",
+                    details={"status": "approved", "amount": "10.00", "currency": "USD",
+                             "brand": "VISA", "last4": "1881", "paypal_capture_id": f"C{n}"},
+                )
+            )  # fmt: skip
+        app = App(
+            backoffice_routes(lambda: ledger, _no_refunds, "emulator"), _Operator(), _Discard()
+        )
+        timings: dict[str, list[float]] = {"list": [], "get": []}
+        for n in range(500):
+            for kind, request in (
+                ("list", Request("GET", "/v1/payments", query={"limit": "50"})),
+                ("get", Request("GET", f"/v1/payments/pay_{(n * 7919) % LEDGER_ROWS:024d}")),
+            ):
+                started = time.perf_counter()
+                answer = app.handle(request)
+                timings[kind].append(time.perf_counter() - started)
+                assert answer.status == 200
+        ledger.close()
+    result: dict[str, float] = {"rows": LEDGER_ROWS}
+    for kind, values in timings.items():
+        ordered = sorted(values)
+        result[f"{kind}_ms_median"] = round(statistics.median(ordered) * 1000, 3)
+        result[f"{kind}_ms_p99"] = round(ordered[int(len(ordered) * 0.99) - 1] * 1000, 3)
+    return result
+
+
+def load() -> dict[str, Any]:
+    """8 concurrent agents x 25 payments through the local server and its emulator."""
+    from benchmarks.load import run_load
+    from cardline.local import build_local, serve_in_background
+
+    with tempfile.TemporaryDirectory() as folder:
+        stack = build_local(Path(folder), environ={})
+        _operator, key = stack.operators.add("agent-bench")
+        server = serve_in_background(stack.app)
+        try:
+            result = run_load(server.url, key)
+        finally:
+            server.stop()
+            stack.close()
+    return result.summary()
+
+
+def _assess(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    assessed: dict[str, dict[str, Any]] = {}
+    for key, (op, target) in TARGETS.items():
+        value = results.get(key)
+        if value is None:
+            assessed[key] = {"target": f"{op} {target:g}", "value": None, "met": None}
+            continue
+        met = value <= target if op == "<=" else value == target
+        entry: dict[str, Any] = {"target": f"{op} {target:g}", "value": value, "met": met}
+        if not met and op == "<=":
+            entry["missed_by"] = f"{value / target:.2f}x the target ({value - target:+g})"
+        assessed[key] = entry
+    return assessed
 
 
 def main() -> int:
-    print("cardline benchmarks", file=sys.stderr)
+    _log("cardline benchmarks")
+    pythons = _pythons()
     with Emulator() as emulator:
-        cold = cold_starts(emulator)
-        warm = warm_overhead(emulator)
-    medians = {name: statistics.median(values) * 1000 for name, values in cold.items()}
-    ratio = medians["cardline charge"] / medians["stdlib floor"]
+        times, rss, failed = cold_starts(emulator, pythons)
+        for folder in _UNZIPPED:
+            shutil.rmtree(folder.parent, ignore_errors=True)
+        warm_results = {}
+        for name in (n for n in times if n != ZIP_NO_PYC):
+            _log(f"  warm {name}")
+            warm_results[name] = warm(emulator, pythons[name], name)
+    medians = {name: statistics.median(values) * 1000 for name, values in times.items()}
+    package_bytes, package_source = charge_package()
+    _log("  backoffice over 10,000 rows")
+    backoffice = backoffice_latency()
+    _log("  load")
+    loaded = load()
+
+    def ratio(peer: str) -> float | None:
+        return round(medians["cardline"] / medians[peer], 3) if peer in medians else None
+
+    ours = warm_results["cardline"]
     results: dict[str, Any] = {
-        "charge_cold_ms_median": round(medians["cardline charge"], 1),
-        "floor_cold_ms_median": round(medians["stdlib floor"], 1),
-        "charge_cold_ratio_vs_floor": round(ratio, 3),
+        "charge_cold_ratio_vs_floor": ratio("floor"),
+        "charge_cold_ratio_vs_fastapi_mangum": ratio("fastapi_mangum"),
+        "charge_cold_ratio_vs_powertools_pydantic": ratio("powertools_pydantic"),
+        "charge_cold_ratio_vs_paypal_sdk": ratio("paypal_sdk"),
+        "charge_zip_no_pyc_cold_ratio_vs_floor": (
+            round(medians[ZIP_NO_PYC] / medians["floor"], 3) if ZIP_NO_PYC in medians else None
+        ),
+        "warm_overhead_us_median": ours["overhead_us_median"],
+        "warm_overhead_us_p99": ours["overhead_us_p99"],
+        "paypal_round_trips_per_payment": ours["round_trips_per_payment"],
+        "charge_package_bytes": package_bytes,
+        "charge_package_source": package_source,
+        "cold_ms_median": {name: round(value, 1) for name, value in medians.items()},
+        "peak_rss_kib_median": {
+            name: int(statistics.median(values)) for name, values in rss.items()
+        },
+        "warm": warm_results,
+        "backoffice": backoffice,
+        "load": loaded,
         "cold_runs": COLD_RUNS,
-        "warm_handler_us_median": round(warm["handler_us_median"], 1),
-        "warm_handler_us_p99": round(warm["handler_us_p99"], 1),
         "warm_runs": WARM_RUNS,
-        "paypal_round_trips_per_payment": warm["paypal_round_trips_per_payment"],
+        "not_measured": failed
+        or ({} if len(pythons) > 2 else {"peers": "CARDLINE_BENCH_PEERS_PYTHON not set"}),
         "python": sys.version.split()[0],
     }
+    results["targets"] = _assess(results)
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    table = "\n".join(f"| {key} | {value} |" for key, value in results.items())
-    (HERE / "results.md").write_text(
-        "# cardline benchmarks\n\n"
-        "Produced by `make bench` (benchmarks/run.py). Cold start: a new process importing "
-        "the charge Lambda and taking one approved payment against the local emulator, "
-        "median of interleaved runs, against a standard-library-only handler making the "
-        "same PayPal calls. Warm: one handler invocation per payment, in-process, "
-        "emulator round trips included. Absolute times depend on the machine; compare "
-        "the ratio.\n\n| measure | value |\n| --- | --- |\n" + table + "\n"
-    )
+    (HERE / "results.md").write_text(_markdown(results))
     print(json.dumps(results, indent=2))
     return 0
+
+
+def _markdown(results: dict[str, Any]) -> str:
+    lines = [
+        "# cardline benchmarks",
+        "",
+        "Produced by `make bench` (benchmarks/run.py; the peers in benchmarks/peers/, run from "
+        "their own virtualenv .venv-bench). Absolute times depend on the machine: compare "
+        "the ratios, measured together.",
+        "",
+        "## Targets",
+        "",
+        "| measure | target | value | met |",
+        "| --- | --- | --- | --- |",
+    ]
+    for key, entry in results["targets"].items():
+        met = {True: "yes", False: f"no: {entry.get('missed_by', 'missed')}", None: "n/a"}
+        lines.append(f"| {key} | {entry['target']} | {entry['value']} | {met[entry['met']]} |")
+    lines += [
+        "",
+        "## Charge route, by implementation",
+        "",
+        "Cold: process start to first approved payment to exit, median of "
+        f"{results['cold_runs']} interleaved runs. Warm: median/p99 over "
+        f"{results['warm_runs']} payments of the handler's time minus a bare http.client "
+        "exchange of the same order with the same emulator (the gateway wait).",
+        "",
+        "| implementation | cold ms | vs cardline | peak RSS MiB | warm overhead µs median "
+        "| p99 | round trips / payment |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    cold = results["cold_ms_median"]
+    for name, ms in cold.items():
+        warm_row = results["warm"].get(name, {})
+        warm_cells = [
+            str(warm_row.get(key, "n/a"))
+            for key in ("overhead_us_median", "overhead_us_p99", "round_trips_per_payment")
+        ]
+        lines.append(
+            f"| {name} | {ms} | {ms / cold['cardline']:.2f}x | "
+            f"{results['peak_rss_kib_median'][name] / 1024:.1f} | " + " | ".join(warm_cells) + " |"
+        )
+    backoffice = results["backoffice"]
+    loaded = results["load"]
+    lines += [
+        "",
+        f"Charge package: {results['charge_package_bytes']} bytes zipped "
+        f"({results['charge_package_source']}).",
+        "",
+        f"Backoffice over {backoffice['rows']} ledger rows (in-process App, SQLite): list a "
+        f"page of 50 {backoffice['list_ms_median']} ms median ({backoffice['list_ms_p99']} "
+        f"p99); get one {backoffice['get_ms_median']} ms median ({backoffice['get_ms_p99']} "
+        "p99).",
+        "",
+        f"Load through `cardline serve`'s stack over loopback: {loaded['clients']} agents, "
+        f"{loaded['payments']} payments, {loaded['errors']} errors, "
+        f"{loaded['throughput_per_s']} payments/s, latency p50 {loaded['latency_ms_p50']} ms, "
+        f"p99 {loaded['latency_ms_p99']} ms.",
+        "",
+    ]
+    if results["not_measured"]:
+        lines += ["Not measured: " + json.dumps(results["not_measured"]), ""]
+    lines += ["## Where a target is missed, why", "", NOTES, ""]
+    return "\n".join(lines)
+
+
+NOTES = """\
+- **Cold start vs the floor.** The floor imports http.client, json, ssl and base64 and
+  nothing else. The charge path adds what its safety is built on, measured with
+  `python -X importtime`, by timing each import after the floor's, and by timing
+  `dataclasses._process_class` and `re._compile` during a cold payment (Python 3.11, this
+  machine): dataclasses (+ inspect, ast, dis, tokenize) ~5.6 ms to import and ~5 ms to
+  build the charge path's 12 dataclasses; typing (the ports are Protocols) ~3-6 ms;
+  logging (the PAN-masking filter) ~2 ms beyond what http.client loads; hashlib + hmac
+  (keyed request fingerprints) ~2-3 ms; decimal (exact money) ~1.5 ms; regular
+  expressions compiled on the way ~3 ms (43, the standard library's included); threading
+  (one token and connection per warm instance). The one large lever left is replacing
+  the charge path's dataclasses with hand-written slotted classes (~10 ms, about 0.25 of
+  the ratio); uuid, pathlib and random were already taken off the cold path.
+- **Bytecode.** `cardline_zip_no_pyc` runs the charge zip's files as Lambda would if the
+  zip holds no `.pyc`: every cold start then compiles cardline's modules. Shipping
+  bytecode in the zip (compiled for the Lambda runtime's Python) removes that cost.
+- **Warm overhead.** Per payment cardline validates the card (Luhn, brand ranges, expiry,
+  security-code length), computes a keyed fingerprint (HMAC-SHA256), encodes the order,
+  interprets PayPal's answer, writes an audit event (JSON + a PAN-masking pass) and encodes
+  the receipt. With PayPal faked in-process that is ~105 µs of CPU; in situ, right after
+  the wait for the network, it measures more. The Powertools + pydantic peer checks types
+  only (no Luhn, no brand, no audit event, no fingerprint). Against a real PayPal the
+  wait is hundreds of milliseconds, so this is well under 0.1 % of a payment.
+- **What was fixed on the way** (found by this benchmark): the client read every answer
+  into a 1 MiB buffer (`read(limit + 1)` allocates the limit), the receipt was deep-copied
+  twice per payment (`dataclasses.asdict`), and the client sent headers and body without
+  TCP_NODELAY (the body could wait for a delayed ACK)."""
 
 
 if __name__ == "__main__":

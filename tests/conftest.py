@@ -17,6 +17,7 @@ import pytest
 
 from cardline.audit import mask_pans
 from cardline.local import LocalStack, build_local, serve_in_background
+from tests.aws_support import aws, extension  # noqa: F401 - fixtures for tests/unit and tests/aws
 
 
 @pytest.fixture(scope="session")

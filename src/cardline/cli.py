@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cardline import __version__, audit
@@ -102,6 +103,73 @@ def _ledger(args: argparse.Namespace) -> int:
     return 0
 
 
+def _since(value: str) -> datetime:
+    """--since: an ISO date or date-time (UTC unless it says otherwise), or hours like 6h."""
+    text = value.strip()
+    if text.endswith("h") and text[:-1].isdigit():
+        return datetime.now(UTC) - timedelta(hours=int(text[:-1]))
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError("use an ISO date/date-time or hours such as 6h") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    import os
+
+    from cardline.local import open_store
+    from cardline.paypal import PayPalClient, PayPalConfig
+    from cardline.reconcile import Reconciler
+
+    config = PayPalConfig.from_env(os.environ)
+    if config is None:
+        print(
+            "cardline reconcile: set PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET (and "
+            "PAYPAL_BASE_URL for an emulator: `cardline sandbox` uses sandbox-client / "
+            "sandbox-secret)",
+            file=sys.stderr,
+        )
+        return 2
+    ledger, sink, _operators = open_store(_data_dir(args.data_dir))
+    paypal = PayPalClient(config)
+    try:
+        since = args.since or datetime.now(UTC) - timedelta(days=7)
+        differences = Reconciler(paypal, ledger, sink, dry_run=args.dry_run).run(since)
+    finally:
+        paypal.close()
+        ledger.close()
+    for difference in differences:
+        print(difference.line())
+    repaired = sum(1 for d in differences if d.repaired)
+    print(
+        f"reconciled since {since.isoformat(timespec='seconds')}: {len(differences)} "
+        f"differences, {repaired} repaired",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _call(args: argparse.Namespace) -> int:
+    from cardline.ivr.call import CallError, call, scenario_named
+
+    try:
+        scenario = scenario_named(args.scenario, args.script)
+        result = call(
+            scenario,
+            url=args.url,
+            key=args.key,
+            emulator_url=args.emulator,
+            data_dir=Path(args.data_dir) if args.data_dir else None,
+            flow_path=args.flow,
+            agent_assisted=args.agent,
+        )
+    except CallError as error:
+        print(f"cardline call: {error}", file=sys.stderr)
+        return 2
+    return 0 if result.status == scenario.expect else 1
+
+
 def _sandbox(args: argparse.Namespace) -> int:
     from cardline.sandbox import serve_forever
 
@@ -113,6 +181,27 @@ def _demo(args: argparse.Namespace) -> int:
     from cardline.demo import run_demo
 
     return run_demo(url=args.url, key=args.key)
+
+
+def _compliance(args: argparse.Namespace) -> int:
+    from cardline.compliance.report import build, default_templates
+
+    try:
+        templates = [Path(t) for t in args.template] or default_templates()
+        report = build(templates, Path(args.out))
+    except (FileNotFoundError, ValueError) as error:
+        print(f"cardline compliance: {error}", file=sys.stderr)
+        return 2
+    except ImportError as error:
+        print(
+            f"cardline compliance: {error.name} is missing; pip install 'cardline[compliance]' "
+            "(and Graphviz: apt-get install graphviz)",
+            file=sys.stderr,
+        )
+        return 2
+    for path in report.files:
+        print(path)
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -140,15 +229,53 @@ def parser() -> argparse.ArgumentParser:
     ledger.add_argument("--data-dir", help=data_help)
     ledger.set_defaults(run=_ledger)
 
+    reconcile = commands.add_parser(
+        "reconcile", help="compare the ledger with PayPal and repair it from PayPal's record"
+    )
+    reconcile.add_argument(
+        "--since", type=_since, help="start of the period: ISO date/date-time or hours (6h)"
+    )
+    reconcile.add_argument("--dry-run", action="store_true", help="report, repair nothing")
+    reconcile.add_argument("--data-dir", help=data_help)
+    reconcile.set_defaults(run=_reconcile)
+
     sandbox = commands.add_parser("sandbox", help="run the PayPal sandbox emulator on its own")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8888)
     sandbox.set_defaults(run=_sandbox)
 
+    call = commands.add_parser(
+        "call", help="simulate an IVR card payment call through the Amazon Connect flow"
+    )
+    which = call.add_mutually_exclusive_group(required=True)
+    which.add_argument("--scenario", help="good-card, mistyped-then-ok, expired-card, ...")
+    which.add_argument("--script", type=Path, help="a scenario as a JSON file")
+    call.add_argument("--url", help="a running `cardline serve` (default: start one of its own)")
+    call.add_argument("--key", help="operator key for --url")
+    call.add_argument("--emulator", help="the PayPal emulator's URL that `cardline serve` printed")
+    call.add_argument("--agent", action="store_true", help="agent-assisted: start a session first")
+    call.add_argument("--flow", type=Path, help="the contact flow JSON (default: infra/connect)")
+    call.add_argument("--data-dir", help="state directory of its own stack (default: temporary)")
+    call.set_defaults(run=_call)
+
     demo = commands.add_parser("demo", help="drive a scripted call-centre shift over HTTP")
     demo.add_argument("--url", help="a running cardline (default: start one of its own)")
     demo.add_argument("--key", help="operator key for --url")
     demo.set_defaults(run=_demo)
+
+    compliance = commands.add_parser(
+        "compliance", help="PCI DSS evidence generated from the infrastructure templates"
+    )
+    compliance.add_argument("action", choices=["report"])
+    compliance.add_argument("--out", required=True, help="directory to write the report into")
+    compliance.add_argument(
+        "--template",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a CloudFormation/SAM template (repeatable; default: infra/*/template.yaml)",
+    )
+    compliance.set_defaults(run=_compliance)
     return main
 
 

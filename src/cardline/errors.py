@@ -37,6 +37,7 @@ class CardlineError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.field = field
+        self.headers: dict[str, str] = {}  # extra answer headers (Allow, Retry-After)
 
     def problem(self) -> dict[str, object]:
         """The RFC 9457 body for this error (without ``instance``)."""

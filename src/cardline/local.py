@@ -3,6 +3,7 @@ SQLite ledger and a JSON-lines audit file in one data directory."""
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import threading
@@ -16,9 +17,12 @@ from cardline.charge import Charger
 from cardline.http.app import App
 from cardline.http.backoffice_routes import backoffice_routes
 from cardline.http.charge_route import payment_route
+from cardline.http.console_routes import console_routes
+from cardline.ivr.routes import LocalIvr
+from cardline.ledger.projector import rebuild
 from cardline.ledger.sqlite import SqliteLedger
 from cardline.operators import OperatorStore
-from cardline.paypal import PayPalClient, PayPalConfig
+from cardline.paypal import PayPalClient, PayPalConfig, timeout_from_env
 from cardline.refund import Refunder
 
 if TYPE_CHECKING:
@@ -28,6 +32,8 @@ AUDIT_FILE = "audit.jsonl"
 LEDGER_FILE = "ledger.sqlite3"
 OPERATORS_FILE = "operators.json"
 KEY_FILE = "fingerprint.key"
+
+log = logging.getLogger("cardline.local")
 
 
 def default_data_dir(environ: Mapping[str, str] = os.environ) -> Path:
@@ -54,7 +60,12 @@ def fingerprint_key(data_dir: Path) -> bytes:
 
 
 class ProjectingSink:
-    """Appends each event to the audit file, then projects it into the ledger."""
+    """Appends each event to the audit file, then projects it into the ledger.
+
+    Once the event is in the audit file it is recorded: a projection that fails is logged
+    and left for replay (at the next start, or `cardline ledger rebuild`), so that the
+    caller still gets the payment's true outcome rather than an internal error.
+    """
 
     def __init__(self, file_sink: audit.FileSink, ledger: SqliteLedger) -> None:
         self._file = file_sink
@@ -62,7 +73,14 @@ class ProjectingSink:
 
     def emit(self, event: audit.AuditEvent) -> None:
         self._file.emit(event)
-        self._ledger.apply(event)
+        try:
+            self._ledger.apply(event)
+        except Exception:  # the audit file already holds the event
+            log.exception(
+                "ledger projection of audit event %s failed; the next start or "
+                "`cardline ledger rebuild` replays it",
+                event.event_id,
+            )
 
 
 @dataclass
@@ -82,8 +100,13 @@ class LocalStack:
 
 
 def open_store(data_dir: Path) -> tuple[SqliteLedger, ProjectingSink, OperatorStore]:
-    """The data directory's ledger, audit sink and operators, without starting a service."""
+    """The data directory's ledger, audit sink and operators, without starting a service.
+
+    Audit events the ledger missed (a crash between the audit append and the projection)
+    are projected first; events already applied are skipped by their id.
+    """
     ledger = SqliteLedger(data_dir / LEDGER_FILE)
+    rebuild(ledger, audit.read_events(data_dir / AUDIT_FILE))
     sink = ProjectingSink(audit.FileSink(data_dir / AUDIT_FILE), ledger)
     return ledger, sink, OperatorStore(data_dir / OPERATORS_FILE, sink)
 
@@ -100,7 +123,10 @@ def build_local(data_dir: Path, environ: Mapping[str, str] = os.environ) -> Loca
         emulator = Emulator()
         base_url = emulator.start()
         config = PayPalConfig(
-            base_url=base_url, client_id=emulator.client_id, client_secret=emulator.client_secret
+            base_url=base_url,
+            client_id=emulator.client_id,
+            client_secret=emulator.client_secret,
+            timeout=timeout_from_env(environ),
         )
         mode = "emulator"
     else:
@@ -111,6 +137,8 @@ def build_local(data_dir: Path, environ: Mapping[str, str] = os.environ) -> Loca
     routes = [
         payment_route(lambda: charger),
         *backoffice_routes(lambda: ledger, lambda: refunder, mode),
+        *LocalIvr(data_dir, charger, sink).routes(),
+        *console_routes(),
     ]
     app = App(routes, operators, sink)
     return LocalStack(data_dir, app, operators, ledger, sink, mode, emulator)

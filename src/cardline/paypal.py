@@ -28,7 +28,6 @@ import base64
 import http.client
 import json
 import logging
-import random
 import select
 import socket
 import ssl
@@ -38,7 +37,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from cardline.errors import (
     CardlineError,
@@ -50,6 +49,8 @@ from cardline.errors import (
 )
 
 if TYPE_CHECKING:
+    import random
+
     from cardline.card import Card
     from cardline.money import Money
 
@@ -61,6 +62,8 @@ __all__ = [
     "PayPalClient",
     "PayPalConfig",
     "interpret_order",
+    "order_id_of",
+    "timeout_from_env",
 ]
 
 logger = logging.getLogger("cardline.paypal")
@@ -73,6 +76,9 @@ _AUTH_VOID = "/v2/payments/authorizations/{authorization_id}/void"
 _CAPTURE = "/v2/payments/captures/{capture_id}"
 _CAPTURE_REFUND = "/v2/payments/captures/{capture_id}/refund"
 _REFUND = "/v2/payments/refunds/{refund_id}"
+_TRANSACTIONS = "/v1/reporting/transactions"
+_SEARCH_PAGE_SIZE = 500  # the Transaction Search maximum
+_SEARCH_MAX_PAGES = 20  # bounds one window's walk: 10,000 transactions
 
 _MAX_BODY = 1 << 20  # PayPal's answers are a few kB; refuse to buffer anything huge
 _RETRY_AFTER_CAP = 30.0
@@ -135,6 +141,8 @@ class PayPalConfig:
     def from_env(cls, environ: Mapping[str, str]) -> PayPalConfig | None:
         """Config from PAYPAL_CLIENT_ID / PAYPAL_CLIENT_SECRET, or None if either is unset.
 
+        PAYPAL_TIMEOUT_SECONDS sets the per-attempt timeout (default 20 s).
+
         PAYPAL_BASE_URL wins when set; otherwise PAYPAL_ENV=live selects the live API and
         anything else empty or "sandbox" the sandbox. Other PAYPAL_ENV values raise
         ValueError rather than silently charging against the wrong environment.
@@ -152,7 +160,26 @@ class PayPalConfig:
                 base_url = cls.SANDBOX_URL
             else:
                 raise ValueError("PAYPAL_ENV must be 'sandbox' or 'live'")
-        return cls(base_url=base_url, client_id=client_id, client_secret=secret)
+        return cls(
+            base_url=base_url,
+            client_id=client_id,
+            client_secret=secret,
+            timeout=timeout_from_env(environ),
+        )
+
+
+def timeout_from_env(environ: Mapping[str, str], default: float = 20.0) -> float:
+    """PAYPAL_TIMEOUT_SECONDS (per attempt, connect and read), else ``default``."""
+    text = environ.get("PAYPAL_TIMEOUT_SECONDS", "").strip()
+    if not text:
+        return default
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise ValueError("PAYPAL_TIMEOUT_SECONDS must be a number of seconds") from None
+    if not 0 < seconds <= 300:
+        raise ValueError("PAYPAL_TIMEOUT_SECONDS must be more than 0 and at most 300")
+    return seconds
 
 
 def _parse_base_url(url: str) -> tuple[str, str, int, str]:
@@ -451,6 +478,13 @@ def _first(value: object) -> dict[str, Any]:
     return _dict(value[0]) if isinstance(value, list) and value else {}
 
 
+def order_id_of(info: Mapping[str, Any]) -> str | None:
+    """The order id a Transaction Search ``transaction_info`` names, if it names one."""
+    if info.get("paypal_reference_id_type") == "ODR":
+        return _text(info.get("paypal_reference_id"))
+    return None
+
+
 def interpret_order(order: Mapping[str, Any]) -> ChargeOutcome:
     """The outcome of a single-step order, from its first capture or authorization.
 
@@ -662,6 +696,21 @@ def _retry_after(value: str | None) -> float | None:
     return min(max(seconds, 0.0), _RETRY_AFTER_CAP)
 
 
+def _read_bounded(response: http.client.HTTPResponse) -> bytes | None:
+    """The answer's body, or None past _MAX_BODY. With a Content-Length (already checked
+    against the limit) one read; chunked answers in pieces, since read(n) allocates n."""
+    if response.length is not None:
+        return response.read()
+    pieces: list[bytes] = []
+    total = 0
+    while piece := response.read(1 << 16):
+        total += len(piece)
+        if total > _MAX_BODY:
+            return None
+        pieces.append(piece)
+    return b"".join(pieces)
+
+
 def _peer_closed(sock: socket.socket) -> bool:
     """True when an idle kept-alive socket is readable: the server closed it (or sent junk)."""
     try:
@@ -750,7 +799,7 @@ class PayPalClient:
         self._ssl_context = _tls_context() if self._scheme == "https" else None
         self._sleep = sleep
         self._clock = clock
-        self._rng = rng or random.Random()
+        self._rng = rng
         self._basic = "Basic " + base64.b64encode(
             f"{config.client_id}:{config.client_secret}".encode()
         ).decode("ascii")
@@ -873,6 +922,59 @@ class PayPalClient:
     def get_refund(self, refund_id: str) -> dict[str, Any]:
         """``GET /v2/payments/refunds/{refund_id}``; NotFound when there is none."""
         return self._get(_REFUND, refund_id, "refund")
+
+    def search_transactions(self, start: str, end: str) -> list[dict[str, Any]]:
+        """Every ``transaction_info`` PayPal lists between ``start`` and ``end``.
+
+        ``GET /v1/reporting/transactions`` (Transaction Search), all pages. The dates are
+        RFC 3339 with seconds, at most 31 days apart. PayPal lists a transaction up to three
+        hours after it happened: an empty answer for the last hours proves nothing.
+        """
+        found: list[dict[str, Any]] = []
+        for page in range(1, _SEARCH_MAX_PAGES + 1):
+            query = urlencode(
+                {
+                    "start_date": start,
+                    "end_date": end,
+                    "fields": "transaction_info",
+                    "balance_affecting_records_only": "N",
+                    "page_size": _SEARCH_PAGE_SIZE,
+                    "page": page,
+                }
+            )
+            reply = self._call("GET", f"{_TRANSACTIONS}?{query}", _TRANSACTIONS)
+            document = self._result("GET", _TRANSACTIONS, reply, resource="transaction list")
+            details = document.get("transaction_details")
+            for detail in details if isinstance(details, list) else []:
+                info = _dict(_dict(detail).get("transaction_info"))
+                if info:
+                    found.append(info)
+            total_pages = document.get("total_pages")
+            if not isinstance(total_pages, int) or page >= total_pages:
+                break
+        return found
+
+    def find_order_by_invoice(self, invoice_id: str, *, days: int = 31) -> dict[str, Any] | None:
+        """The order whose payment carries ``invoice_id``, searched over the last ``days``
+        days (31 at most, Transaction Search's limit), or None when PayPal lists none yet."""
+        until = time.time() + 60
+        start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(until - min(days, 31) * 86400))
+        end = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(until))
+        for info in self.search_transactions(start, end):
+            if info.get("invoice_id") != invoice_id:
+                continue
+            order_id = order_id_of(info) or self._order_of_capture(info)
+            if order_id is not None:
+                return self.get_order(order_id)
+        return None
+
+    def _order_of_capture(self, info: Mapping[str, Any]) -> str | None:
+        transaction_id = _text(info.get("transaction_id"))
+        if transaction_id is None:
+            return None
+        capture = self.get_capture(transaction_id)
+        related = _dict(_dict(capture.get("supplementary_data")).get("related_ids"))
+        return _text(related.get("order_id"))
 
     def close(self) -> None:
         """Close the kept-alive connection (it reopens on the next call)."""
@@ -1082,6 +1184,10 @@ class PayPalClient:
         if retry_after is not None:
             return retry_after
         ceiling = min(self.config.backoff_cap, self.config.backoff_base * 2 ** (attempt - 1))
+        if self._rng is None:
+            import random  # only a retry needs it: kept off the cold start
+
+            self._rng = random.Random()
         return self._rng.uniform(0.0, ceiling)  # "full jitter"
 
     def _give_up(
@@ -1246,6 +1352,10 @@ class PayPalClient:
             try:
                 if conn.sock is None:
                     conn.connect()
+                    # http.client sends headers and body in two writes: without this the
+                    # body can wait for the server's delayed ACK (tens of milliseconds).
+                    if conn.sock is not None:
+                        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                     self.stats["connections"] += 1
                 conn.request(
                     method,
@@ -1261,8 +1371,8 @@ class PayPalClient:
                 if response.length is not None and response.length > _MAX_BODY:
                     conn.close()
                 else:
-                    data = response.read(_MAX_BODY + 1)
-                    if len(data) > _MAX_BODY or not response.isclosed():
+                    data = _read_bounded(response)
+                    if data is None or not response.isclosed():
                         data = None
                         conn.close()
             except ssl.SSLCertVerificationError:

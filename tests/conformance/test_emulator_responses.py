@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -99,7 +100,8 @@ def authorization_id(order: dict[str, Any]) -> str:
 def test_create_order_representation(
     orders: dict[str, Any], paypal: PayPalHttp, payment_card: dict[str, Any], intent: str
 ) -> None:
-    body = order_body(intent=intent, payment_card=payment_card, invoice_id="INV-1", custom_id="c-1")
+    invoice = f"INV-{uuid.uuid4().hex[:8]}"  # PayPal refuses a paid invoice id twice
+    body = order_body(intent=intent, payment_card=payment_card, invoice_id=invoice, custom_id="c-1")
     conforms(orders, ORDERS, "POST", paypal.create_order(body), 201)
 
 

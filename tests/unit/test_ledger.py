@@ -1,11 +1,31 @@
-"""The SQLite ledger: projection idempotent by event id, settled outcomes kept, paging."""
+"""Every ledger backend (SQLite, DynamoDB on moto's server): projection idempotent by event
+id, settled outcomes kept, paging."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
+
 from cardline import audit
+from cardline.ledger import Ledger
 from cardline.ledger.sqlite import SqliteLedger
+from tests.aws_support import Aws
+
+
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def ledger(request: pytest.FixtureRequest) -> Iterator[Ledger]:
+    made: Ledger
+    if request.param == "sqlite":
+        made = SqliteLedger(":memory:")
+    else:
+        from cardline.ledger.dynamodb import DynamoDbLedger
+
+        aws: Aws = request.getfixturevalue("aws")
+        made = DynamoDbLedger(aws.ledger_table(), aws.client("dynamodb"))
+    yield made
+    made.close()
 
 
 def _payment(
@@ -27,16 +47,16 @@ def _refund(resource: str, refund_id: str, amount: str) -> audit.AuditEvent:
     return audit.AuditEvent(audit.REFUND, "op", "success", "ip", resource, details)
 
 
-def test_an_event_is_applied_once() -> None:
-    ledger = SqliteLedger(":memory:")
+def test_an_event_is_applied_once(ledger: Ledger) -> None:
     event = _payment("pay_1", "approved")
     assert ledger.apply(event) is True
     assert ledger.apply(event) is False
     assert len(ledger.list_payments().items) == 1
 
 
-def test_an_unknown_outcome_never_overwrites_a_settled_one_but_is_settled_later() -> None:
-    ledger = SqliteLedger(":memory:")
+def test_an_unknown_outcome_never_overwrites_a_settled_one_but_is_settled_later(
+    ledger: Ledger,
+) -> None:
     ledger.apply(_payment("pay_1", "approved"))
     ledger.apply(_payment("pay_1", "unknown"))
     assert ledger.get_payment("pay_1")["status"] == "approved"  # type: ignore[index]
@@ -47,8 +67,7 @@ def test_an_unknown_outcome_never_overwrites_a_settled_one_but_is_settled_later(
     assert (settled["status"], settled["decline_code"]) == ("declined", "5120")
 
 
-def test_refunds_move_the_status_and_a_replayed_refund_counts_once() -> None:
-    ledger = SqliteLedger(":memory:")
+def test_refunds_move_the_status_and_a_replayed_refund_counts_once(ledger: Ledger) -> None:
     ledger.apply(_payment("pay_1", "approved"))
     ledger.apply(_refund("pay_1", "ref_a", "5.00"))
     ledger.apply(_refund("pay_1", "ref_a", "5.00"))  # a retry: new event, same refund
@@ -63,8 +82,7 @@ def test_refunds_move_the_status_and_a_replayed_refund_counts_once() -> None:
     assert [r["id"] for r in ledger.refunds_for("pay_1")] == ["ref_a", "ref_b"]
 
 
-def test_paging_walks_every_payment_once_newest_first() -> None:
-    ledger = SqliteLedger(":memory:")
+def test_paging_walks_every_payment_once_newest_first(ledger: Ledger) -> None:
     for n in range(7):
         ledger.apply(_payment(f"pay_{n}", "approved", time=f"2026-11-28T10:00:0{n}.000Z"))
     seen: list[str] = []
@@ -80,3 +98,25 @@ def test_paging_walks_every_payment_once_newest_first() -> None:
         since="2026-11-28T10:00:02.000Z", until="2026-11-28T10:00:04.000Z"
     )
     assert [p["id"] for p in window.items] == ["pay_3", "pay_2"]
+
+
+def test_status_filter_pages_newest_first_within_a_window(ledger: Ledger) -> None:
+    for n in range(8):
+        status = "approved" if n % 2 == 0 else "declined"
+        ledger.apply(_payment(f"pay_{n}", status, time=f"2026-11-28T10:00:0{n}.000Z"))
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = ledger.list_payments(
+            status="approved",
+            since="2026-11-28T10:00:01.000Z",
+            until="2026-11-28T10:00:07.000Z",
+            limit=1,
+            cursor=cursor,
+        )
+        seen.extend(p["id"] for p in page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == ["pay_6", "pay_4", "pay_2"]
+    assert ledger.list_payments(status="refunded").items == []

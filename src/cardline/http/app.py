@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -27,6 +26,7 @@ from cardline.http.messages import (
     Response,
     problem_response,
 )
+from cardline.http.throttle import FAILURE_LIMIT, WINDOW_SECONDS, FailureThrottle
 
 log = logging.getLogger("cardline.http")
 
@@ -49,10 +49,20 @@ class Route:
     template: str
     handler: Handler
     authenticated: bool = True
+    # Marks a public static file (the console's page and assets): GET, no authentication.
+    # The security tests exempt only these, /health and /openapi.json from credentials.
+    static: bool = False
     pattern: re.Pattern[str] = field(init=False)
 
     def __post_init__(self) -> None:
-        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[A-Za-z0-9_-]{1,64})", self.template)
+        if self.static and (self.method != "GET" or self.authenticated):
+            raise ValueError("a static route is a GET without authentication")
+        # Literal parts are escaped: the dot in "/console/console.js" matches only a dot.
+        parts = re.split(r"\{(\w+)\}", self.template)
+        regex = "".join(
+            f"(?P<{part}>[A-Za-z0-9_-]{{1,64}})" if i % 2 else re.escape(part)
+            for i, part in enumerate(parts)
+        )
         self.pattern = re.compile(f"^{regex}$")
 
 
@@ -81,22 +91,30 @@ class App:
         sink: audit.AuditSink,
         *,
         max_body: int = MAX_BODY_BYTES,
+        throttle: FailureThrottle | None = None,
     ) -> None:
         self.routes = list(routes)
         self._authenticator = authenticator
         self._sink = sink
         self._max_body = max_body
+        self._throttle = throttle or FailureThrottle()
 
     def handle(self, request: Request) -> Response:
         if not request.request_id:
-            request.request_id = uuid.uuid4().hex
+            request.request_id = audit.new_id()
         try:
             response = self._dispatch(request)
         except CardlineError as error:
             response = problem_response(error, request)
-        except Exception:
-            # The traceback goes through the PAN-masking filter on every handler.
-            log.exception("unhandled error in %s %s", request.method, _safe_path(request.path))
+        except Exception as error:  # noqa: BLE001 - every failure must still answer
+            # Type and frames only: an exception's message may quote data it was handed.
+            log.error(
+                "unhandled %s in %s %s\n%s",
+                type(error).__name__,
+                request.method,
+                _safe_path(request.path),
+                "".join(_frames(error)),
+            )
             response = problem_response(
                 CardlineError("An internal error occurred; nothing about the card was kept"),
                 request,
@@ -120,24 +138,47 @@ class App:
             operator = self._authenticate(request) if route.authenticated else "anonymous"
             return route.handler(Call(request, match.groupdict(), operator))
         if allowed:
-            raise MethodNotAllowed(f"Use {' or '.join(sorted(set(allowed)))} on this path")
+            methods = sorted(set(allowed))
+            refusal = MethodNotAllowed(f"Use {' or '.join(methods)} on this path")
+            refusal.headers["Allow"] = ", ".join(methods)
+            raise refusal
         raise NotFound("No such resource")
 
     def _authenticate(self, request: Request) -> str:
+        self._throttle.check(request.source_ip)
         try:
             return self._authenticator.authenticate(request)
         except AuthenticationFailed as error:
+            resource = f"{request.method} {_safe_path(request.path)}"
             self._sink.emit(
                 audit.AuditEvent(
                     type=audit.AUTH_FAILURE,
                     operator="unknown",
                     outcome="failure",
                     origin=request.source_ip,
-                    resource=f"{request.method} {_safe_path(request.path)}",
+                    resource=resource,
                     details={"reason": error.detail},
                 )
             )
+            presented = request.header("authorization") is not None
+            if presented and self._throttle.failure(request.source_ip):
+                self._sink.emit(
+                    audit.AuditEvent(
+                        type=audit.AUTH_THROTTLED,
+                        operator="unknown",
+                        outcome="failure",
+                        origin=request.source_ip,
+                        resource=resource,
+                        details={"failures": FAILURE_LIMIT, "window_seconds": WINDOW_SECONDS},
+                    )
+                )
             raise
+
+
+def _frames(error: BaseException) -> list[str]:
+    import traceback
+
+    return traceback.format_tb(error.__traceback__)
 
 
 def _safe_path(path: str) -> str:

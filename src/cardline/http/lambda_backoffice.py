@@ -17,15 +17,26 @@ _app: App | None = None
 
 
 def _build() -> App:
-    from cardline.ledger.sqlite import SqliteLedger
+    from cardline.ledger import Ledger
     from cardline.paypal import PayPalClient, PayPalConfig
     from cardline.refund import Refunder
+    from cardline.secrets import settings
 
-    config = PayPalConfig.from_env(os.environ)
+    environ = settings(os.environ)
+    config = PayPalConfig.from_env(environ)
     if config is None:
         raise RuntimeError("PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET must be configured")
-    # The DynamoDB ledger replaces this on AWS; SQLite serves a single-instance deployment.
-    ledger = SqliteLedger(os.environ.get("CARDLINE_LEDGER_PATH", "/tmp/cardline-ledger.sqlite3"))  # noqa: S108
+    ledger: Ledger
+    if environ.get("CARDLINE_LEDGER_TABLE"):
+        from cardline.ledger.dynamodb import DynamoDbLedger
+
+        ledger = DynamoDbLedger(environ["CARDLINE_LEDGER_TABLE"])
+    else:
+        # SQLite serves a single-instance deployment without DynamoDB.
+        from cardline.ledger.sqlite import SqliteLedger
+
+        path = environ.get("CARDLINE_LEDGER_PATH", "/tmp/cardline-ledger.sqlite3")  # noqa: S108
+        ledger = SqliteLedger(path)
     refunder = Refunder(PayPalClient(config), ledger, _sink)
     mode = "live" if config.base_url == PayPalConfig.LIVE_URL else "sandbox"
     routes = backoffice_routes(lambda: ledger, lambda: refunder, mode)

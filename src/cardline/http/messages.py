@@ -79,7 +79,7 @@ def problem_response(error: CardlineError, request: Request | None = None) -> Re
     body = error.problem()
     if request is not None and request.request_id:
         body["instance"] = f"urn:cardline:request:{request.request_id}"
-    headers = {"Content-Type": "application/problem+json"}
+    headers = {**error.headers, "Content-Type": "application/problem+json"}
     if error.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="cardline"'
     return Response(status=error.status, headers=headers, body=json.dumps(body).encode())

@@ -47,7 +47,14 @@ def wsgi_app(app: App, *, max_body: int = MAX_BODY_BYTES) -> Callable[..., Itera
                 method=str(environ.get("REQUEST_METHOD", "GET")).upper(),
                 path=str(environ.get("PATH_INFO") or "/"),
                 headers=_headers(environ),
-                query=dict(parse_qsl(str(environ.get("QUERY_STRING", "")), max_num_fields=50)),
+                # Blank values are kept: "?status=" is a bad status, not no status.
+                query=dict(
+                    parse_qsl(
+                        str(environ.get("QUERY_STRING", "")),
+                        keep_blank_values=True,
+                        max_num_fields=50,
+                    )
+                ),
                 body=_body(environ, max_body),
                 source_ip=str(environ.get("REMOTE_ADDR") or "unknown"),
             )

@@ -68,6 +68,8 @@ class Api:
             if earlier is not None:
                 return self._order_reply(200, earlier, call)
             request = parse_order_request(body)
+            if request.invoice_id is not None and self._invoice_paid(request.invoice_id):
+                raise ApiError(422, Issue("DUPLICATE_INVOICE_ID"))
             assessed = request.card.assess(_today()) if request.card else None
             stamp = now_iso()
             with self.store.lock:
@@ -90,6 +92,11 @@ class Api:
                     self._settle(order, *assessed, request_id=call.request_id)
                 self.store.remember("orders.create", call.request_id, order.id)
             return self._order_reply(201, order.id, call)
+
+    def _invoice_paid(self, invoice_id: str) -> bool:
+        """True when an earlier payment with this invoice id moved (or holds) money."""
+        with self.store.lock:
+            return invoice_id in self.store.paid_invoices
 
     def get_order(self, order_id: str) -> Reply:
         """GET /v2/checkout/orders/{id}."""
@@ -153,6 +160,8 @@ class Api:
             )
             self.store.captures[capture.id] = capture
             order.capture_ids.append(capture.id)
+            if order.invoice_id is not None and capture.moved_money:
+                self.store.paid_invoices.add(order.invoice_id)
         else:
             authorization = Authorization(
                 id=self.store.new_id(),
@@ -169,6 +178,8 @@ class Api:
             )
             self.store.authorizations[authorization.id] = authorization
             order.authorization_ids.append(authorization.id)
+            if order.invoice_id is not None and not trigger:
+                self.store.paid_invoices.add(order.invoice_id)
 
     def _order_reply(self, status: int, order_id: str, call: Call) -> Reply:
         with self.store.lock:

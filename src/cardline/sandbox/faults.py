@@ -6,8 +6,8 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-FaultKind = Literal["delay", "status", "drop_before", "drop_after", "malformed_json"]
-_KINDS = ("delay", "status", "drop_before", "drop_after", "malformed_json")
+FaultKind = Literal["delay", "status", "drop_before", "drop_after", "reset", "malformed_json"]
+_KINDS = ("delay", "status", "drop_before", "drop_after", "reset", "malformed_json")
 
 
 @dataclass
@@ -20,6 +20,7 @@ class Fault:
         (``retry_after`` adds a Retry-After header; ``issue`` adds it as the detail);
       - ``drop_before``: close the connection without processing or answering;
       - ``drop_after``: process the request fully, then close without answering;
+      - ``reset``: reset the connection (TCP RST) without processing or answering;
       - ``malformed_json``: process, then answer with a truncated JSON body.
 
     A request matches when its path starts with ``path_prefix`` and, if ``method`` is

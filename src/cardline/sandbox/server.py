@@ -9,6 +9,7 @@ import hmac
 import json
 import re
 import socket
+import struct
 import sys
 import threading
 import time
@@ -19,13 +20,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, cast
 
-from cardline.sandbox import views
+from cardline.sandbox import reporting, views
 from cardline.sandbox.api import Api, Call, Reply
 from cardline.sandbox.errors import ApiError, Issue, error_body, mock_status, new_debug_id
 from cardline.sandbox.faults import Fault, FaultQueue
 from cardline.sandbox.store import Store, now_iso
 
 MAX_BODY = 1 << 20
+TRANSACTIONS_PATH = "/v1/reporting/transactions"
 MAX_REQUEST_ID = 108  # the spec's maxLength for PayPal-Request-Id
 _LOGGED_HEADERS = ("PayPal-Request-Id", "Prefer", "PayPal-Mock-Response", "Content-Type")
 _ID = r"([^/]+)"
@@ -65,6 +67,7 @@ class _Outcome:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False
+    reset: bool = False  # with drop: hang up with a TCP RST instead of a FIN
 
 
 def _json(status: int, body: object, headers: Mapping[str, str] | None = None) -> _Outcome:
@@ -100,6 +103,10 @@ class _App:
         fault = plan.fault
         if fault is not None and fault.kind == "drop_before":
             outcome = _Outcome(drop=True)
+        elif fault is not None and fault.kind == "reset":
+            outcome = _Outcome(drop=True, reset=True)
+        elif path == TRANSACTIONS_PATH:
+            outcome = self._transactions(method, headers, query)
         elif fault is not None and fault.kind == "status":
             outcome = self._fault_status(fault, self._operation(method, path))
         else:
@@ -157,6 +164,20 @@ class _App:
             return self._error(ApiError(500), operation)
         headers_out = {"Paypal-Debug-Id": new_debug_id(), **reply.headers}
         return _json(reply.status, reply.body, headers_out)
+
+    def _transactions(self, method: str, headers: Mapping[str, str], query: str) -> _Outcome:
+        """GET /v1/reporting/transactions (Transaction Search)."""
+        try:
+            if method != "GET":
+                raise ApiError(405)
+            self._authenticate(headers)
+            with self.store.lock:
+                body = reporting.search(
+                    self.store, urllib.parse.parse_qs(query), self.emulator.search_delay
+                )
+        except ApiError as error:
+            return self._error(error, "")
+        return _json(200, body, {"Paypal-Debug-Id": new_debug_id()})
 
     def _route(self, method: str, path: str) -> tuple[Operation, str] | None:
         for route_method, pattern, _name, handler in _ROUTES:
@@ -339,6 +360,11 @@ class _Handler(BaseHTTPRequestHandler):
         outcome = app.respond(self.command, self.path, headers, body)
         if outcome.drop:
             self.close_connection = True
+            if outcome.reset:
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+                self.connection.close()
             return
         self._write(outcome)
 
@@ -430,6 +456,9 @@ class Emulator:
         self.port = port
         self.token_ttl = token_ttl
         self.latency = latency
+        # Transaction Search lists a transaction only this many seconds after it happened
+        # (PayPal documents up to 3 hours; none by default here).
+        self.search_delay = 0.0
         self.client_id = client_id
         self.client_secret = client_secret
         self._store = Store()
@@ -539,6 +568,11 @@ class Emulator:
     def expire_tokens(self) -> None:
         """Expire every access token issued so far: the next API call gets a 401."""
         self._store.expire_tokens()
+
+    def expire_request_ids(self) -> None:
+        """Forget every PayPal-Request-Id, as PayPal does after its window (6 hours for
+        orders): a retry then makes a new request, refused only by a duplicate invoice id."""
+        self._store.forget_request_ids()
 
     def stats(self) -> dict[str, int]:
         """Counters: captures (that moved money), orders, refunds, requests, token_requests."""

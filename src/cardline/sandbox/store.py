@@ -35,6 +35,7 @@ class Store:
         self.authorizations: dict[str, Authorization] = {}
         self.captures: dict[str, Capture] = {}
         self.refunds: dict[str, Refund] = {}
+        self.paid_invoices: set[str] = set()  # invoice ids PayPal refuses to take again
         self.requests = 0
         self.token_requests = 0
         self._idempotency: dict[tuple[str, str], str] = {}
@@ -79,6 +80,11 @@ class Store:
         if request_id is not None:
             with self.lock:
                 self._idempotency[(operation, request_id)] = resource_id
+
+    def forget_request_ids(self) -> None:
+        """Drop every remembered PayPal-Request-Id (its window has passed)."""
+        with self.lock:
+            self._idempotency.clear()
 
     # -- OAuth ---------------------------------------------------------------------
 

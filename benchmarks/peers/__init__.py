@@ -1,0 +1,1 @@
+"""The charge route written other ways, for `make bench` (run by harness.py, not imported)."""

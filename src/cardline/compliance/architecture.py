@@ -1,0 +1,36 @@
+"""One architecture, analysed: its template, the declared flows bound to it, the derived
+PCI DSS scope, the facts read from both, and the responsibility matrix they decide."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from cardline.compliance.facts import derive_facts
+from cardline.compliance.flows import Binding, Declaration, bind
+from cardline.compliance.matrix import Assignment, Requirements, assign
+from cardline.compliance.scope import Scope, derive
+from cardline.compliance.template import Template, parse
+
+
+@dataclass(frozen=True)
+class Architecture:
+    name: str
+    template: Template
+    binding: Binding
+    scope: Scope
+    facts: dict[str, bool]
+    assignments: list[Assignment]
+
+
+def analyse(
+    name: str, path: Path, declaration: Declaration, requirements: Requirements
+) -> Architecture:
+    """Parse ``path`` and derive everything the report shows about it."""
+    template = parse(path)
+    binding = bind(declaration, template)
+    scope = derive(template, declaration, binding)
+    facts = derive_facts(template, scope)
+    return Architecture(
+        name, template, binding, scope, facts, assign(requirements, template, facts)
+    )

@@ -1,0 +1,176 @@
+"""The application's declared data flows (``flows.yaml``), bound to one template's resources."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from importlib import resources as package_files
+from typing import Any
+
+import yaml
+
+from cardline.compliance.template import Template
+
+SERVERLESS = "serverless"
+TRADITIONAL = "traditional"
+_FUNCTION_TYPES = {"AWS::Serverless::Function", "AWS::Lambda::Function"}
+
+
+@dataclass(frozen=True)
+class DataClass:
+    key: str
+    name: str
+    account_data: bool
+    note: str
+
+
+@dataclass(frozen=True)
+class Selector:
+    """Matches template resources by type, and optionally by logical-id glob (any case)."""
+
+    types: tuple[str, ...]
+    id: str = "*"
+    exclude: tuple[str, ...] = ()
+
+    def matches(self, resource_id: str, resource_type: str) -> bool:
+        name = resource_id.lower()
+        return (
+            resource_type in self.types
+            and fnmatch.fnmatch(name, self.id.lower())
+            and not any(fnmatch.fnmatch(name, pattern.lower()) for pattern in self.exclude)
+        )
+
+
+@dataclass(frozen=True)
+class Component:
+    key: str
+    name: str
+    kind: str  # actor, external, process, datastore
+    party: str  # us, paypal, telephony, cardholder
+    hosts: tuple[Selector, ...]
+    code: tuple[str, ...]
+    note: str
+
+    @property
+    def hosted(self) -> bool:
+        """True for our own components that run on template resources."""
+        return bool(self.hosts)
+
+
+@dataclass(frozen=True)
+class Flow:
+    number: int
+    source: str
+    sink: str
+    data: tuple[str, ...]
+    what: str
+    protocol: str
+    encryption: str
+
+
+@dataclass(frozen=True)
+class Declaration:
+    data: dict[str, DataClass]
+    components: dict[str, Component]
+    flows: tuple[dict[str, Any], ...]
+
+    def carries_account_data(self, flow: Flow) -> bool:
+        """True when the flow carries PAN or CVV."""
+        return any(self.data[d].account_data for d in flow.data)
+
+
+@dataclass(frozen=True)
+class Binding:
+    """The declaration applied to one template: who runs where, and the flows present."""
+
+    kind: str
+    hosts: dict[str, tuple[str, ...]]  # component key -> resource ids (empty for parties)
+    flows: tuple[Flow, ...]
+    absent: tuple[str, ...]  # hosted components this template does not run
+
+
+def _tuple(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value)
+
+
+def load_declaration(text: str | None = None) -> Declaration:
+    """Read the declared flows: the packaged ``flows.yaml`` unless ``text`` is given."""
+    if text is None:
+        text = (package_files.files("cardline.compliance") / "flows.yaml").read_text("utf-8")
+    raw = yaml.safe_load(text)
+    data = {
+        key: DataClass(key, str(v["name"]), bool(v.get("account_data")), str(v.get("note", "")))
+        for key, v in raw["data"].items()
+    }
+    components = {
+        key: Component(
+            key=key,
+            name=str(v["name"]),
+            kind=str(v["kind"]),
+            party=str(v.get("party", "us")),
+            hosts=tuple(
+                Selector(_tuple(h["type"]), str(h.get("id", "*")), _tuple(h.get("exclude")))
+                for h in v.get("hosts") or ()
+            ),
+            code=_tuple(v.get("code")),
+            note=str(v.get("note", "")),
+        )
+        for key, v in raw["components"].items()
+    }
+    for flow in raw["flows"]:
+        for end in (flow["from"], flow["to"]):
+            if end not in components:
+                raise ValueError(f"flows.yaml: flow names unknown component {end!r}")
+        for item in flow["data"]:
+            if item not in data:
+                raise ValueError(f"flows.yaml: flow names unknown data class {item!r}")
+    return Declaration(data, components, tuple(raw["flows"]))
+
+
+def _by_kind(value: Any, kind: str) -> str:
+    if isinstance(value, dict):
+        return str(value.get(kind, value.get("default", "")))
+    return str(value)
+
+
+def bind(declaration: Declaration, template: Template) -> Binding:
+    """Find each component's hosts in ``template`` and number the flows present in it."""
+    hosts: dict[str, tuple[str, ...]] = {}
+    for component in declaration.components.values():
+        hosts[component.key] = tuple(
+            sorted(
+                r.id
+                for r in template.resources.values()
+                if any(s.matches(r.id, r.type) for s in component.hosts)
+            )
+        )
+    charge_types = {template.resources[r].type for r in hosts.get("charge", ())}
+    kind = SERVERLESS if charge_types and charge_types <= _FUNCTION_TYPES else TRADITIONAL
+
+    def present(key: str) -> bool:
+        return not declaration.components[key].hosted or bool(hosts[key])
+
+    flows: list[Flow] = []
+    for raw in declaration.flows:
+        kinds = _tuple(raw.get("kinds"))
+        if kinds and kind not in kinds:
+            continue
+        if not (present(raw["from"]) and present(raw["to"])):
+            continue
+        flows.append(
+            Flow(
+                number=len(flows) + 1,
+                source=raw["from"],
+                sink=raw["to"],
+                data=_tuple(raw["data"]),
+                what=str(raw["what"]),
+                protocol=_by_kind(raw["protocol"], kind),
+                encryption=_by_kind(raw["encryption"], kind),
+            )
+        )
+    absent = tuple(k for k, c in declaration.components.items() if c.hosted and not hosts[k])
+    return Binding(kind, hosts, tuple(flows), absent)

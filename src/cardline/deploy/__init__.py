@@ -1,0 +1,1 @@
+"""Deployment tooling: the SAM template's API definition and the Lambda zips."""

@@ -1,0 +1,96 @@
+"""Deployment zips for the Lambda functions.
+
+The charge function's zip holds the charge path's modules and nothing else: no
+third-party code, no backoffice code, no tests. Its list is pinned here and a test
+checks it against the modules a real payment loads. The backoffice/projector zip holds
+the whole ``cardline`` package; its third-party packages are added by ``make package``.
+
+Zips are reproducible: entries sorted, timestamps fixed, permissions normalised.
+
+    python -m cardline.deploy.package charge build/lambda/charge.zip
+    python -m cardline.deploy.package backoffice build/lambda/backoffice.zip [--extra DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+
+__all__ = ["CHARGE_MODULES", "build_zip", "charge_files", "package_files"]
+
+SOURCE = Path(__file__).resolve().parents[1]  # src/cardline
+
+# The charge Lambda's modules, relative to src/cardline.
+CHARGE_MODULES = (
+    "__init__.py",
+    "audit.py",
+    "card.py",
+    "charge.py",
+    "errors.py",
+    "money.py",
+    "paypal.py",
+    "secrets.py",
+    "http/__init__.py",
+    "http/app.py",
+    "http/charge_route.py",
+    "http/lambda_charge.py",
+    "http/lambda_events.py",
+    "http/messages.py",
+    "http/throttle.py",
+)
+_FIXED_TIME = (2020, 1, 1, 0, 0, 0)
+
+
+def charge_files(source: Path = SOURCE) -> list[tuple[Path, str]]:
+    """(file, name in the zip) for the charge function; modules absent here are skipped
+    (``http/__init__.py`` while ``cardline.http`` is a namespace package)."""
+    return [
+        (source / module, f"cardline/{module}")
+        for module in CHARGE_MODULES
+        if (source / module).is_file()
+    ]
+
+
+def package_files(root: Path, prefix: str = "") -> list[tuple[Path, str]]:
+    """Every file below ``root`` except byte code, named relative to it."""
+    return [
+        (path, prefix + path.relative_to(root).as_posix())
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    ]
+
+
+def build_zip(files: Iterable[tuple[Path, str]], target: Path) -> int:
+    """Write a reproducible zip of ``files``; returns its size in bytes."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as out:
+        for path, name in sorted(files, key=lambda item: item[1]):
+            info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            out.writestr(info, path.read_bytes())
+    return target.stat().st_size
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cardline.deploy.package")
+    parser.add_argument("function", choices=["charge", "backoffice"])
+    parser.add_argument("target", type=Path)
+    parser.add_argument("--extra", type=Path, help="installed third-party packages to add")
+    args = parser.parse_args(argv)
+    if args.function == "charge":
+        files = charge_files()
+    else:
+        files = package_files(SOURCE, "cardline/")
+        if args.extra is not None:
+            files += package_files(args.extra)
+    size = build_zip(files, args.target)
+    print(f"{args.target}: {len(files)} files, {size} bytes ({size / 1024:.1f} KiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,409 @@
+"""The ``ivr`` function's logic: read Connect's event, decrypt, validate, charge, answer.
+
+Connect invokes the function with ``Details.ContactData`` (the contact) and
+``Details.Parameters`` (what the contact flow passes) and takes back a flat map of
+strings, read in the flow as ``$.External.<name>``. The answer is either
+
+- ``action=reprompt``: ``field`` (``card_number``, ``expiry`` or ``security_code``),
+  ``reason`` (``timeout``, ``invalid``, ``expired``, ``unsupported``), ``reason_spoken``
+  and the next ``attempt``; or
+- ``action=result``: ``status`` (``approved``, ``declined``, ``failed``, ``unknown``,
+  ``abandoned``) with ``reason_spoken``, and for a decided payment ``payment_id``,
+  ``last4``, ``last4_spoken``, ``amount_spoken``, ``reference_spoken``.
+
+The idempotency key is derived from the contact id, so however often Connect invokes the
+function for one call, PayPal charges it once. Audit events carry the contact id in their
+``origin`` (``connect:<contact id>``); the operator is the Connect instance (``ivr:<id>``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from cardline import audit
+from cardline.card import (
+    Card,
+    detect_brand,
+    luhn_valid,
+    normalize_pan,
+    parse_expiry,
+    parse_security_code,
+)
+from cardline.charge import MAX_REFERENCE, Charger, PaymentRequest, Receipt
+from cardline.errors import (
+    CardlineError,
+    GatewayOutcomeUnknown,
+    GatewayUnavailable,
+    InvalidCard,
+    InvalidRequest,
+)
+from cardline.ivr.decrypt import ConnectDecryptor, DecryptionFailed
+from cardline.ivr.sessions import SessionStore
+from cardline.money import Money, parse_money
+
+log = logging.getLogger("cardline.ivr")
+
+IVR_INPUT = "ivr_input"
+TIMEOUT = "Timeout"  # what Connect stores when the caller keys nothing
+MAX_REPROMPTS = 3
+FIELDS = ("card_number", "expiry", "security_code")
+DEFAULT_CARDHOLDER = "Telephone Customer"
+_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+
+_SPOKEN_FIELD = {
+    "card_number": "card number",
+    "expiry": "expiry date",
+    "security_code": "security code",
+}
+_REKEY_AFTER = {
+    "card_number": " Please key it again; you will then be asked for the security code again.",
+    "expiry": " Please key it again; you will then be asked for the security code again.",
+    "security_code": " Please key it again.",
+}
+_CURRENCY_WORDS = {"USD": "US dollars", "EUR": "euros", "GBP": "pounds sterling"}
+
+
+class InvalidEvent(ValueError):
+    """The event is not an Amazon Connect contact flow event we can act on."""
+
+
+@dataclass(frozen=True)
+class ContactEvent:
+    """The parts of a Connect invocation the IVR uses."""
+
+    contact_id: str
+    related_contact_ids: frozenset[str]
+    instance_id: str
+    parameters: Mapping[str, str]
+
+    @classmethod
+    def parse(cls, event: object) -> ContactEvent:
+        details = event.get("Details") if isinstance(event, dict) else None
+        contact = details.get("ContactData") if isinstance(details, dict) else None
+        if not isinstance(contact, dict):
+            raise InvalidEvent("The event has no Details.ContactData")
+        contact_id = contact.get("ContactId")
+        if not isinstance(contact_id, str) or not _ID.match(contact_id):
+            raise InvalidEvent("Details.ContactData.ContactId is missing or malformed")
+        related = {contact_id}
+        for name in ("InitialContactId", "PreviousContactId"):
+            value = contact.get(name)
+            if isinstance(value, str) and _ID.match(value):
+                related.add(value)
+        arn = contact.get("InstanceARN")
+        instance = arn.rsplit("/", 1)[-1] if isinstance(arn, str) and "/" in arn else ""
+        if not _ID.match(instance):
+            raise InvalidEvent("Details.ContactData.InstanceARN is missing or malformed")
+        raw = details.get("Parameters") if isinstance(details, dict) else None
+        parameters = {
+            k: v
+            for k, v in (raw if isinstance(raw, dict) else {}).items()
+            if isinstance(k, str) and isinstance(v, str)
+        }
+        return cls(contact_id, frozenset(related), instance, parameters)
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What the caller pays: amount, reference, the name for the card; the session if any."""
+
+    money: Money
+    reference: str | None
+    cardholder_name: str
+    session_id: str | None = None
+
+
+class _Reprompt(Exception):
+    def __init__(self, field: str, reason: str, sentence: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+        self.sentence = sentence
+
+
+def idempotency_key_for(contact_id: str) -> str:
+    """One payment per Connect contact: every invocation for it reuses this key."""
+    return f"connect-contact:{contact_id}"
+
+
+def operator_for(instance_id: str) -> str:
+    """The identity the IVR charges under: its Connect instance."""
+    return f"ivr:{instance_id}"
+
+
+def spell(text: str) -> str:
+    """Characters separated by spaces, so text-to-speech reads them one by one."""
+    return " ".join(text)
+
+
+class IvrHandler:
+    """Answers one Connect invocation. Dependencies are built on first use (cold start)."""
+
+    def __init__(
+        self,
+        charger: Callable[[], Charger],
+        decryptor: Callable[[], ConnectDecryptor],
+        sink: audit.AuditSink,
+        sessions: Callable[[], SessionStore] | None = None,
+        *,
+        max_reprompts: int = MAX_REPROMPTS,
+        today: Callable[[], date] = date.today,
+    ) -> None:
+        self._charger = charger
+        self._decryptor = decryptor
+        self._sink = sink
+        self._sessions = sessions
+        self._max_reprompts = max_reprompts
+        self._today = today
+
+    def handle(self, event: object) -> dict[str, str]:
+        contact = ContactEvent.parse(event)
+        params = contact.parameters
+        attempt = _attempt(params.get("attempt"))
+        try:
+            terms = self._terms(contact)
+            card = self._card(params, terms)
+        except InvalidRequest as error:
+            return self._give_up(contact, "setup", error.detail, _SETUP_PROBLEM)
+        except _Reprompt as reprompt:
+            return self._reprompt(contact, attempt, reprompt)
+        except DecryptionFailed as failure:
+            # A configuration fault (keys, flow), not the caller's: re-keying cannot help.
+            log.error("ivr contact %s: decryption failed: %s", contact.contact_id, failure.detail)
+            return self._give_up(contact, failure.code, failure.detail, _TECHNICAL)
+        return self._charge(contact, terms, card)
+
+    # -- terms ------------------------------------------------------------------------
+
+    def _terms(self, contact: ContactEvent) -> Terms:
+        params = contact.parameters
+        session_id = params.get("session_id") or ""
+        if session_id:
+            session = self._sessions().get(session_id) if self._sessions else None
+            if session is None:
+                raise InvalidRequest("No IVR payment session with this id", field="session_id")
+            if session.contact_id not in contact.related_contact_ids:
+                raise InvalidRequest(
+                    "The IVR payment session belongs to another contact", field="session_id"
+                )
+            if session.status != "waiting":
+                raise InvalidRequest("The IVR payment session is already decided", field="status")
+            return Terms(
+                parse_money(session.amount, session.currency),
+                session.reference,
+                session.cardholder_name,
+                session.id,
+            )
+        reference = params.get("reference") or None
+        if reference is not None and (
+            len(reference) > MAX_REFERENCE
+            or not reference.isprintable()
+            or audit.contains_pan(reference)
+        ):
+            raise InvalidRequest("The reference attribute is not usable", field="reference")
+        return Terms(
+            parse_money(params.get("amount", ""), params.get("currency", "")),
+            reference,
+            params.get("cardholder_name") or DEFAULT_CARDHOLDER,
+        )
+
+    # -- the card -----------------------------------------------------------------------
+
+    def _card(self, params: Mapping[str, str], terms: Terms) -> Card:
+        """Decrypt and check the fields in the order they were keyed; the first problem wins."""
+        values: dict[str, str] = {}
+        for field in FIELDS:
+            raw = params.get(field, "")
+            if raw == TIMEOUT or raw == "":
+                values[field] = TIMEOUT
+            else:
+                plain = self._decryptor().decrypt(raw)
+                # Connect can store an encrypted "Timeout" as well as a plain one.
+                values[field] = TIMEOUT if plain == TIMEOUT else plain.rstrip("#")
+        number = self._checked("card_number", values["card_number"], _check_number)
+        brand = detect_brand(number)
+        expiry = self._checked(
+            "expiry", values["expiry"], lambda text: _check_expiry(text, self._today())
+        )
+        assert brand is not None  # _check_number refused unknown brands
+        code = self._checked(
+            "security_code", values["security_code"], lambda text: parse_security_code(text, brand)
+        )
+        # Only the cardholder name, which the caller does not key, can still be refused here.
+        return Card.parse(
+            number=number,
+            expiry=expiry,
+            security_code=code,
+            name=terms.cardholder_name,
+            today=self._today(),
+        )
+
+    @staticmethod
+    def _checked(field: str, value: str, check: Callable[[str], str]) -> str:
+        spoken = _SPOKEN_FIELD[field]
+        if value == TIMEOUT:
+            raise _Reprompt(field, "timeout", f"We did not receive the {spoken}.")
+        try:
+            return check(value)
+        except InvalidCard as error:
+            reason = "expired" if "expired" in error.detail else "invalid"
+            sentence = (
+                "That card has expired, or the expiry date was mistyped."
+                if reason == "expired"
+                else f"The {spoken} you keyed is not valid."
+            )
+            if "supported card brand" in error.detail:
+                reason, sentence = "unsupported", "We cannot take that kind of card."
+            raise _Reprompt(field, reason, sentence) from None
+
+    # -- answers ------------------------------------------------------------------------
+
+    def _reprompt(self, contact: ContactEvent, attempt: int, reprompt: _Reprompt) -> dict[str, str]:
+        next_attempt = attempt + 1
+        over = next_attempt > self._max_reprompts
+        self._sink.emit(
+            audit.AuditEvent(
+                type=IVR_INPUT,
+                operator=operator_for(contact.instance_id),
+                outcome="failure",
+                origin=f"connect:{contact.contact_id}",
+                resource=f"contact:{contact.contact_id}",
+                details={
+                    "field": reprompt.field,
+                    "reason": reprompt.reason,
+                    "attempt": next_attempt,
+                    "gave_up": over,
+                },
+            )
+        )
+        if over:
+            return self._finish(
+                contact,
+                "abandoned",
+                "We could not take the card details after "
+                f"{self._max_reprompts + 1} attempts, so nothing was charged.",
+            )
+        return {
+            "action": "reprompt",
+            "field": reprompt.field,
+            "reason": reprompt.reason,
+            "reason_spoken": reprompt.sentence + _REKEY_AFTER[reprompt.field],
+            "attempt": str(next_attempt),
+        }
+
+    def _give_up(
+        self, contact: ContactEvent, code: str, detail: str, spoken: str
+    ) -> dict[str, str]:
+        self._sink.emit(
+            audit.AuditEvent(
+                type=IVR_INPUT,
+                operator=operator_for(contact.instance_id),
+                outcome="failure",
+                origin=f"connect:{contact.contact_id}",
+                resource=f"contact:{contact.contact_id}",
+                details={"reason": code, "detail": detail, "gave_up": True},
+            )
+        )
+        return self._finish(contact, "failed", spoken)
+
+    def _finish(self, contact: ContactEvent, status: str, spoken: str) -> dict[str, str]:
+        session_id = contact.parameters.get("session_id")
+        if session_id and self._sessions is not None:
+            session = self._sessions().get(session_id)
+            if session is not None and session.contact_id in contact.related_contact_ids:
+                self._sessions().record_outcome(session_id, status=status)
+        return {"action": "result", "status": status, "reason_spoken": spoken}
+
+    def _charge(self, contact: ContactEvent, terms: Terms, card: Card) -> dict[str, str]:
+        request = PaymentRequest(money=terms.money, card=card, reference=terms.reference)
+        operator = operator_for(contact.instance_id)
+        try:
+            receipt = self._charger().charge(
+                request,
+                operator=operator,
+                idempotency_key=idempotency_key_for(contact.contact_id),
+                origin=f"connect:{contact.contact_id}",
+            )
+        except GatewayUnavailable:
+            return self._finish(contact, "failed", _UNAVAILABLE)
+        except GatewayOutcomeUnknown:
+            return self._finish(contact, "unknown", _UNKNOWN)
+        except CardlineError as error:
+            log.warning("ivr contact %s: charge failed: %s", contact.contact_id, error.code)
+            return self._finish(contact, "failed", _REFUSED)
+        finally:
+            card.wipe()
+        return self._answer(contact, terms, receipt)
+
+    def _answer(self, contact: ContactEvent, terms: Terms, receipt: Receipt) -> dict[str, str]:
+        if terms.session_id and self._sessions is not None:
+            self._sessions().record_outcome(
+                terms.session_id,
+                status=receipt.status,
+                payment_id=receipt.id,
+                brand=receipt.brand,
+                last4=receipt.last4,
+            )
+        answer = {
+            "action": "result",
+            "status": receipt.status,
+            "payment_id": receipt.id,
+            "last4": receipt.last4,
+            "last4_spoken": spell(receipt.last4),
+            "amount_spoken": _amount_spoken(receipt.amount, receipt.currency),
+            "reference_spoken": spell(receipt.id.removeprefix("pay_")[-6:].upper()),
+        }
+        if receipt.status == "approved":
+            answer["reason_spoken"] = "The payment was approved."
+        elif receipt.status == "declined":
+            answer["reason_spoken"] = (receipt.message or "The card issuer declined it.") + (
+                " No money was taken."
+            )
+        else:
+            answer["reason_spoken"] = receipt.message or _REFUSED
+        return answer
+
+
+_SETUP_PROBLEM = "This payment is not set up correctly, so nothing was charged."
+_TECHNICAL = "We could not read the card details on our side, so nothing was charged."
+_UNAVAILABLE = "We could not reach the card processor, so nothing was charged."
+_UNKNOWN = (
+    "We could not confirm whether the payment went through. Please do not pay again: "
+    "an agent will check it for you."
+)
+_REFUSED = "The card processor did not take the payment, so nothing was charged."
+
+
+def _attempt(value: str | None) -> int:
+    return int(value) if value and value.isdigit() and len(value) < 4 else 0
+
+
+def _check_number(digits: str) -> str:
+    number = normalize_pan(digits)
+    if not luhn_valid(number):
+        raise InvalidCard("The card number is not valid (check digit)", field="card.number")
+    if detect_brand(number) is None:
+        raise InvalidCard("The card number is not a supported card brand", field="card.number")
+    return number
+
+
+def _check_expiry(digits: str, today: date) -> str:
+    """Four keyed digits, month then year (MMYY), as the ``MM/YY`` the card module reads."""
+    if len(digits) != 4 or not digits.isdigit():
+        raise InvalidCard("The expiry must be four digits, MMYY", field="card.expiry")
+    text = f"{digits[:2]}/{digits[2:]}"
+    parse_expiry(text, today=today)
+    return text
+
+
+def _amount_spoken(amount: str, currency: str) -> str:
+    return f"{amount} {_CURRENCY_WORDS.get(currency, currency)}"
+
+
+def error_answer() -> dict[str, str]:
+    """What the Lambda answers when something unexpected happened (nothing about the card)."""
+    return {"action": "result", "status": "failed", "reason_spoken": _TECHNICAL}

@@ -1,0 +1,142 @@
+"""The IVR's key pairs: the secret's format, loading it, and making test pairs.
+
+The secret (AWS Secrets Manager, or ``ivr-keys.json`` in a local data directory) is JSON:
+``{"keys": [{"key_id": "<Connect key id>", "private_key": "<PEM>", "certificate": "<PEM>"}]}``
+with one entry per key active in Connect (two during a rotation). ``certificate`` is the
+public half, optional in AWS; the simulator encrypts to it locally.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cardline.ivr.decrypt import ConnectKey
+
+KEY_FILE = "ivr-keys.json"
+LOCAL_KEY_BITS = 2048  # Connect takes 2048+; make production keys 4096 (docs/ivr.md)
+
+
+class KeyConfigError(ValueError):
+    """The key document is not in the expected shape (the message holds no key material)."""
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    """A Connect encryption key pair: the id Connect gave it, the private key, the certificate."""
+
+    key_id: str
+    private_key_pem: bytes = field(repr=False)
+    certificate_pem: bytes
+
+    def connect_key(self) -> ConnectKey:
+        return ConnectKey(self.key_id, self.private_key_pem)
+
+    def public_entry(self) -> dict[str, str]:
+        return {"key_id": self.key_id, "certificate": self.certificate_pem.decode()}
+
+
+def parse_key_document(text: str) -> list[ConnectKey]:
+    """The private keys of a key document (the secret's SecretString)."""
+    return [pair.connect_key() for pair in _pairs(text, certificate_required=False)]
+
+
+def _pairs(text: str, *, certificate_required: bool) -> list[KeyPair]:
+    try:
+        document: Any = json.loads(text)
+    except ValueError:
+        raise KeyConfigError("The IVR key document is not JSON") from None
+    entries = document.get("keys") if isinstance(document, dict) else None
+    if not isinstance(entries, list) or not 1 <= len(entries) <= 2:
+        raise KeyConfigError('The IVR key document needs "keys": a list of one or two keys')
+    pairs = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise KeyConfigError(f"keys[{index}] is not an object")
+        key_id, private, certificate = (
+            entry.get("key_id"),
+            entry.get("private_key"),
+            entry.get("certificate", ""),
+        )
+        if not isinstance(key_id, str) or not key_id:
+            raise KeyConfigError(f"keys[{index}].key_id must be the Connect key id")
+        if not isinstance(private, str) or "PRIVATE KEY-----" not in private:
+            raise KeyConfigError(f"keys[{index}].private_key must be a PEM private key")
+        if not isinstance(certificate, str) or (certificate_required and not certificate):
+            raise KeyConfigError(f"keys[{index}].certificate must be a PEM certificate")
+        pairs.append(KeyPair(key_id, private.encode(), certificate.encode()))
+    return pairs
+
+
+def keys_from_secrets_manager(secret_id: str, client: Any = None) -> list[ConnectKey]:
+    """The private keys stored in a Secrets Manager secret (boto3, imported here only)."""
+    if client is None:
+        import boto3
+
+        client = boto3.client("secretsmanager")
+    answer = client.get_secret_value(SecretId=secret_id)
+    return parse_key_document(str(answer["SecretString"]))
+
+
+def generate_key_pair(key_id: str | None = None, bits: int = LOCAL_KEY_BITS) -> KeyPair:
+    """A new RSA key pair with a self-signed certificate, as one would upload to Connect."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    private = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cardline IVR input encryption")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(private.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=365))
+        .sign(private, hashes.SHA256())
+    )
+    return KeyPair(
+        key_id or str(uuid.uuid4()),
+        private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+        certificate.public_bytes(serialization.Encoding.PEM),
+    )
+
+
+def key_document(pairs: list[KeyPair]) -> str:
+    """The JSON secret holding ``pairs``."""
+    return json.dumps(
+        {
+            "keys": [
+                {**pair.public_entry(), "private_key": pair.private_key_pem.decode()}
+                for pair in pairs
+            ]
+        },
+        indent=2,
+    )
+
+
+def local_key_pairs(data_dir: Path) -> list[KeyPair]:
+    """The data directory's IVR key pairs, one made on first use (``ivr-keys.json``, 0600)."""
+    path = data_dir / KEY_FILE
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as out:
+                out.write(key_document([generate_key_pair()]))
+    return _pairs(path.read_text(encoding="utf-8"), certificate_required=True)

@@ -1,0 +1,62 @@
+"""AWS Lambda entry point of the ``ivr`` function, invoked by Amazon Connect.
+
+Environment: what the charge function reads (``CARDLINE_PAYPAL_SECRET_ID`` naming the
+secret with the PayPal credentials and the fingerprint key, read as the charge function
+reads it; ``PAYPAL_ENV``), and ``CARDLINE_IVR_KEYS_SECRET``: the Secrets Manager secret
+holding the private key(s) matching the Connect encryption key(s) (format in
+:mod:`cardline.ivr.keys`). The PayPal client and the keys are built on the first
+invocation and kept for the life of the instance. Agent-assisted sessions need a shared
+session store, which this deployment does not have yet: without one, a ``session_id``
+parameter is refused and the flow hands the caller to an agent.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from cardline import audit
+from cardline.ivr.connect import InvalidEvent, IvrHandler, error_answer
+
+audit.install_log_filter()
+log = logging.getLogger("cardline.ivr")
+
+_sink = audit.StreamSink()
+_handler: IvrHandler | None = None
+
+
+def _build() -> IvrHandler:
+    from cardline.charge import Charger
+    from cardline.ivr.decrypt import ConnectDecryptor
+    from cardline.ivr.keys import keys_from_secrets_manager
+    from cardline.paypal import PayPalClient, PayPalConfig
+    from cardline.secrets import settings
+
+    environ = settings(os.environ)
+    config = PayPalConfig.from_env(environ)
+    if config is None:
+        raise RuntimeError("PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET must be configured")
+    key = environ.get("CARDLINE_FINGERPRINT_KEY", "")
+    if len(key) < 32:
+        raise RuntimeError("CARDLINE_FINGERPRINT_KEY must hold at least 32 characters")
+    secret_id = environ.get("CARDLINE_IVR_KEYS_SECRET", "")
+    if not secret_id:
+        raise RuntimeError("CARDLINE_IVR_KEYS_SECRET must name the secret with the IVR keys")
+    charger = Charger(PayPalClient(config), _sink, key.encode())
+    decryptor = ConnectDecryptor(keys_from_secrets_manager(secret_id))
+    return IvrHandler(lambda: charger, lambda: decryptor, _sink)
+
+
+def handler(event: Any, context: Any) -> dict[str, str]:
+    global _handler
+    try:
+        if _handler is None:
+            _handler = _build()
+        return _handler.handle(event)
+    except InvalidEvent as error:
+        log.error("ivr: not a Connect contact flow event: %s", error)
+    except Exception as error:  # noqa: BLE001 - the caller must hear an answer, not silence
+        # The type only: an exception's text or traceback could quote what it was handling.
+        log.error("ivr: unexpected %s", type(error).__name__)
+    return error_answer()

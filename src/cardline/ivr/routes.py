@@ -1,0 +1,104 @@
+"""The IVR's routes on the local host.
+
+- ``POST /v1/ivr/connect``: a Connect-shaped event in, the ``ivr`` function's answer out.
+  A local stand-in for Connect invoking the Lambda, so the simulator can drive the local
+  stack over HTTP. Served locally only (on AWS, Connect invokes the function itself).
+- ``GET /v1/ivr/encryption-key``: the key ids and certificates to encrypt to (what you
+  upload to Connect); public material only.
+- ``POST /v1/ivr/sessions``, ``GET /v1/ivr/sessions/{id}``: agent-assisted payments.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from cardline import audit
+from cardline.charge import Charger
+from cardline.errors import InvalidRequest, NotFound
+from cardline.http.app import Call, Route
+from cardline.http.messages import Response, json_response
+from cardline.ivr.connect import InvalidEvent, IvrHandler
+from cardline.ivr.decrypt import PROVIDER_ID, ConnectDecryptor
+from cardline.ivr.keys import KeyPair, local_key_pairs
+from cardline.ivr.sessions import (
+    SESSION_ATTRIBUTE,
+    SESSIONS_FILE,
+    SessionStore,
+    parse_session_request,
+)
+
+CONNECT_PATH = "/v1/ivr/connect"
+SESSIONS_PATH = "/v1/ivr/sessions"
+
+
+def ivr_routes(
+    handler: Callable[[], IvrHandler],
+    sessions: Callable[[], SessionStore],
+    keys: Callable[[], list[KeyPair]],
+) -> list[Route]:
+    def connect(call: Call) -> Response:
+        try:
+            answer = handler().handle(call.request.json())
+        except InvalidEvent as error:
+            raise InvalidRequest(str(error), field="body") from None
+        return json_response(200, answer)
+
+    def encryption_key(call: Call) -> Response:
+        return json_response(
+            200, {"provider_id": PROVIDER_ID, "keys": [pair.public_entry() for pair in keys()]}
+        )
+
+    def create_session(call: Call) -> Response:
+        terms = parse_session_request(call.request.json())
+        session = sessions().create(terms, operator=call.operator, origin=call.request.source_ip)
+        body = {**session.to_dict(), "contact_attributes": {SESSION_ATTRIBUTE: session.id}}
+        return json_response(201, body, {"Location": f"{SESSIONS_PATH}/{session.id}"})
+
+    def get_session(call: Call) -> Response:
+        session = sessions().get(call.params["id"])
+        if session is None:
+            raise NotFound("No IVR payment session with this id")
+        return json_response(200, session.to_dict())
+
+    return [
+        Route("POST", CONNECT_PATH, connect),
+        Route("GET", "/v1/ivr/encryption-key", encryption_key),
+        Route("POST", SESSIONS_PATH, create_session),
+        Route("GET", SESSIONS_PATH + "/{id}", get_session),
+    ]
+
+
+class LocalIvr:
+    """The IVR's parts for one local data directory, each built on first use."""
+
+    def __init__(self, data_dir: Path, charger: Charger, sink: audit.AuditSink) -> None:
+        self._data_dir = data_dir
+        self._sink = sink
+        self._sessions: SessionStore | None = None
+        self._keys: list[KeyPair] | None = None
+        self._decryptor: ConnectDecryptor | None = None
+        self._lock = threading.RLock()
+        self.handler = IvrHandler(lambda: charger, self.decryptor, sink, self.sessions)
+
+    def keys(self) -> list[KeyPair]:
+        with self._lock:
+            if self._keys is None:
+                self._keys = local_key_pairs(self._data_dir)
+            return self._keys
+
+    def decryptor(self) -> ConnectDecryptor:
+        with self._lock:
+            if self._decryptor is None:
+                self._decryptor = ConnectDecryptor(pair.connect_key() for pair in self.keys())
+            return self._decryptor
+
+    def sessions(self) -> SessionStore:
+        with self._lock:
+            if self._sessions is None:
+                self._sessions = SessionStore(self._data_dir / SESSIONS_FILE, self._sink)
+            return self._sessions
+
+    def routes(self) -> list[Route]:
+        return ivr_routes(lambda: self.handler, self.sessions, self.keys)

@@ -1,0 +1,193 @@
+"""Agent-assisted IVR payments: the agent sets up the payment, the caller keys the card.
+
+An agent creates a session for the caller's Connect contact (amount, currency, reference,
+cardholder name), puts its id on the contact as the ``cardline_session_id`` attribute and
+transfers the caller to the payment flow. The ``ivr`` function takes the terms from the
+session, charges, and records the outcome here; the agent reads the session back. No card
+data is ever part of a session: only brand and last four digits of the outcome.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from cardline import audit
+from cardline.card import MAX_NAME_LENGTH
+from cardline.charge import MAX_REFERENCE, reject_unknown
+from cardline.errors import InvalidRequest
+from cardline.money import parse_money
+
+SESSIONS_FILE = "ivr-sessions.sqlite3"
+SESSION_ATTRIBUTE = "cardline_session_id"
+SESSION_FIELDS = frozenset({"contact_id", "amount", "currency", "reference", "cardholder_name"})
+CONTACT_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+WAITING = "waiting"
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str
+    contact_id: str
+    amount: str
+    currency: str
+    reference: str | None
+    cardholder_name: str
+    operator: str
+    created_at: str
+    status: str = WAITING
+    payment_id: str | None = None
+    brand: str | None = None
+    last4: str | None = None
+    updated_at: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def parse_session_request(body: object) -> dict[str, str | None]:
+    """Validate a session request body (no card data may be in it)."""
+    if not isinstance(body, dict):
+        raise InvalidRequest("The request body must be a JSON object", field="body")
+    reject_unknown(body, SESSION_FIELDS, "body")
+    contact_id = body.get("contact_id")
+    if not isinstance(contact_id, str) or not CONTACT_ID.match(contact_id):
+        raise InvalidRequest(
+            "contact_id must be the caller's Amazon Connect contact id", field="contact_id"
+        )
+    if "amount" not in body or "currency" not in body:
+        raise InvalidRequest("amount and currency are required", field="amount")
+    money = parse_money(body["amount"], body["currency"])
+    reference = body.get("reference")
+    if reference is not None and (
+        not isinstance(reference, str)
+        or not 1 <= len(reference) <= MAX_REFERENCE
+        or not reference.isprintable()
+        or audit.contains_pan(reference)
+    ):
+        raise InvalidRequest(
+            f"reference must be printable text of 1 to {MAX_REFERENCE} characters, "
+            "without a card number",
+            field="reference",
+        )
+    name = body.get("cardholder_name")
+    if (
+        not isinstance(name, str)
+        or not 1 <= len(name.strip()) <= MAX_NAME_LENGTH
+        or not name.isprintable()
+        or audit.contains_pan(name)
+    ):
+        raise InvalidRequest(
+            "cardholder_name must be the name on the card, as text", field="cardholder_name"
+        )
+    return {
+        "contact_id": contact_id,
+        "amount": money.value,
+        "currency": money.currency,
+        "reference": reference,
+        "cardholder_name": name.strip(),
+    }
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    contact_id TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    reference TEXT,
+    cardholder_name TEXT NOT NULL,
+    operator TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    payment_id TEXT,
+    brand TEXT,
+    last4 TEXT,
+    updated_at TEXT
+)
+"""
+
+
+_COLUMNS = tuple(Session.__dataclass_fields__)
+_INSERT = "INSERT INTO sessions ({}) VALUES ({})".format(  # noqa: S608 - fixed column names
+    ", ".join(_COLUMNS), ", ".join("?" * len(_COLUMNS))
+)
+
+
+class SessionStore:
+    """Sessions in SQLite (local host), one short connection per operation."""
+
+    def __init__(self, path: Path, sink: audit.AuditSink) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._path = path
+        self._sink = sink
+        with self._connect() as db:
+            db.execute(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self._path, timeout=10)
+        db.row_factory = sqlite3.Row
+        try:
+            with db:  # commits, or rolls back on error
+                yield db
+        finally:
+            db.close()
+
+    def create(self, terms: Mapping[str, str | None], *, operator: str, origin: str) -> Session:
+        session = Session(
+            id="ivs_" + secrets.token_hex(12),
+            contact_id=str(terms["contact_id"]),
+            amount=str(terms["amount"]),
+            currency=str(terms["currency"]),
+            reference=terms.get("reference"),
+            cardholder_name=str(terms["cardholder_name"]),
+            operator=operator,
+            created_at=audit.utc_now(),
+        )
+        row = session.to_dict()
+        with self._connect() as db:
+            db.execute(_INSERT, [row[column] for column in _COLUMNS])
+        self._sink.emit(
+            audit.AuditEvent(
+                type="ivr_session",
+                operator=operator,
+                outcome="success",
+                origin=origin,
+                resource=session.id,
+                details={
+                    "contact_id": session.contact_id,
+                    "amount": session.amount,
+                    "currency": session.currency,
+                    "reference": session.reference,
+                },
+            )
+        )
+        return session
+
+    def get(self, session_id: str) -> Session | None:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        return Session(**dict(row)) if row is not None else None
+
+    def record_outcome(
+        self,
+        session_id: str,
+        *,
+        status: str,
+        payment_id: str | None = None,
+        brand: str | None = None,
+        last4: str | None = None,
+    ) -> None:
+        with self._connect() as db:
+            db.execute(
+                "UPDATE sessions SET status = ?, payment_id = ?, brand = ?, last4 = ?, "
+                "updated_at = ? WHERE id = ?",
+                (status, payment_id, brand, last4, audit.utc_now(), session_id),
+            )

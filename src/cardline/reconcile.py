@@ -1,0 +1,222 @@
+"""Reconciliation: compare the ledger with PayPal and repair the ledger from PayPal's truth.
+
+PayPal is the truth for what was charged; the audit log is the truth for the ledger. So a
+repair is an audit event (operator ``reconcile``), projected into the ledger like any
+other, and a later ``cardline ledger rebuild`` keeps it.
+
+How payments are found at PayPal: every order cardline makes carries its payment id as
+``invoice_id``, so a payment whose create call never answered (no order id in the ledger)
+is still found, through Transaction Search (``GET /v1/reporting/transactions``) over the
+period. Orders the ledger already knows are re-read with ``GET /v2/checkout/orders/{id}``.
+Transaction Search lists a transaction up to 3 hours late (``search_delay``): a ledger
+payment younger than that which PayPal does not list is reported, never marked failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cardline import audit
+from cardline.errors import NotFound
+from cardline.ledger import Ledger
+from cardline.paypal import PayPalClient, interpret_order, order_id_of
+
+RECONCILER = "reconcile"
+SEARCH_DELAY = timedelta(hours=3)
+_SEARCH_RANGE = timedelta(days=31)
+_OPEN = frozenset({"unknown", "pending"})
+_REFUNDED = frozenset({"partially_refunded", "refunded"})
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One way the ledger and PayPal disagreed, and whether the ledger was repaired."""
+
+    payment_id: str
+    kind: str  # missing | status | not_at_paypal | not_listed_yet | ledger_only
+    ledger_status: str | None
+    paypal_status: str | None
+    repaired: bool
+    note: str = ""
+
+    def line(self) -> str:
+        """One printable line: what differed and what was done."""
+        action = "repaired" if self.repaired else "reported"
+        text = (
+            f"{self.payment_id}\t{self.kind}\tledger={self.ledger_status or '-'}\t"
+            f"paypal={self.paypal_status or '-'}\t{action}"
+        )
+        return f"{text}\t{self.note}" if self.note else text
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _ledger_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _windows(since: datetime, until: datetime) -> Iterator[tuple[datetime, datetime]]:
+    start = since
+    while start < until:
+        end = min(start + _SEARCH_RANGE, until)
+        yield start, end
+        start = end
+
+
+def _payment_facts(order: dict[str, Any]) -> dict[str, Any]:
+    """A receipt-shaped view of a PayPal order: what the ledger row should say."""
+    outcome = interpret_order(order)
+    unit = order.get("purchase_units")
+    first = unit[0] if isinstance(unit, list) and unit and isinstance(unit[0], dict) else {}
+    facts: dict[str, Any] = {
+        "status": outcome.status,
+        "amount": outcome.amount,
+        "currency": outcome.currency,
+        "brand": outcome.brand,
+        "last4": outcome.last_digits,
+        "intent": order.get("intent"),
+        "reference": first.get("description"),
+        "decline_code": outcome.response_code if outcome.status != "approved" else None,
+        "decline_reason": outcome.decline_reason if outcome.status != "approved" else None,
+        "message": outcome.message,
+        "paypal_order_id": outcome.order_id,
+        "paypal_capture_id": outcome.capture_id,
+        "paypal_authorization_id": outcome.authorization_id,
+        "created_at": order.get("create_time"),
+        "reconciled": True,
+    }
+    return {key: value for key, value in facts.items() if value is not None}
+
+
+class Reconciler:
+    """Walks PayPal's record of a period and the ledger's, and repairs the ledger."""
+
+    def __init__(
+        self,
+        paypal: PayPalClient,
+        ledger: Ledger,
+        sink: audit.AuditSink,
+        *,
+        search_delay: timedelta = SEARCH_DELAY,
+        dry_run: bool = False,
+    ) -> None:
+        self._paypal = paypal
+        self._ledger = ledger
+        self._sink = sink
+        self._search_delay = search_delay
+        self._dry_run = dry_run
+
+    def run(self, since: datetime, until: datetime | None = None) -> list[Difference]:
+        """Every difference found between ``since`` and ``until`` (default: now)."""
+        now = datetime.now(UTC)
+        until = until or now
+        differences: list[Difference] = []
+        seen: set[str] = set()
+        for start, end in _windows(since, until):
+            for info in self._paypal.search_transactions(_stamp(start), _stamp(end)):
+                payment_id = info.get("invoice_id")
+                if not isinstance(payment_id, str) or not payment_id.startswith("pay_"):
+                    continue
+                if payment_id in seen:
+                    continue
+                order_id = order_id_of(info) or self._order_of_capture(info)
+                if order_id is None:
+                    continue
+                seen.add(payment_id)
+                found = self._compare(payment_id, self._paypal.get_order(order_id))
+                if found is not None:
+                    differences.append(found)
+        for row in self._ledger_rows(since, until):
+            if row["id"] in seen:
+                continue
+            found = self._unlisted(row, now)
+            if found is not None:
+                differences.append(found)
+        return differences
+
+    def _order_of_capture(self, info: dict[str, Any]) -> str | None:
+        transaction_id = info.get("transaction_id")
+        if not isinstance(transaction_id, str):
+            return None
+        try:
+            capture = self._paypal.get_capture(transaction_id)
+        except NotFound:
+            return None
+        related = (capture.get("supplementary_data") or {}).get("related_ids") or {}
+        order_id = related.get("order_id")
+        return order_id if isinstance(order_id, str) else None
+
+    def _ledger_rows(self, since: datetime, until: datetime) -> Iterator[dict[str, Any]]:
+        cursor: str | None = None
+        while True:
+            page = self._ledger.list_payments(
+                since=_ledger_time(since), until=_ledger_time(until), limit=200, cursor=cursor
+            )
+            yield from page.items
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def _compare(self, payment_id: str, order: dict[str, Any]) -> Difference | None:
+        facts = _payment_facts(order)
+        row = self._ledger.get_payment(payment_id)
+        paypal_status = str(facts["status"])
+        if row is None:
+            self._repair(payment_id, facts)
+            return Difference(payment_id, "missing", None, paypal_status, not self._dry_run)
+        ledger_status = str(row["status"])
+        if ledger_status == paypal_status:
+            return None
+        if ledger_status in _REFUNDED and paypal_status == "approved":
+            return None  # a refund moved it on; the capture itself still reads approved
+        settled_here = ledger_status in _REFUNDED
+        if settled_here or (paypal_status == "pending" and ledger_status != "unknown"):
+            return Difference(payment_id, "status", ledger_status, paypal_status, repaired=False)
+        self._repair(payment_id, facts)
+        return Difference(payment_id, "status", ledger_status, paypal_status, not self._dry_run)
+
+    def _unlisted(self, row: dict[str, Any], now: datetime) -> Difference | None:
+        """A ledger payment PayPal's search did not list."""
+        status = str(row["status"])
+        order_id = row.get("paypal_order_id")
+        if isinstance(order_id, str) and order_id:
+            try:
+                order = self._paypal.get_order(order_id)
+            except NotFound:
+                return Difference(row["id"], "ledger_only", status, None, repaired=False)
+            return self._compare(row["id"], order)
+        if status not in _OPEN:
+            return None  # a decline PayPal refused outright (422): no order, nothing listed
+        created = datetime.fromisoformat(str(row["created_at"]).replace("Z", "+00:00"))
+        if now - created < self._search_delay:
+            note = "PayPal lists payments up to 3 hours late; run reconcile again later"
+            return Difference(row["id"], "not_listed_yet", status, None, False, note)
+        self._repair(
+            row["id"],
+            {
+                "status": "failed",
+                "message": "PayPal holds no payment for this attempt: the card was not charged.",
+                "reconciled": True,
+            },
+        )
+        return Difference(row["id"], "not_at_paypal", status, None, not self._dry_run)
+
+    def _repair(self, payment_id: str, facts: dict[str, Any]) -> None:
+        if self._dry_run:
+            return
+        approved = facts.get("status") == "approved"
+        self._sink.emit(
+            audit.AuditEvent(
+                type=audit.PAYMENT,
+                operator=RECONCILER,
+                outcome="success" if approved else "failure",
+                origin=RECONCILER,
+                resource=payment_id,
+                details=facts,
+            )
+        )

@@ -1,0 +1,129 @@
+"""Each Lambda handler invoked in-process with the sample events of events/: the charge
+reading its secret through the (fake) extension, its audit line carried by a CloudWatch
+Logs subscription payload to the projector, the backoffice reading DynamoDB (moto)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cardline import secrets
+from cardline.http import lambda_backoffice, lambda_charge
+from cardline.ledger import lambda_projector
+from cardline.sandbox import Emulator
+from tests.aws_support import Aws, FakeExtension, subscription_event
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+SECRET_ID = "arn:aws:secretsmanager:us-east-1:123456789012:secret:cardline-paypal-Xy12"
+
+
+def _event(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((EVENTS / name).read_text())
+    return loaded
+
+
+@dataclass
+class Deployment:
+    """The three functions wired as the template wires them, on loopback stand-ins."""
+
+    table: str
+    capsys: pytest.CaptureFixture[str]
+
+    def charge(self, event: dict[str, Any]) -> dict[str, Any]:
+        return lambda_charge.handler(event, None)
+
+    def backoffice(self, event: dict[str, Any]) -> dict[str, Any]:
+        return lambda_backoffice.handler(event, None)
+
+    def project_what_was_logged(self) -> dict[str, int]:
+        """Hand the functions' stdout to the projector, as the log subscription does."""
+        lines = self.capsys.readouterr().out.splitlines()
+        return lambda_projector.handler(subscription_event(lines), None)
+
+
+@pytest.fixture
+def deployment(
+    aws: Aws,
+    extension: FakeExtension,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> Iterator[Deployment]:
+    with Emulator() as emulator:
+        extension.put(
+            SECRET_ID,
+            {
+                "PAYPAL_CLIENT_ID": emulator.client_id,
+                "PAYPAL_CLIENT_SECRET": emulator.client_secret,
+                "CARDLINE_FINGERPRINT_KEY": "f" * 64,
+            },
+        )
+        table = aws.ledger_table()
+        environment = {
+            **aws.environment(),
+            "AWS_SESSION_TOKEN": extension.token,
+            "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(extension.port),
+            "CARDLINE_PAYPAL_SECRET_ID": SECRET_ID,
+            "CARDLINE_LEDGER_TABLE": table,
+            "PAYPAL_BASE_URL": emulator.base_url,
+        }
+        for name in ("PAYPAL_CLIENT_ID", "PAYPAL_CLIENT_SECRET", "CARDLINE_FINGERPRINT_KEY"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        for module, attribute in (
+            (lambda_charge, "_app"),
+            (lambda_backoffice, "_app"),
+            (lambda_projector, "_ledger"),
+        ):
+            monkeypatch.setattr(module, attribute, None)
+        secrets.forget_secrets()
+        try:
+            yield Deployment(table, capsys)
+        finally:
+            secrets.forget_secrets()
+
+
+@pytest.mark.parametrize("name", ["charge-rest-v1.json", "charge-http-v2.json"])
+def test_the_charge_handler_takes_the_sample_payment(deployment: Deployment, name: str) -> None:
+    answer = deployment.charge(_event(name))
+    assert answer["statusCode"] == 201
+    body = json.loads(answer["body"])
+    assert (body["status"], body["brand"], body["last4"]) == ("approved", "VISA", "1881")
+    assert deployment.project_what_was_logged()["applied"] == 1
+
+
+def test_a_payment_flows_from_charge_through_the_logs_to_the_backoffice(
+    deployment: Deployment,
+) -> None:
+    charged = json.loads(deployment.charge(_event("charge-rest-v1.json"))["body"])
+    assert deployment.project_what_was_logged() == {
+        "applied": 1,
+        "already_applied": 0,
+        "not_audit": 0,
+    }
+
+    listed = deployment.backoffice(_event("list-payments-rest-v1.json"))
+    assert listed["statusCode"] == 200
+    assert [p["id"] for p in json.loads(listed["body"])["items"]] == [charged["id"]]
+
+    unknown = deployment.backoffice(_event("refund-http-v2.json"))
+    assert unknown["statusCode"] == 404
+
+    refund_event = copy.deepcopy(_event("refund-http-v2.json"))
+    refund_event["rawPath"] = f"/v1/payments/{charged['id']}/refunds"
+    refunded = deployment.backoffice(refund_event)
+    assert refunded["statusCode"] == 201, refunded["body"]
+    assert json.loads(refunded["body"])["amount"] == "5.00"
+    assert deployment.project_what_was_logged()["applied"] == 1
+
+    one = copy.deepcopy(_event("list-payments-rest-v1.json"))
+    one.update(path=f"/v1/payments/{charged['id']}", queryStringParameters=None)
+    payment = json.loads(deployment.backoffice(one)["body"])
+    assert (payment["status"], payment["refunded_amount"]) == ("partially_refunded", "5.00")
+    assert [r["amount"] for r in payment["refunds"]] == ["5.00"]

@@ -1,0 +1,85 @@
+"""The responsibility matrix covers every requirement PCI.md lists, and all twelve."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from cardline.compliance.architecture import Architecture
+from cardline.compliance.matrix import Requirements
+from cardline.compliance.report import Report
+from tests.compliance.conftest import ROOT
+
+PCI_MD = ROOT.parent / "shared" / "brief" / "PCI.md"
+
+
+def pci_md_ids(text: str) -> list[str]:
+    """Requirement ids from PCI.md's table: "3.3.1 / 3.3.1.2", "10.3.1–10.3.4" and such."""
+    ids: list[str] = []
+    for line in text.splitlines():
+        match = re.match(r"\|\s*([0-9][0-9.x /–-]*?)\s*\|", line)
+        if not match:
+            continue
+        for part in match.group(1).split("/"):
+            part = part.strip()
+            span = re.fullmatch(r"(\d+(?:\.\d+)*)\.(\d+)\s*[–-]\s*\1\.(\d+)", part)
+            if span:
+                stem, low, high = span.groups()
+                ids += [f"{stem}.{n}" for n in range(int(low), int(high) + 1)]
+            elif part:
+                ids.append(part)
+    return ids
+
+
+def test_the_committed_copy_of_pci_md_ids_is_the_matrix_scope(requirements: Requirements) -> None:
+    listed = {r.id for r in requirements.items}
+    assert requirements.pci_md_ids
+    assert sorted(set(requirements.pci_md_ids) - listed) == []
+
+
+def test_the_committed_copy_matches_pci_md() -> None:
+    if not PCI_MD.is_file():
+        pytest.skip(f"{PCI_MD} is absent: the committed copy of its ids stands in")
+    assert pci_md_ids(PCI_MD.read_text()) == list(_copy())
+
+
+def _copy() -> tuple[str, ...]:
+    from cardline.compliance.matrix import load_requirements
+
+    return load_requirements().pci_md_ids
+
+
+def test_all_twelve_principal_requirements_are_assigned(
+    architectures: dict[str, Architecture],
+) -> None:
+    for a in architectures.values():
+        principal = [x.requirement.id for x in a.assignments if x.requirement.principal]
+        assert principal == [str(n) for n in range(1, 13)]
+        assert all(x.how and x.owner_label for x in a.assignments)
+
+
+def test_every_matrix_row_appears_in_the_written_matrix(
+    report: tuple[Report, Path], requirements: Requirements
+) -> None:
+    _built, out = report
+    matrix = (out / "matrix.md").read_text()
+    for requirement in requirements.items:
+        assert re.search(rf"^\| (\*\*)?{re.escape(requirement.id)}(\*\*)? \|", matrix, re.M)
+    for owner in ("AWS", "PayPal", "telephony provider", "shared: us + AWS"):
+        assert owner in matrix
+
+
+def test_evidence_points_at_files_and_resources_that_exist(
+    requirements: Requirements, architectures: dict[str, Architecture]
+) -> None:
+    for requirement in requirements.items:
+        for kind in ("code", "tests", "docs"):
+            for path in requirement.evidence.get(kind, ()):
+                assert (ROOT / path).exists(), f"{requirement.id}: {path}"
+    for a in architectures.values():
+        for assignment in a.assignments:
+            for item in assignment.evidence:
+                if "#" in item:
+                    assert item.split("#", 1)[1] in a.template.resources

@@ -1,0 +1,95 @@
+"""The charge function's deployment zip: exactly the charge path's modules, and enough on
+its own (standard library + the zip, no site-packages) to take a payment."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from cardline.deploy.package import CHARGE_MODULES, build_zip, charge_files
+from cardline.sandbox import Emulator
+from tests.aws_support import ROOT, FakeExtension
+
+EVENT = ROOT / "events" / "charge-rest-v1.json"
+SECRET_ID = "cardline/paypal"
+
+# Runs with -S -I: no site-packages, no PYTHONPATH; only the unpacked zip is on the path,
+# as Lambda unpacks it into /var/task.
+_PROGRAM = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import cardline.http.lambda_charge as entry
+answer = entry.handler(json.load(open(sys.argv[2])), None)
+loaded = sorted(m for m in sys.modules if m == "cardline" or m.startswith("cardline."))
+files = sorted({getattr(sys.modules[m], "__file__", None) or "" for m in loaded})
+json.dump({"answer": answer, "modules": loaded, "files": files}, open(sys.argv[3], "w"))
+"""
+
+
+@pytest.fixture(scope="module")
+def charge_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("package") / "charge.zip"
+    size = build_zip(charge_files(), target)
+    print(f"charge.zip: {size} bytes")
+    return target
+
+
+def test_the_zip_holds_the_charge_modules_and_nothing_else(charge_zip: Path) -> None:
+    with zipfile.ZipFile(charge_zip) as archive:
+        names = sorted(archive.namelist())
+    assert names == sorted(name for _, name in charge_files())
+    assert all(name.startswith("cardline/") and name.endswith(".py") for name in names)
+    assert "cardline/ledger/dynamodb.py" not in names
+    assert charge_zip.stat().st_size < 256 * 1024
+
+
+def test_the_zip_alone_takes_a_payment_reading_its_secret_through_the_extension(
+    charge_zip: Path, extension: FakeExtension, tmp_path: Path
+) -> None:
+    out = tmp_path / "result.json"
+    task = tmp_path / "task"
+    with zipfile.ZipFile(charge_zip) as archive:
+        archive.extractall(task)
+    with Emulator() as emulator:
+        extension.put(
+            SECRET_ID,
+            {
+                "PAYPAL_CLIENT_ID": emulator.client_id,
+                "PAYPAL_CLIENT_SECRET": emulator.client_secret,
+                "CARDLINE_FINGERPRINT_KEY": "z" * 64,
+            },
+        )
+        environment = {
+            "PATH": "/usr/bin:/bin",
+            "AWS_SESSION_TOKEN": extension.token,
+            "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(extension.port),
+            "CARDLINE_PAYPAL_SECRET_ID": SECRET_ID,
+            "PAYPAL_BASE_URL": emulator.base_url,
+        }
+        done = subprocess.run(
+            [sys.executable, "-S", "-I", "-c", _PROGRAM, str(task), str(EVENT), str(out)],
+            capture_output=True,
+            text=True,
+            env=environment,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(out.read_text())
+    assert result["answer"]["statusCode"] == 201
+    assert json.loads(result["answer"]["body"])["status"] == "approved"
+    assert all(file.startswith(str(task)) for file in result["files"] if file)
+    used = {module.removeprefix("cardline").lstrip(".") for module in result["modules"]}
+    packaged = {
+        name.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+        for name in CHARGE_MODULES
+    }
+    # Every module the payment loaded is in the zip, and the zip carries no passenger
+    # (cardline.http is a namespace package while it has no __init__.py).
+    assert used - {"", "http"} == packaged - {"__init__", "http"}
+    assert json.loads(done.stdout.splitlines()[-1])["type"] == "payment"  # the audit line

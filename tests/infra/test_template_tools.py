@@ -1,0 +1,67 @@
+"""cfn-lint, checkov and the SAM transform, offline, on infra/serverless/template.yaml."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from cardline.deploy.gateway import definition, render, splice
+from tests.aws_support import TEMPLATE, load_template
+from tests.infra.conftest import run_tool, tool
+
+
+def test_cfn_lint_finds_nothing() -> None:
+    done = run_tool([tool("cfn-lint"), "--format", "json", str(TEMPLATE)])
+    findings = json.loads(done.stdout or "[]")
+    assert [(f["Rule"]["Id"], f["Message"]) for f in findings] == []
+    assert done.returncode == 0, done.stderr
+
+
+def _checkov() -> dict[str, Any]:
+    done = run_tool(
+        [
+            tool("checkov"),
+            "--framework",
+            "cloudformation",
+            "--skip-download",
+            "--compact",
+            "-o",
+            "json",
+            "-f",
+            str(TEMPLATE),
+        ]
+    )
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report
+
+
+def test_checkov_fails_no_check_and_every_skip_is_used_and_explained() -> None:
+    report = _checkov()
+    results = report["results"]
+    failed = [(c["check_id"], c["resource"]) for c in results["failed_checks"]]
+    assert failed == []
+    assert report["summary"]["passed"] >= 90
+    skipped = {(c["check_id"], c["resource"].split(".")[-1]) for c in results["skipped_checks"]}
+    declared = set()
+    for name, resource in load_template()["Resources"].items():
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
+            assert len(str(skip.get("comment", ""))) >= 40, f"{name} skips {skip['id']} unexplained"
+            declared.add((skip["id"], name))
+    assert declared == skipped  # no skip that checkov would not have failed
+
+
+def test_the_sam_transform_runs_offline(translated: dict[str, Any]) -> None:
+    kinds = Counter(resource["Type"] for resource in translated["Resources"].values())
+    assert "Transform" not in translated
+    assert kinds["AWS::Lambda::Function"] == 3
+    assert kinds["AWS::ApiGateway::RestApi"] == 1
+    assert kinds["AWS::ApiGateway::Stage"] == 1
+    # Two subscriptions for the projector (charge and backoffice audit events) + three
+    # to the archive stream (charge, backoffice, API access logs).
+    assert kinds["AWS::Logs::SubscriptionFilter"] == 5
+
+
+def test_the_api_definition_is_generated_from_the_openapi_document() -> None:
+    text = TEMPLATE.read_text(encoding="utf-8")
+    assert splice(text, render(definition())) == text, "stale: run `make gateway`"
