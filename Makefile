@@ -43,6 +43,10 @@ package: $(STAMP)
 		--platform manylinux2014_aarch64 --implementation cp --python-version 3.13 --only-binary=:all: \
 		"PyYAML==6.0.3" "boto3==1.44.8"
 	$(BIN)/python -m cardline.deploy.package backoffice $(LAMBDA_BUILD)/backoffice.zip --extra $(LAMBDA_BUILD)/site-packages
+	$(BIN)/python -m pip install -q --disable-pip-version-check --target $(LAMBDA_BUILD)/ivr-site-packages \
+		--platform manylinux2014_aarch64 --implementation cp --python-version 3.13 --only-binary=:all: \
+		"boto3==1.44.8" "aws-encryption-sdk==4.0.7" "cryptography==50.0.2"
+	$(BIN)/python -m cardline.deploy.package ivr $(LAMBDA_BUILD)/ivr.zip --extra $(LAMBDA_BUILD)/ivr-site-packages
 
 # sam build + sam deploy --guided (answers are saved in infra/serverless/samconfig.toml).
 deploy: package

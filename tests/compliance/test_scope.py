@@ -28,11 +28,13 @@ def test_serverless_has_fewer_customer_owned_requirements(
         assert ours["us"] < theirs["us"]
 
 
-def test_only_the_charge_function_and_the_api_are_serverless_cde(
+def test_only_the_card_handling_functions_and_the_api_are_serverless_cde(
     architectures: dict[str, Architecture],
 ) -> None:
     a = architectures["serverless"]
-    assert set(a.scope.of(CDE)) == set(a.binding.hosts["charge"]) | set(a.binding.hosts["edge"])
+    card_handling = {*a.binding.hosts["charge"], *a.binding.hosts["ivr"], *a.binding.hosts["edge"]}
+    assert set(a.scope.of(CDE)) == card_handling
+    assert tuple(a.binding.hosts["ivr"]) == ("IvrFunction",)
     for host in a.binding.hosts["backoffice"]:
         assert a.scope.verdicts[host].category != CDE
     assert a.scope.verdicts[a.binding.hosts["ledger"][0]].category == OUT

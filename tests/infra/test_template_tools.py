@@ -54,12 +54,12 @@ def test_checkov_fails_no_check_and_every_skip_is_used_and_explained() -> None:
 def test_the_sam_transform_runs_offline(translated: dict[str, Any]) -> None:
     kinds = Counter(resource["Type"] for resource in translated["Resources"].values())
     assert "Transform" not in translated
-    assert kinds["AWS::Lambda::Function"] == 3
+    assert kinds["AWS::Lambda::Function"] == 4
     assert kinds["AWS::ApiGateway::RestApi"] == 1
     assert kinds["AWS::ApiGateway::Stage"] == 1
-    # Two subscriptions for the projector (charge and backoffice audit events) + three
-    # to the archive stream (charge, backoffice, API access logs).
-    assert kinds["AWS::Logs::SubscriptionFilter"] == 5
+    # Three subscriptions for the projector (charge, backoffice and ivr audit events) +
+    # four to the archive stream (charge, backoffice, ivr, API access logs).
+    assert kinds["AWS::Logs::SubscriptionFilter"] == 7
 
 
 def test_the_api_definition_is_generated_from_the_openapi_document() -> None:

@@ -227,7 +227,7 @@ def test_the_lambda_entry_point_takes_a_payment(
         "PAYPAL_CLIENT_SECRET": emulator.client_secret,
         "PAYPAL_BASE_URL": emulator.base_url,
         "CARDLINE_FINGERPRINT_KEY": "k" * 64,
-        "CARDLINE_IVR_KEYS_SECRET": "cardline/ivr-keys",
+        "CARDLINE_IVR_KEYS_SECRET_ID": "cardline/ivr-keys",
     }.items():
         monkeypatch.setenv(name, value)
     asked: list[str] = []
@@ -241,7 +241,7 @@ def test_the_lambda_entry_point_takes_a_payment(
     answer = lambda_handler.handler(connect_event(str(uuid.uuid4()), keyed(rig)), None)
     assert answer["status"] == "approved"
     assert asked == ["cardline/ivr-keys"]
-    assert os.environ["CARDLINE_IVR_KEYS_SECRET"] == "cardline/ivr-keys"
+    assert os.environ["CARDLINE_IVR_KEYS_SECRET_ID"] == "cardline/ivr-keys"
 
 
 def test_the_lambda_entry_point_answers_even_when_misconfigured(

@@ -9,6 +9,9 @@ Zips are reproducible: entries sorted, timestamps fixed, permissions normalised.
 
     python -m cardline.deploy.package charge build/lambda/charge.zip
     python -m cardline.deploy.package backoffice build/lambda/backoffice.zip [--extra DIR]
+    python -m cardline.deploy.package ivr build/lambda/ivr.zip [--extra DIR]
+
+The ivr zip is built like the backoffice's, with the AWS Encryption SDK among its extras.
 """
 
 from __future__ import annotations
@@ -77,7 +80,7 @@ def build_zip(files: Iterable[tuple[Path, str]], target: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cardline.deploy.package")
-    parser.add_argument("function", choices=["charge", "backoffice"])
+    parser.add_argument("function", choices=["charge", "backoffice", "ivr"])
     parser.add_argument("target", type=Path)
     parser.add_argument("--extra", type=Path, help="installed third-party packages to add")
     args = parser.parse_args(argv)

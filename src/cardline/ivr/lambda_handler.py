@@ -2,7 +2,7 @@
 
 Environment: what the charge function reads (``CARDLINE_PAYPAL_SECRET_ID`` naming the
 secret with the PayPal credentials and the fingerprint key, read as the charge function
-reads it; ``PAYPAL_ENV``), and ``CARDLINE_IVR_KEYS_SECRET``: the Secrets Manager secret
+reads it; ``PAYPAL_ENV``), and ``CARDLINE_IVR_KEYS_SECRET_ID``: the Secrets Manager secret
 holding the private key(s) matching the Connect encryption key(s) (format in
 :mod:`cardline.ivr.keys`). The PayPal client and the keys are built on the first
 invocation and kept for the life of the instance. Agent-assisted sessions need a shared
@@ -40,9 +40,9 @@ def _build() -> IvrHandler:
     key = environ.get("CARDLINE_FINGERPRINT_KEY", "")
     if len(key) < 32:
         raise RuntimeError("CARDLINE_FINGERPRINT_KEY must hold at least 32 characters")
-    secret_id = environ.get("CARDLINE_IVR_KEYS_SECRET", "")
+    secret_id = environ.get("CARDLINE_IVR_KEYS_SECRET_ID", "")
     if not secret_id:
-        raise RuntimeError("CARDLINE_IVR_KEYS_SECRET must name the secret with the IVR keys")
+        raise RuntimeError("CARDLINE_IVR_KEYS_SECRET_ID must name the secret with the IVR keys")
     charger = Charger(PayPalClient(config), _sink, key.encode())
     decryptor = ConnectDecryptor(keys_from_secrets_manager(secret_id))
     return IvrHandler(lambda: charger, lambda: decryptor, _sink)
