@@ -15,42 +15,17 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import yaml
+
+from cardline.compliance import cfn_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "infra" / "serverless" / "template.yaml"
 REGION = "us-east-1"
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short tags (!Ref, !Sub, ...) read as their long forms."""
-
-
-def _tag(name: str) -> Any:
-    def construct(loader: _CfnLoader, node: yaml.Node) -> dict[str, Any]:
-        if isinstance(node, yaml.ScalarNode):
-            value: Any = loader.construct_scalar(node)
-            if name == "Fn::GetAtt":
-                value = str(value).split(".", 1)
-        elif isinstance(node, yaml.SequenceNode):
-            value = loader.construct_sequence(node, deep=True)
-        else:
-            value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-        return {name: value}
-
-    return construct
-
-
-for _short in ("Ref", "Condition"):
-    _CfnLoader.add_constructor(f"!{_short}", _tag(_short))
-for _short in ("Sub", "GetAtt", "If", "Not", "Equals", "Join", "Select", "Split", "And", "Or"):
-    _CfnLoader.add_constructor(f"!{_short}", _tag(f"Fn::{_short}"))
-
-
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     """The SAM template as a plain dict, intrinsic functions in their long form."""
-    loaded: dict[str, Any] = yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
-    return loaded
+    return cfn_yaml.load_template(path)
 
 
 def create_ledger_table(client: Any, name: str) -> None:

@@ -9,6 +9,7 @@ import os
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,10 +125,12 @@ class Running:
     client: Client
 
 
-@pytest.fixture
-def running(data_dir: Path, artifacts: Path) -> Iterator[Running]:
+@contextmanager
+def local_stack(
+    data_dir: Path, artifacts: Path, environ: dict[str, str] | None = None
+) -> Iterator[Running]:
     """`cardline serve`'s stack under waitress on a free port, with an operator key."""
-    stack = build_local(data_dir, environ={})
+    stack = build_local(data_dir, environ=environ or {})
     _operator, key = stack.operators.add("agent-test")
     server = serve_in_background(stack.app)
     try:
@@ -137,3 +140,9 @@ def running(data_dir: Path, artifacts: Path) -> Iterator[Running]:
     finally:
         server.stop()
         stack.close()
+
+
+@pytest.fixture
+def running(data_dir: Path, artifacts: Path) -> Iterator[Running]:
+    with local_stack(data_dir, artifacts) as stack:
+        yield stack

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from cardline import audit
 from cardline.charge import Charger
+from cardline.files import read_or_create_private
 from cardline.http.app import App
 from cardline.http.backoffice_routes import backoffice_routes
 from cardline.http.charge_route import payment_route
@@ -46,17 +47,9 @@ def default_data_dir(environ: Mapping[str, str] = os.environ) -> Path:
 
 def fingerprint_key(data_dir: Path) -> bytes:
     """The secret keying request fingerprints, made on first use (mode 0600)."""
-    path = data_dir / KEY_FILE
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as out:
-                out.write(secrets.token_hex(32))
-    return path.read_text().strip().encode()
+    return (
+        read_or_create_private(data_dir / KEY_FILE, lambda: secrets.token_hex(32)).strip().encode()
+    )
 
 
 class ProjectingSink:

@@ -6,10 +6,8 @@ one does not; they are pinned here so that a change to them is seen.
 
 from __future__ import annotations
 
-import json
-
 from tests.compliance.conftest import ROOT, TEMPLATES
-from tests.infra.conftest import run_tool, tool
+from tests.infra.conftest import cfn_lint_findings, checkov_report
 
 TEMPLATE = ROOT / TEMPLATES["traditional"]
 # checkov's failed checks, with why they stay.
@@ -22,27 +20,11 @@ KNOWN_FINDINGS = {
 
 
 def test_cfn_lint_finds_nothing() -> None:
-    done = run_tool([tool("cfn-lint"), "--format", "json", str(TEMPLATE)])
-    findings = json.loads(done.stdout or "[]")
-    assert [(f["Rule"]["Id"], f["Message"]) for f in findings] == []
-    assert done.returncode == 0, done.stderr
+    assert cfn_lint_findings(TEMPLATE) == []
 
 
 def test_checkov_findings_are_the_known_ones() -> None:
-    done = run_tool(
-        [
-            tool("checkov"),
-            "--framework",
-            "cloudformation",
-            "--skip-download",
-            "--compact",
-            "-o",
-            "json",
-            "-f",
-            str(TEMPLATE),
-        ]
-    )
-    report = json.loads(done.stdout)
+    report = checkov_report(TEMPLATE)
     failed = {(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]}
     assert failed == set(KNOWN_FINDINGS)
     assert report["summary"]["skipped"] == 0  # nothing hidden

@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 
 from cardline.charge import payment_id_for
-from cardline.local import build_local, serve_in_background
 from cardline.sandbox import Emulator
-from tests.conftest import Answer, Client, Running
+from tests.conftest import Answer, Running, local_stack
 
 # Per attempt; the client makes up to 4 attempts with jittered backoff.
 CLIENT_TIMEOUT = "0.5"
@@ -22,16 +21,8 @@ CLIENT_TIMEOUT = "0.5"
 @pytest.fixture
 def fast(data_dir: Path, artifacts: Path) -> Iterator[Running]:
     """`cardline serve`'s stack with a 0.5 s PayPal timeout per attempt."""
-    stack = build_local(data_dir, environ={"PAYPAL_TIMEOUT_SECONDS": CLIENT_TIMEOUT})
-    _operator, key = stack.operators.add("agent-faults")
-    server = serve_in_background(stack.app)
-    try:
-        yield Running(
-            stack, server.url, key, Client(server.url, key, artifacts / "http-answers.log")
-        )
-    finally:
-        server.stop()
-        stack.close()
+    with local_stack(data_dir, artifacts, {"PAYPAL_TIMEOUT_SECONDS": CLIENT_TIMEOUT}) as stack:
+        yield stack
 
 
 def emulator_of(running: Running) -> Emulator:

@@ -4,10 +4,7 @@ crashing. PayPal (the emulator) lives in the test process, so it outlives the se
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -25,60 +22,20 @@ from cardline.sandbox import Emulator, Fault
 from tests.cards import VISA, payment
 from tests.conftest import Answer, Client, Running
 from tests.faults.conftest import assert_no_double_charge, assert_truthful, captures_of
+from tests.serve_process import CARDLINE, Served, clean_env
 
 pytestmark = pytest.mark.slow
 
-CARDLINE = [sys.executable, "-m", "cardline.cli"]
-
 
 def _env(emulator: Emulator) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYPAL_", "CARDLINE_"))}
-    env.update(
-        PAYPAL_BASE_URL=emulator.base_url,
-        PAYPAL_CLIENT_ID=emulator.client_id,
-        PAYPAL_CLIENT_SECRET=emulator.client_secret,
-        PAYPAL_TIMEOUT_SECONDS="5",
+    return clean_env(
+        {
+            "PAYPAL_BASE_URL": emulator.base_url,
+            "PAYPAL_CLIENT_ID": emulator.client_id,
+            "PAYPAL_CLIENT_SECRET": emulator.client_secret,
+            "PAYPAL_TIMEOUT_SECONDS": "5",
+        }
     )
-    return env
-
-
-class Served:
-    """A `cardline serve` process on a free port, talking to the test's emulator."""
-
-    def __init__(self, data_dir: Path, emulator: Emulator, log: Path) -> None:
-        self._log = open(log, "ab")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [*CARDLINE, "serve", "--port", "0", "--data-dir", str(data_dir)],
-            stdout=subprocess.PIPE,
-            stderr=self._log,
-            env=_env(emulator),
-        )
-        assert self.process.stdout is not None
-        self.lines: list[str] = []
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline().decode()
-            if not line:
-                break
-            self.lines.append(line)
-            if "try: curl" in line:
-                break
-        self.url = next(t.split()[-1] for t in self.lines if "listening on" in t)
-
-    def key(self) -> str:
-        return next(t.strip() for t in self.lines if t.strip().startswith("cl_"))
-
-    def stop(self, sig: int = signal.SIGINT) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        assert self.process.stdout is not None
-        self._log.write("".join(self.lines).encode() + self.process.stdout.read())
-        self._log.close()
 
 
 @pytest.fixture
@@ -95,7 +52,7 @@ def test_serve_killed_mid_payment_loses_no_charge_and_a_retry_charges_once(
     data_dir: Path, artifacts: Path, emulator: Emulator
 ) -> None:
     log = artifacts / f"serve-killed-{data_dir.name}.log"
-    served = Served(data_dir, emulator, log)
+    served = Served(data_dir, log, _env(emulator))
     key = served.key()
     client = Client(served.url, key, artifacts / "http-answers.log")
     operator = json.loads((data_dir / "operators.json").read_text())["operators"][0]["id"]
@@ -142,7 +99,7 @@ def test_serve_killed_mid_payment_loses_no_charge_and_a_retry_charges_once(
     assert f"{payment_id}\tmissing\tledger=-\tpaypal=approved\trepaired" in reconciled.stdout
 
     # Recovery 2: restarted on the same data, the agent's retry gets the same payment.
-    restarted = Served(data_dir, emulator, log)
+    restarted = Served(data_dir, log, _env(emulator))
     try:
         client = Client(restarted.url, key, artifacts / "http-answers.log")
         again = client.pay(payment(VISA), key=idempotency_key)

@@ -52,6 +52,33 @@ def run_tool(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def cfn_lint_findings(template: Path) -> list[tuple[str, str]]:
+    """(rule id, message) of every cfn-lint finding; fails the test if cfn-lint itself broke."""
+    done = run_tool([tool("cfn-lint"), "--format", "json", str(template)])
+    findings = [(f["Rule"]["Id"], f["Message"]) for f in json.loads(done.stdout or "[]")]
+    assert findings or done.returncode == 0, done.stderr
+    return findings
+
+
+def checkov_report(template: Path) -> dict[str, Any]:
+    """checkov's JSON report for one CloudFormation template, offline."""
+    done = run_tool(
+        [
+            tool("checkov"),
+            "--framework",
+            "cloudformation",
+            "--skip-download",
+            "--compact",
+            "-o",
+            "json",
+            "-f",
+            str(template),
+        ]
+    )
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report
+
+
 @pytest.fixture(scope="session")
 def translated() -> dict[str, Any]:
     """The template after the SAM transform, done offline by aws-sam-translator."""

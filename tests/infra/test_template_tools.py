@@ -2,42 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import Any
 
 from cardline.deploy.gateway import definition, render, splice
 from tests.aws_support import TEMPLATE, load_template
-from tests.infra.conftest import run_tool, tool
+from tests.infra.conftest import cfn_lint_findings, checkov_report
 
 
 def test_cfn_lint_finds_nothing() -> None:
-    done = run_tool([tool("cfn-lint"), "--format", "json", str(TEMPLATE)])
-    findings = json.loads(done.stdout or "[]")
-    assert [(f["Rule"]["Id"], f["Message"]) for f in findings] == []
-    assert done.returncode == 0, done.stderr
-
-
-def _checkov() -> dict[str, Any]:
-    done = run_tool(
-        [
-            tool("checkov"),
-            "--framework",
-            "cloudformation",
-            "--skip-download",
-            "--compact",
-            "-o",
-            "json",
-            "-f",
-            str(TEMPLATE),
-        ]
-    )
-    report: dict[str, Any] = json.loads(done.stdout)
-    return report
+    assert cfn_lint_findings(TEMPLATE) == []
 
 
 def test_checkov_fails_no_check_and_every_skip_is_used_and_explained() -> None:
-    report = _checkov()
+    report = checkov_report(TEMPLATE)
     results = report["results"]
     failed = [(c["check_id"], c["resource"]) for c in results["failed_checks"]]
     assert failed == []

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,48 +11,24 @@ import pytest
 
 from tests.cards import MISTYPED_VISA, VISA, payment
 from tests.conftest import Client
+from tests.serve_process import CARDLINE, Served, clean_env
 
 pytestmark = pytest.mark.slow
 
-CARDLINE = [sys.executable, "-m", "cardline.cli"]
-
 
 def _env(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAYPAL_")}
-    env["CARDLINE_DATA_DIR"] = str(data_dir)
-    return env
+    return clean_env({"CARDLINE_DATA_DIR": str(data_dir)})
 
 
 @pytest.fixture
 def served(data_dir: Path, artifacts: Path) -> Iterator[tuple[str, str, Path]]:
     """`cardline serve --port 0`: yields its URL, the key it printed, and its output file."""
     output = artifacts / f"serve-{data_dir.name}.log"
-    with open(output, "wb") as sink:
-        process = subprocess.Popen(
-            [*CARDLINE, "serve", "--port", "0", "--data-dir", str(data_dir)],
-            stdout=subprocess.PIPE,
-            stderr=sink,
-            env=_env(data_dir),
-        )
-        assert process.stdout is not None
-        lines: list[str] = []
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not any(t.strip().startswith("cl_") for t in lines):
-            line = process.stdout.readline().decode()
-            if not line:
-                break
-            lines.append(line)
-        try:
-            url = next(t.split()[-1] for t in lines if "listening on" in t)
-            key = next(t.strip() for t in lines if t.strip().startswith("cl_"))
-            yield url, key, output
-        finally:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-            sink.write("".join(lines).encode() + process.stdout.read())
+    server = Served(data_dir, output, _env(data_dir))
+    try:
+        yield server.url, server.key(), output
+    finally:
+        server.stop()
 
 
 def test_serve_prints_url_and_first_operator_key_then_takes_payments(

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +12,7 @@ from cardline.ivr.scenarios import SCENARIOS
 from cardline.ivr.simulator import CallResult, run_call
 from tests.cards import TEST_PANS
 from tests.conftest import Running
+from tests.serve_process import CARDLINE, Served, clean_env
 
 pytestmark = pytest.mark.slow
 
@@ -105,52 +102,28 @@ def test_a_session_for_a_card_number_in_the_name_is_refused(running: Running) ->
 
 
 def test_cardline_call_against_cardline_serve(data_dir: Path, artifacts: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAYPAL_")}
-    cli = [sys.executable, "-m", "cardline.cli"]
-    log = artifacts / "ivr-serve.log"
-    with open(log, "wb") as errors:
-        server = subprocess.Popen(
-            [*cli, "serve", "--port", "0", "--data-dir", str(data_dir)],
-            stdout=subprocess.PIPE,
-            stderr=errors,
-            env=env,
+    server = Served(data_dir, artifacts / "ivr-serve.log")
+    try:
+        called = subprocess.run(
+            [
+                *CARDLINE,
+                "call",
+                "--scenario",
+                "mistyped-then-ok",
+                "--url",
+                server.url,
+                "--key",
+                server.key(),
+                "--emulator",
+                server.emulator_url(),
+            ],
+            capture_output=True,
+            text=True,
+            env=clean_env(),
+            timeout=60,
         )
-        assert server.stdout is not None
-        lines: list[str] = []
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not any(t.strip().startswith("cl_") for t in lines):
-            line = server.stdout.readline().decode()
-            if not line:
-                break
-            lines.append(line)
-        try:
-            url = next(t.split()[-1] for t in lines if "listening on" in t)
-            key = next(t.strip() for t in lines if t.strip().startswith("cl_"))
-            emulator = next(t.split()[3] for t in lines if "PayPal: emulator at" in t)
-            called = subprocess.run(
-                [
-                    *cli,
-                    "call",
-                    "--scenario",
-                    "mistyped-then-ok",
-                    "--url",
-                    url,
-                    "--key",
-                    key,
-                    "--emulator",
-                    emulator,
-                ],
-                capture_output=True,
-                text=True,
-                env=env,
-                timeout=60,
-            )
-        finally:
-            server.send_signal(signal.SIGINT)
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+    finally:
+        server.stop()
     (artifacts / "ivr-cardline-call.txt").write_text(called.stdout + called.stderr)
     assert called.returncode == 0, called.stderr
     assert "outcome: approved" in called.stdout

@@ -9,13 +9,13 @@ public half, optional in AWS; the simulator encrypts to it locally.
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from cardline.files import read_or_create_private
 from cardline.ivr.decrypt import ConnectKey
 
 KEY_FILE = "ivr-keys.json"
@@ -129,14 +129,7 @@ def key_document(pairs: list[KeyPair]) -> str:
 
 def local_key_pairs(data_dir: Path) -> list[KeyPair]:
     """The data directory's IVR key pairs, one made on first use (``ivr-keys.json``, 0600)."""
-    path = data_dir / KEY_FILE
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as out:
-                out.write(key_document([generate_key_pair()]))
-    return _pairs(path.read_text(encoding="utf-8"), certificate_required=True)
+    document = read_or_create_private(
+        data_dir / KEY_FILE, lambda: key_document([generate_key_pair()])
+    )
+    return _pairs(document, certificate_required=True)
