@@ -415,28 +415,37 @@ def _markdown(results: dict[str, Any]) -> str:
 
 
 NOTES = """\
-- **Cold start vs the floor.** The floor imports http.client, json, ssl and base64 and
-  nothing else. The charge path adds what its safety is built on, measured with
-  `python -X importtime`, by timing each import after the floor's, and by timing
-  `dataclasses._process_class` and `re._compile` during a cold payment (Python 3.11, this
-  machine): dataclasses (+ inspect, ast, dis, tokenize) ~5.6 ms to import and ~5 ms to
-  build the charge path's 12 dataclasses; typing (the ports are Protocols) ~3-6 ms;
-  logging (the PAN-masking filter) ~2 ms beyond what http.client loads; hashlib + hmac
-  (keyed request fingerprints) ~2-3 ms; decimal (exact money) ~1.5 ms; regular
-  expressions compiled on the way ~3 ms (43, the standard library's included); threading
-  (one token and connection per warm instance). The one large lever left is replacing
-  the charge path's dataclasses with hand-written slotted classes (~10 ms, about 0.25 of
-  the ratio); uuid, pathlib and random were already taken off the cold path.
+- **Cold start vs the floor** (met since the change below; 1.67x before). The floor
+  imports http.client, json, ssl and base64 and nothing else. What the charge path adds
+  was measured with `python -X importtime` on a real payment and by timing each import
+  after the floor's (Python 3.11, this machine).
+  Taken off the path: dataclasses (+ inspect, ast, dis; ~5.7 ms to import and ~5 ms to
+  build 12 classes; the charge path's value classes are hand-written slotted classes,
+  cardline.values), typing (~1.9 ms; annotations and the Protocol ports are for mypy
+  only), threading (~0.7 ms; locks come from _thread) and logging with traceback
+  (~4 ms; cardline.audit.LazyLogger imports it only when a record can reach a handler.
+  On AWS the Lambda runtime has imported logging already, so this part of the saving
+  shows here, not on AWS). Still on it, for the safety they carry: hashlib + hmac (the
+  keyed fingerprint, ~1.1 ms), decimal (exact money, ~0.9 ms), the regular expressions
+  of card, money and log masking, and cardline's own modules.
 - **Bytecode.** `cardline_zip_no_pyc` runs the charge zip's files as Lambda would if the
   zip holds no `.pyc`: every cold start then compiles cardline's modules. Shipping
   bytecode in the zip (compiled for the Lambda runtime's Python) removes that cost.
 - **Warm overhead.** Per payment cardline validates the card (Luhn, brand ranges, expiry,
-  security-code length), computes a keyed fingerprint (HMAC-SHA256), encodes the order,
-  interprets PayPal's answer, writes an audit event (JSON + a PAN-masking pass) and encodes
-  the receipt. With PayPal faked in-process that is ~105 µs of CPU; in situ, right after
-  the wait for the network, it measures more. The Powertools + pydantic peer checks types
-  only (no Luhn, no brand, no audit event, no fingerprint). Against a real PayPal the
-  wait is hundreds of milliseconds, so this is well under 0.1 % of a payment.
+  security-code length, a name free of card numbers), computes a keyed fingerprint (three
+  HMAC-SHA256), encodes the order, interprets PayPal's answer, writes an audit event
+  (JSON + a PAN-masking pass) and encodes the receipt; its PayPal client checks the kept
+  connection before each request and bounds the answer it reads. With PayPal faked
+  in-process that CPU is ~85 µs (it was ~105 µs: regular expressions that let the
+  engine skip to the next digit, a brand table walked without method calls, C-level
+  string checks, one-shot HMACs, reused JSON encoders). In situ, right after waiting for
+  the network on a shared 2-core machine, the same code runs about twice as slowly, and
+  the emulator does ~10 µs more work for cardline's order (invoice id, custom id,
+  description) than for the bare exchange's, which counts against cardline. The ~66 µs
+  left likely need fewer of these steps per payment, not only faster ones. The
+  Powertools + pydantic peer
+  checks types only (no Luhn, no brand, no audit event, no fingerprint). Against a real
+  PayPal the wait is hundreds of milliseconds, so this is well under 0.1 % of a payment.
 - **What was fixed on the way** (found by this benchmark): the client read every answer
   into a 1 MiB buffer (`read(limit + 1)` allocates the limit), the receipt was deep-copied
   twice per payment (`dataclasses.asdict`), and the client sent headers and body without

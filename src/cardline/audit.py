@@ -11,20 +11,29 @@ This module is in the charge path: standard library only.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 import sys
-import threading
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from _thread import allocate_lock  # threading.Lock without importing threading (cold start)
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
+from cardline.values import FrozenValue
+
+# typing stays unimported on the charge path, and so does logging unless a record can go
+# somewhere (see LazyLogger): ~6 ms of the charge function's cold start between them.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import logging
+    from collections.abc import Iterator, Mapping
     from pathlib import Path
+    from typing import Any, Protocol, TextIO
+else:
+    Protocol = object  # the ports below are structural types for mypy only
 
 SCHEMA = "cardline.audit/1"
+
+# json.dumps(..., separators=(",", ":"), sort_keys=True) without building an encoder per call.
+_ENCODE = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
 
 PAYMENT = "payment"
 REFUND = "refund"
@@ -46,18 +55,41 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-@dataclass(frozen=True)
-class AuditEvent:
-    """One audit record. ``details`` holds masked, card-free facts only."""
+class AuditEvent(FrozenValue):
+    """One audit record. ``details`` holds masked, card-free facts only. Immutable."""
+
+    __slots__ = ("details", "event_id", "operator", "origin", "outcome", "resource", "time", "type")
+    _fields = ("type", "operator", "outcome", "origin", "resource", "details", "event_id", "time")
 
     type: str
     operator: str
     outcome: str
     origin: str
     resource: str
-    details: Mapping[str, Any] = field(default_factory=dict)
-    event_id: str = field(default_factory=lambda: new_id())
-    time: str = field(default_factory=utc_now)
+    details: Mapping[str, Any]
+    event_id: str
+    time: str
+
+    def __init__(
+        self,
+        type: str,
+        operator: str,
+        outcome: str,
+        origin: str,
+        resource: str,
+        details: Mapping[str, Any] | None = None,
+        event_id: str | None = None,
+        time: str | None = None,
+    ) -> None:
+        _set = object.__setattr__
+        _set(self, "type", type)
+        _set(self, "operator", operator)
+        _set(self, "outcome", outcome)
+        _set(self, "origin", origin)
+        _set(self, "resource", resource)
+        _set(self, "details", {} if details is None else details)
+        _set(self, "event_id", new_id() if event_id is None else event_id)
+        _set(self, "time", utc_now() if time is None else time)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,7 +105,7 @@ class AuditEvent:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), separators=(",", ":"), sort_keys=True)
+        return _ENCODE(self.to_dict())
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AuditEvent:
@@ -102,7 +134,7 @@ class StreamSink:
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream
-        self._lock = threading.Lock()
+        self._lock = allocate_lock()
 
     def emit(self, event: AuditEvent) -> None:
         stream = self._stream or sys.stdout
@@ -117,7 +149,7 @@ class FileSink:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = threading.Lock()
+        self._lock = allocate_lock()
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def emit(self, event: AuditEvent) -> None:
@@ -144,31 +176,37 @@ def read_events(path: Path) -> Iterator[AuditEvent]:
 
 
 # 13 to 19 digits, optionally split by single spaces or dashes, not inside a longer number.
-_PAN_SHAPED = re.compile(r"(?<![0-9])(?:[0-9][ -]?){12,18}[0-9](?![0-9])")
+# Written to begin with the digit (the look-behind then checks the character before it)
+# so that the regex engine skips ahead to the next digit instead of trying every position.
+_PAN_SHAPED = re.compile(r"[0-9](?<![0-9][0-9])(?:[ -]?[0-9]){12,18}(?![0-9])")
 
 
 def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = ord(char) - 48
-        if index % 2 == 1:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return total % 10 == 0
+    """The Luhn check of ASCII digits (see cardline.card.luhn_valid, which checks its input)."""
+    return (
+        sum(map(int, digits[-1::-2])) + sum(map(_LUHN_DOUBLED.__getitem__, digits[-2::-2]))
+    ) % 10 == 0
+
+
+# Every second digit from the right counts double, less 9 when that is more than 9.
+_LUHN_DOUBLED = {str(d): 2 * d - 9 if d > 4 else 2 * d for d in range(10)}
 
 
 # Card numbers as people write them: contiguous, in fours, or Amex's 4-6-5.
+# (Beginning with the digit, as _PAN_SHAPED does, for the same reason.)
 _PAN_WRITTEN = re.compile(
-    r"(?<![0-9])(?:[0-9]{13,19}"
-    r"|[0-9]{4}([ -])[0-9]{4}\1[0-9]{4}\1[0-9]{4}(?:\1[0-9]{1,3})?"
-    r"|[0-9]{4}([ -])[0-9]{6}\2[0-9]{5})(?![0-9])"
+    r"[0-9](?<![0-9][0-9])(?:[0-9]{12,18}"
+    r"|[0-9]{3}([ -])[0-9]{4}\1[0-9]{4}\1[0-9]{4}(?:\1[0-9]{1,3})?"
+    r"|[0-9]{3}([ -])[0-9]{6}\2[0-9]{5})(?![0-9])"
 )
 
 
+def _digits(text: str) -> str:
+    return text.replace(" ", "").replace("-", "")
+
+
 def _is_pan(match: re.Match[str]) -> bool:
-    digits = re.sub(r"[ -]", "", match.group(0))
+    digits = _digits(match.group(0))
     return 13 <= len(digits) <= 19 and _luhn_ok(digits)
 
 
@@ -190,14 +228,17 @@ def mask_pans(text: str) -> str:
 
     def _mask(match: re.Match[str]) -> str:
         if _is_pan(match):
-            return "[PAN ••••" + re.sub(r"[ -]", "", match.group(0))[-4:] + "]"
+            return "[PAN ••••" + _digits(match.group(0))[-4:] + "]"
         return match.group(0)
 
     return _PAN_SHAPED.sub(_mask, text)
 
 
-class PanMaskingFilter(logging.Filter):
-    """Second line of defence: masks PAN-shaped numbers in every record passing a handler."""
+class PanMaskingFilter:
+    """Second line of defence: masks PAN-shaped numbers in every record passing a handler.
+
+    A logging filter by protocol (handlers call ``filter(record)``), not by inheritance,
+    so that defining it does not import logging."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -207,6 +248,8 @@ class PanMaskingFilter(logging.Filter):
         record.msg = mask_pans(message)
         record.args = None
         if record.exc_info:
+            import logging
+
             # Formatting the traceback here lets us mask it; the original is dropped.
             record.exc_text = mask_pans(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
@@ -218,15 +261,27 @@ class PanMaskingFilter(logging.Filter):
 
 
 def install_log_filter(logger: logging.Logger | None = None) -> None:
-    """Attach a PanMaskingFilter to every handler of ``logger`` (the root logger by default)."""
-    target = logger or logging.getLogger()
-    for handler in target.handlers:
+    """Attach a PanMaskingFilter to every handler of ``logger`` (the root logger by default).
+
+    Before anything imported logging no handler exists, so there is nothing to attach to
+    (on Lambda the runtime has imported logging and set up its handler already)."""
+    if logger is None:
+        if "logging" not in sys.modules:
+            return
+        import logging
+
+        logger = logging.getLogger()
+    for handler in logger.handlers:
         if not any(isinstance(f, PanMaskingFilter) for f in handler.filters):
             handler.addFilter(PanMaskingFilter())
 
 
-def configure_logging(level: int = logging.INFO, stream: TextIO | None = None) -> None:
-    """One stderr handler with the PAN-masking filter, for the CLI and local hosts."""
+def configure_logging(level: int = 20, stream: TextIO | None = None) -> None:
+    """One stderr handler with the PAN-masking filter, for the CLI and local hosts.
+
+    ``level`` defaults to logging.INFO."""
+    import logging
+
     root = logging.getLogger()
     if not root.handlers:
         handler = logging.StreamHandler(stream or sys.stderr)
@@ -234,3 +289,47 @@ def configure_logging(level: int = logging.INFO, stream: TextIO | None = None) -
         root.addHandler(handler)
     root.setLevel(level)
     install_log_filter(root)
+
+
+_DEBUG, _INFO, _WARNING = 10, 20, 30  # logging's levels
+
+
+class LazyLogger:
+    """``logging.getLogger(name)`` for the charge path, imported when first needed.
+
+    Until something imports logging no handler exists and every logger's level is the
+    default WARNING, so a debug or info record could go nowhere: it is dropped without
+    importing logging (~4 ms of a cold start, traceback included). Warnings and errors
+    import it and log as usual; once logging is loaded, everything goes through it.
+    """
+
+    __slots__ = ("_logger", "name")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._logger: logging.Logger | None = None
+
+    def _get(self) -> logging.Logger:
+        if self._logger is None:
+            import logging
+
+            self._logger = logging.getLogger(self.name)
+        return self._logger
+
+    def _log(self, level: int, msg: str, args: tuple[object, ...]) -> None:
+        if level < _WARNING and self._logger is None and "logging" not in sys.modules:
+            return
+        # stacklevel 3: the record names our caller, not this wrapper.
+        self._get().log(level, msg, *args, stacklevel=3)
+
+    def debug(self, msg: str, *args: object) -> None:
+        self._log(_DEBUG, msg, args)
+
+    def info(self, msg: str, *args: object) -> None:
+        self._log(_INFO, msg, args)
+
+    def warning(self, msg: str, *args: object) -> None:
+        self._log(_WARNING, msg, args)
+
+    def error(self, msg: str, *args: object) -> None:
+        self._log(40, msg, args)

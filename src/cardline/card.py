@@ -13,13 +13,15 @@ from __future__ import annotations
 import hmac
 import re
 import unicodedata
-from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from hashlib import sha256
-from typing import Any, NoReturn
 
 from cardline.errors import InvalidCard
+from cardline.values import FrozenValue
+
+TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 __all__ = [
     "MAX_NAME_LENGTH",
@@ -89,23 +91,15 @@ _DISPLAY: dict[Brand, str] = {
 }
 
 
-@dataclass(frozen=True)
-class _Range:
-    brand: Brand
-    low: str  # inclusive IIN prefix; ``high`` has the same number of digits
-    high: str
-    lengths: frozenset[int]
-
-    def matches(self, digits: str) -> bool:
-        prefix = digits[: len(self.low)]
-        return len(prefix) == len(self.low) and self.low <= prefix <= self.high
+# One IIN range: (prefix length, lowest prefix, highest prefix, card lengths, brand).
+_Range = tuple[int, str, str, frozenset[int], Brand]
 
 
 def _ranges(brand: Brand, lengths: range | tuple[int, ...], *spans: str) -> list[_Range]:
     out = []
     for span in spans:
         low, _, high = span.partition("-")
-        out.append(_Range(brand, low, high or low, frozenset(lengths)))
+        out.append((len(low), low, high or low, frozenset(lengths), brand))
     return out
 
 
@@ -133,12 +127,10 @@ _IIN_RANGES: tuple[_Range, ...] = tuple(
                 "676774",
             ),
         ],
-        key=lambda r: -len(r.low),
+        key=lambda r: -r[0],
     )
 )
 
-_DIGITS = frozenset("0123456789")
-_PAN_SEPARATORS = frozenset(" -")
 # Longer than any card number could be even with a separator between every digit.
 _MAX_RAW_PAN_LENGTH = 64
 
@@ -148,8 +140,8 @@ def _invalid(detail: str, field: str) -> NoReturn:
 
 
 def _is_digits(text: str) -> bool:
-    # str.isdigit() also accepts non-ASCII digits ("٤", "²"); card data is ASCII only.
-    return bool(text) and all(c in _DIGITS for c in text)
+    # str.isdigit() alone also accepts non-ASCII digits ("٤", "²"); card data is ASCII only.
+    return text.isascii() and text.isdigit()
 
 
 def normalize_pan(raw: str) -> str:
@@ -162,32 +154,26 @@ def normalize_pan(raw: str) -> str:
         _invalid("The card number must be a string of digits", _NUMBER)
     if len(raw) > _MAX_RAW_PAN_LENGTH:
         _invalid(f"The card number must be {MIN_PAN_LENGTH} to {MAX_PAN_LENGTH} digits", _NUMBER)
-    digits = []
-    for c in raw:
-        if c in _DIGITS:
-            digits.append(c)
-        elif c not in _PAN_SEPARATORS:
-            _invalid("The card number may contain only digits, spaces and dashes", _NUMBER)
+    digits = raw.replace(" ", "").replace("-", "")
     if not digits:
         _invalid("The card number is required", _NUMBER)
+    if not _is_digits(digits):
+        _invalid("The card number may contain only digits, spaces and dashes", _NUMBER)
     if not MIN_PAN_LENGTH <= len(digits) <= MAX_PAN_LENGTH:
         _invalid(f"The card number must be {MIN_PAN_LENGTH} to {MAX_PAN_LENGTH} digits", _NUMBER)
-    return "".join(digits)
+    return digits
 
 
 def luhn_valid(digits: str) -> bool:
     """True if ``digits`` (ASCII digits only) passes the Luhn (mod 10) check."""
     if not _is_digits(digits):
         return False
-    total = 0
-    for position, c in enumerate(reversed(digits)):
-        d = ord(c) - 48
-        if position % 2:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
+    # Every second digit from the right counts double, less 9 when that is more than 9.
+    total = sum(map(int, digits[-1::-2])) + sum(map(_LUHN_DOUBLED.__getitem__, digits[-2::-2]))
     return total % 10 == 0
+
+
+_LUHN_DOUBLED = {str(d): 2 * d - 9 if d > 4 else 2 * d for d in range(10)}
 
 
 def detect_brand(digits: str) -> Brand | None:
@@ -197,24 +183,30 @@ def detect_brand(digits: str) -> Brand | None:
     """
     if not _is_digits(digits):
         return None
-    for iin in _IIN_RANGES:
-        if len(digits) in iin.lengths and iin.matches(digits):
-            return iin.brand
+    length = len(digits)
+    for size, low, high, lengths, brand in _IIN_RANGES:
+        # Every valid length is longer than any prefix: the slice is a whole prefix.
+        if length in lengths and low <= digits[:size] <= high:
+            return brand
     return None
 
 
-@dataclass(frozen=True)
-class Expiry:
+class Expiry(FrozenValue):
     """A card's expiry month; the card is valid through the last day of that month."""
+
+    __slots__ = ("month", "year")
+    _fields = ("year", "month")
 
     year: int
     month: int
 
-    def __post_init__(self) -> None:
-        if not 1 <= self.month <= 12:
+    def __init__(self, year: int, month: int) -> None:
+        if not 1 <= month <= 12:
             _invalid("The expiry month must be between 01 and 12", _EXPIRY)
-        if not 1 <= self.year <= 9999:
+        if not 1 <= year <= 9999:
             _invalid("The expiry year is not valid", _EXPIRY)
+        object.__setattr__(self, "year", year)
+        object.__setattr__(self, "month", month)
 
     @property
     def paypal(self) -> str:
@@ -292,7 +284,11 @@ def _parse_name(raw: str) -> str:
         _invalid("The cardholder name is required", _NAME)
     if len(name) > MAX_NAME_LENGTH:
         _invalid(f"The cardholder name must be at most {MAX_NAME_LENGTH} characters", _NAME)
-    if any(unicodedata.category(c) in _NAME_FORBIDDEN_CATEGORIES for c in name):
+    # isprintable() is False for every forbidden category (and for spaces other than " "):
+    # the per-character look-up runs only for names that need it.
+    if not name.isprintable() and any(
+        unicodedata.category(c) in _NAME_FORBIDDEN_CATEGORIES for c in name
+    ):
         _invalid("The cardholder name may contain only printable characters", _NAME)
     if _NAME_PAN_LIKE.search(name):
         _invalid("The cardholder name must not contain a card number", _NAME)
@@ -403,7 +399,7 @@ class Card:
         if not isinstance(key, bytes) or not key:
             raise ValueError("keyed_digest needs a non-empty bytes key")
         self._check_not_wiped()
-        return hmac.new(key, self._pan.encode("ascii"), sha256).hexdigest()
+        return hmac.digest(key, self._pan.encode("ascii"), "sha256").hex()
 
     def wipe(self) -> None:
         """Drop this object's references to the PAN and CVV (best effort in Python).

@@ -10,13 +10,16 @@ Standard library only: this module is on the charge path.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from types import MappingProxyType
-from typing import NoReturn
 
 from cardline.errors import InvalidAmount
+from cardline.values import FrozenValue
+
+TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import NoReturn
 
 __all__ = ["CURRENCIES", "MAX_VALUE", "Money", "parse_money"]
 
@@ -62,7 +65,6 @@ _PRECISION = 40
 
 _AMOUNT = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?", re.ASCII)
 _AMOUNT_WITH_EXPONENT = re.compile(r"[+-]?[0-9]*\.?[0-9]*[eE][+-]?[0-9]+", re.ASCII)
-_CURRENCY_SHAPE = re.compile(r"[A-Za-z]{3}", re.ASCII)
 _AMOUNT_EXPECTED = 'Amount must be a decimal string such as "12.50"'
 
 
@@ -76,8 +78,7 @@ def _places_message(currency: str, places: int) -> str:
     return f"{currency} amounts take at most {places} decimal places"
 
 
-@dataclass(frozen=True, slots=True)
-class Money:
+class Money(FrozenValue):
     """An exact amount in a PayPal currency. Immutable.
 
     Built directly, the amount may be zero or negative (a difference), but it must be
@@ -85,27 +86,31 @@ class Money:
     quantized to the currency's places. Use :func:`parse_money` for input.
     """
 
+    __slots__ = ("amount", "currency")
+    _fields = ("amount", "currency")
+
     amount: Decimal
     currency: str
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.amount, Decimal):
+    def __init__(self, amount: Decimal, currency: str) -> None:
+        if not isinstance(amount, Decimal):
             raise TypeError("Money.amount must be a Decimal")
-        if not isinstance(self.currency, str):
+        if not isinstance(currency, str):
             raise TypeError("Money.currency must be a str")
-        places = CURRENCIES.get(self.currency)
+        places = CURRENCIES.get(currency)
         if places is None:
             _invalid("The currency is not supported by PayPal", "currency")
-        if not self.amount.is_finite() or abs(self.amount) >= _HARD_LIMIT:
+        if not amount.is_finite() or abs(amount) >= _HARD_LIMIT:
             _invalid("Amount is out of range")
         with localcontext() as ctx:
             ctx.prec = _PRECISION
-            quantized = self.amount.quantize(Decimal(1).scaleb(-places))
-        if quantized != self.amount:
-            _invalid(_places_message(self.currency, places))
+            quantized = amount.quantize(Decimal(1).scaleb(-places))
+        if quantized != amount:
+            _invalid(_places_message(currency, places))
         if quantized.is_zero():
             quantized = quantized.copy_abs()  # no "-0.00"
         object.__setattr__(self, "amount", quantized)
+        object.__setattr__(self, "currency", currency)
 
     @property
     def places(self) -> int:
@@ -177,7 +182,12 @@ class Money:
 
 
 def _parse_currency(currency: object) -> str:
-    if not isinstance(currency, str) or not _CURRENCY_SHAPE.fullmatch(currency):
+    if not (
+        isinstance(currency, str)
+        and len(currency) == 3
+        and currency.isascii()
+        and currency.isalpha()
+    ):
         _invalid('Currency must be a three-letter code such as "USD"', "currency")
     if not currency.isupper():
         _invalid('Currency codes are upper case, such as "USD"', "currency")

@@ -127,3 +127,39 @@ def test_a_payment_flows_from_charge_through_the_logs_to_the_backoffice(
     payment = json.loads(deployment.backoffice(one)["body"])
     assert (payment["status"], payment["refunded_amount"]) == ("partially_refunded", "5.00")
     assert [r["amount"] for r in payment["refunds"]] == ["5.00"]
+
+
+def _console_event(path: str) -> dict[str, Any]:
+    """A REST v1 event of an unauthenticated GET, as API Gateway sends a console file."""
+    event = copy.deepcopy(_event("list-payments-rest-v1.json"))
+    event.update(resource=path, path=path, queryStringParameters=None, headers={"Accept": "*/*"})
+    del event["requestContext"]["authorizer"]
+    return event
+
+
+def test_the_backoffice_serves_the_console_signing_in_with_the_templates_app_client(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CARDLINE_COGNITO_CLIENT_ID", "4example0client0id0abcdefgh")
+    monkeypatch.setenv("AWS_REGION", "eu-west-2")
+    page = deployment.backoffice(_console_event("/"))
+    assert page["statusCode"] == 200
+    assert page["headers"]["Content-Type"].startswith("text/html")
+    csp = page["headers"]["Content-Security-Policy"]
+    assert "connect-src 'self' https://cognito-idp.eu-west-2.amazonaws.com;" in csp
+    config = deployment.backoffice(_console_event("/console/config.json"))
+    assert json.loads(config["body"]) == {
+        "auth": "cognito",
+        "region": "eu-west-2",
+        "userPoolClientId": "4example0client0id0abcdefgh",
+        "endpoint": "https://cognito-idp.eu-west-2.amazonaws.com/",
+    }
+    assert deployment.backoffice(_console_event("/console/nothing.js"))["statusCode"] == 404
+
+
+def test_without_an_app_client_the_backoffice_serves_no_console(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CARDLINE_COGNITO_CLIENT_ID", raising=False)
+    assert deployment.backoffice(_console_event("/"))["statusCode"] == 404
+    assert deployment.backoffice(_console_event("/console/config.json"))["statusCode"] == 404

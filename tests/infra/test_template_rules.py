@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from cardline.deploy.gateway import definition
+from cardline.deploy.gateway import FUNCTIONS, STATIC, definition
+from cardline.http.console_routes import CognitoSignIn, console_routes
 
 MIN_RETENTION_DAYS = 365  # PCI DSS 10.5.1
 
@@ -228,6 +229,51 @@ def test_the_charge_route_reaches_the_charge_function_without_a_body_model() -> 
     ]
     assert other
     assert all("${BackofficeFunction.Arn}" in uri for uri in other)
+
+
+def _gateway_pattern(path: str) -> re.Pattern[str]:
+    """What an API Gateway resource path matches: a {name} is one whole path segment."""
+    parts = re.split(r"\{\w+\}", path)
+    return re.compile("^" + "[^/]+".join(re.escape(part) for part in parts) + "$")
+
+
+def test_the_console_files_reach_the_backoffice_without_the_authorizer() -> None:
+    api = definition()
+    for path in STATIC:
+        assert set(api["paths"][path]) == {"get"}
+        operation = api["paths"][path]["get"]
+        assert operation["security"] == []
+        uri = operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+        assert "${BackofficeFunction.Arn}" in uri
+    # Every console file, the sign-in config included, has its gateway path, and every
+    # gateway path of the console serves at least one of them.
+    served = [route.template for route in console_routes(CognitoSignIn("us-east-1", "client"))]
+    patterns = {path: _gateway_pattern(path) for path in STATIC}
+    for template in served:
+        assert any(pattern.match(template) for pattern in patterns.values()), template
+    for path, pattern in patterns.items():
+        assert any(pattern.match(template) for template in served), path
+    # The only public operations are the console's and the two service ones.
+    public = {
+        (path, method)
+        for path, item in api["paths"].items()
+        for method, operation in item.items()
+        if operation["security"] == []
+    }
+    expected = {"/", "/console/{file}", "/health", "/openapi.json"}
+    assert public == {(path, "get") for path in expected}
+    assert not set(FUNCTIONS) & {operation_id for operation_id, _ in STATIC.values()}
+
+
+def test_the_console_signs_in_with_the_pools_app_client(translated: dict[str, Any]) -> None:
+    backoffice = translated["Resources"]["BackofficeFunction"]["Properties"]
+    variables = backoffice["Environment"]["Variables"]
+    assert variables["CARDLINE_COGNITO_CLIENT_ID"] == {"Ref": "OperatorPoolClient"}
+    (client,) = _of_type(translated, "AWS::Cognito::UserPoolClient").values()
+    assert client["Properties"]["GenerateSecret"] is False  # a browser cannot keep one
+    assert "ALLOW_USER_PASSWORD_AUTH" in client["Properties"]["ExplicitAuthFlows"]
+    (pool,) = _of_type(translated, "AWS::Cognito::UserPool").values()
+    assert pool["Properties"]["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
 
 
 def test_the_cognito_pool_requires_mfa(translated: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -11,7 +12,14 @@ import pytest
 
 from cardline import audit
 from cardline.http.app import App
-from cardline.http.console_routes import CONSOLE_CSP, CONSOLE_FILES, console_routes
+from cardline.http.console_routes import (
+    CONFIG_PATH,
+    CONSOLE_CSP,
+    CONSOLE_FILES,
+    CognitoSignIn,
+    console_csp,
+    console_routes,
+)
 from cardline.http.messages import Request
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,12 +56,78 @@ def test_each_file_is_served_without_authentication_under_a_strict_csp(app: App,
 
 
 def test_csp_allows_only_the_sites_own_script_style_and_connections() -> None:
-    directives = dict(d.strip().split(" ", 1) for d in CONSOLE_CSP.split(";"))
+    directives = _directives(CONSOLE_CSP)
     assert directives["default-src"] == "'none'"
     for name in ("script-src", "style-src", "connect-src", "form-action"):
         assert directives[name] == "'self'"
     assert directives["frame-ancestors"] == "'none'"
     assert "unsafe" not in CONSOLE_CSP
+
+
+def _directives(csp: str) -> dict[str, str]:
+    return dict(d.strip().split(" ", 1) for d in csp.split(";"))
+
+
+def test_locally_the_config_says_operator_key_and_the_page_connects_to_itself(app: App) -> None:
+    answer = app.handle(Request("GET", CONFIG_PATH))
+    assert answer.status == 200
+    assert answer.headers["Content-Type"] == "application/json"
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert json.loads(answer.body) == {"auth": "operator-key"}
+    assert answer.headers["Content-Security-Policy"] == CONSOLE_CSP
+
+
+def test_on_aws_the_config_names_the_app_client_and_the_csp_allows_exactly_its_endpoint() -> None:
+    cognito = CognitoSignIn("eu-central-1", "1abc2def3ghi4jkl5mno6pqr7s")
+    app = App(console_routes(cognito), _NoOne(), _Events())
+    config = app.handle(Request("GET", CONFIG_PATH))
+    assert json.loads(config.body) == {
+        "auth": "cognito",
+        "region": "eu-central-1",
+        "userPoolClientId": "1abc2def3ghi4jkl5mno6pqr7s",
+        "endpoint": "https://cognito-idp.eu-central-1.amazonaws.com/",
+    }
+    for path in [*CONSOLE_FILES, CONFIG_PATH]:
+        csp = app.handle(Request("GET", path)).headers["Content-Security-Policy"]
+        assert csp == console_csp(cognito)
+        directives = _directives(csp)
+        assert directives["connect-src"] == "'self' https://cognito-idp.eu-central-1.amazonaws.com"
+        # Everything else as strict as locally.
+        local = _directives(CONSOLE_CSP)
+        assert {k: v for k, v in directives.items() if k != "connect-src"} == {
+            k: v for k, v in local.items() if k != "connect-src"
+        }
+
+
+def test_a_loopback_stand_in_for_cognito_is_allowed_over_plain_http() -> None:
+    cognito = CognitoSignIn("us-east-1", "client", "http://127.0.0.1:5123")
+    assert cognito.endpoint == "http://127.0.0.1:5123/"
+    assert _directives(console_csp(cognito))["connect-src"] == "'self' http://127.0.0.1:5123"
+
+
+@pytest.mark.parametrize(
+    ("region", "client_id", "endpoint"),
+    [
+        ("eu-central-1; script-src *", "client", ""),  # would widen the policy
+        ("us-east-1", "client id", ""),
+        ("us-east-1", "client", "http://cognito.example.com/"),  # plain HTTP off loopback
+        ("us-east-1", "client", "https://cognito.example.com/path"),
+        ("us-east-1", "client", "https://user@cognito.example.com/"),
+        ("us-east-1", "client", "ftp://127.0.0.1/"),
+        ("", "client", ""),
+    ],
+)
+def test_a_malformed_sign_in_setting_is_refused(region: str, client_id: str, endpoint: str) -> None:
+    with pytest.raises(ValueError, match="Cognito"):
+        CognitoSignIn(region, client_id, endpoint)
+
+
+def test_the_sign_in_settings_come_from_the_functions_environment() -> None:
+    assert CognitoSignIn.from_env({"AWS_REGION": "us-west-2"}) is None
+    found = CognitoSignIn.from_env({"AWS_REGION": "us-west-2", "CARDLINE_COGNITO_CLIENT_ID": "c1"})
+    assert found == CognitoSignIn("us-west-2", "c1")
+    assert found is not None
+    assert found.endpoint == "https://cognito-idp.us-west-2.amazonaws.com/"
 
 
 def test_a_dot_in_a_route_matches_only_a_dot(app: App) -> None:
@@ -68,6 +142,7 @@ def test_the_page_has_no_inline_code_and_no_card_autocomplete() -> None:
     assert re.search(r"\son[a-z]+=", html) is None  # no inline event handlers
     assert re.search(r'\sstyle="', html) is None
     assert "cc-" not in html  # no autocomplete="cc-number" and the like
+    assert re.search(r'(href|src)="/', html) is None  # relative: works under a stage path
     for field in ("card-number", "card-expiry", "card-cvv", "card-name"):
         tag = re.search(rf'<input id="{field}"[^>]*>', html)
         assert tag is not None

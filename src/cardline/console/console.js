@@ -3,7 +3,9 @@
 // Card data rules this page keeps: card values live only in their inputs until a submit
 // sends them as a JSON body over fetch; the inputs are emptied after every submit and
 // when the page is left; nothing goes to localStorage, sessionStorage, cookies, the URL
-// or the history. The operator key lives only in the `operatorKey` variable below.
+// or the history. The credential (an operator key locally, a Cognito ID token on AWS)
+// lives only in the `credential` variable below.
+import { loadConfig, signInWithPassword, answerCodeChallenge } from "./sign_in.js";
 import {
   digitsOf,
   detectBrand,
@@ -19,7 +21,11 @@ import {
   amountProblem,
 } from "./checks.js";
 
-let operatorKey = null; // memory only: reloading or signing out forgets it
+let credential = null; // memory only: reloading or signing out forgets it
+let config = null; // how to sign in: /console/config.json
+let mfa = null; // the Cognito challenge in progress: { session, username }
+let sessionTimer = null; // ends a Cognito session when its ID token expires
+let signingIn = false;
 let payAttempt = null; // Idempotency-Key of the payment attempt in progress
 let paying = false;
 let refundAttempt = null; // Idempotency-Key of the refund attempt in progress
@@ -29,6 +35,9 @@ let lastReceipt = null;
 let nextCursor = null;
 
 const $ = (id) => document.getElementById(id);
+// The site's root, wherever it is mounted (an API Gateway stage adds a path): this module
+// is served at <root>/console/console.js.
+const ROOT = new URL("../", import.meta.url);
 const CARD_INPUTS = ["card-number", "card-expiry", "card-cvv", "card-name"];
 
 // Where a problem's "field" is shown, per form.
@@ -128,12 +137,12 @@ function showProblem(problem, fields, general) {
 // ---- the API ----------------------------------------------------------------------
 
 async function api(method, path, body, idempotencyKey) {
-  const headers = { Accept: "application/json", Authorization: `Bearer ${operatorKey}` };
+  const headers = { Accept: "application/json", Authorization: `Bearer ${credential}` };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
   let response;
   try {
-    response = await fetch(path, {
+    response = await fetch(new URL(path.replace(/^\//, ""), ROOT), {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -151,7 +160,9 @@ async function api(method, path, body, idempotencyKey) {
     data = null;
   }
   if (response.ok) return { ok: true, status: response.status, data };
-  if (response.status === 401 && operatorKey) signOut("The service refused your key. Sign in again.");
+  if (response.status === 401 && credential) {
+    signOut(cognitoMode() ? "Your session has ended. Sign in again." : "The service refused your key. Sign in again.");
+  }
   return {
     ok: false,
     status: response.status,
@@ -165,6 +176,38 @@ const retryable = (answer) => answer.status === 0 || answer.status === 429 || an
 
 // ---- sign in and out ----------------------------------------------------------------
 
+const cognitoMode = () => Boolean(config && config.auth === "cognito");
+
+// The forms of the sign-in view: the operator key (local), or Cognito's two steps (AWS).
+function showSignInStep(step) {
+  $("sign-in-loading").hidden = true;
+  $("sign-in-form").hidden = step !== "key";
+  $("password-form").hidden = step !== "password";
+  $("code-form").hidden = step !== "code";
+  const first = { key: "operator-key", password: "username", code: "mfa-code" }[step];
+  if (first) $(first).focus();
+}
+
+function firstSignInStep() {
+  return cognitoMode() ? "password" : "key";
+}
+
+// The credential is set; check that the service takes it before showing the console.
+async function enter(candidate, refused) {
+  credential = candidate;
+  const answer = await api("GET", "/v1/payments?limit=1");
+  if (!answer.ok) {
+    credential = null;
+    return answer.status === 401 ? refused : answer.problem.detail;
+  }
+  for (const id of ["operator-key", "username", "password", "mfa-code"]) $(id).value = "";
+  $("sign-in-view").hidden = true;
+  $("nav").hidden = false;
+  showView("pay");
+  announce("Signed in.");
+  return null;
+}
+
 async function signIn(event) {
   event.preventDefault();
   const input = $("operator-key");
@@ -176,25 +219,109 @@ async function signIn(event) {
     return;
   }
   $("sign-in-submit").disabled = true;
-  operatorKey = key;
-  const answer = await api("GET", "/v1/payments?limit=1");
+  const problem = await enter(key, "This key was not accepted.");
   $("sign-in-submit").disabled = false;
-  if (!answer.ok) {
-    operatorKey = null;
-    const message = answer.status === 401 ? "This key was not accepted." : answer.problem.detail;
-    setError("operator-key", message);
+  if (problem) {
+    setError("operator-key", problem);
     input.focus();
+  }
+}
+
+// Cognito, step one: email and password (InitiateAuth).
+async function signInWithCognito(event) {
+  event.preventDefault();
+  if (signingIn) return;
+  const form = $("password-form");
+  clearErrors(form);
+  const username = $("username").value.trim();
+  const password = $("password").value;
+  const missing = !username ? ["username", "Enter your email."] : !password ? ["password", "Enter your password."] : null;
+  if (missing) {
+    setError(...missing);
+    $(missing[0]).focus();
     return;
   }
-  input.value = "";
-  $("sign-in-view").hidden = true;
-  $("nav").hidden = false;
-  showView("pay");
-  announce("Signed in.");
+  signingIn = true;
+  $("password-submit").disabled = true;
+  const result = await signInWithPassword(config, username, password);
+  signingIn = false;
+  $("password-submit").disabled = false;
+  $("password").value = ""; // whatever happens next, the password is not kept
+  if (result.mfa) {
+    mfa = result.mfa;
+    showSignInStep("code");
+    announce("Enter the code from your authenticator app.");
+    return;
+  }
+  if (result.token) {
+    await finishCognito(result);
+    return;
+  }
+  setError("password", result.error);
+  $("password").focus();
+  announce(result.error);
+}
+
+// Cognito, step two: the authenticator app's code (RespondToAuthChallenge).
+async function verifyCode(event) {
+  event.preventDefault();
+  if (signingIn || !mfa) return;
+  clearErrors($("code-form"));
+  const code = $("mfa-code").value.replace(/\s/g, "");
+  if (!/^\d{6}$/.test(code)) {
+    setError("mfa-code", "Enter the 6 digits your authenticator app shows.");
+    $("mfa-code").focus();
+    return;
+  }
+  signingIn = true;
+  $("code-submit").disabled = true;
+  const result = await answerCodeChallenge(config, mfa, code);
+  signingIn = false;
+  $("code-submit").disabled = false;
+  $("mfa-code").value = "";
+  if (result.token) {
+    mfa = null;
+    await finishCognito(result);
+    return;
+  }
+  if (result.restart) {
+    startAgain(result.error);
+    return;
+  }
+  setError("mfa-code", result.error);
+  $("mfa-code").focus();
+  announce(result.error);
+}
+
+async function finishCognito(result) {
+  const problem = await enter(result.token,
+    "Cognito signed you in, but the service refused the session. Ask your administrator.");
+  if (problem) {
+    startAgain(problem);
+    return;
+  }
+  // The ID token is the whole session: when it expires, sign in again.
+  window.clearTimeout(sessionTimer);
+  sessionTimer = window.setTimeout(
+    () => signOut("Your session has ended. Sign in again."), result.expiresIn * 1000);
+}
+
+function startAgain(message) {
+  mfa = null;
+  $("mfa-code").value = "";
+  clearErrors($("code-form"));
+  showSignInStep("password");
+  if (typeof message === "string") {
+    setError("password", message);
+    announce(message);
+  }
 }
 
 function signOut(message) {
-  operatorKey = null;
+  credential = null;
+  mfa = null;
+  window.clearTimeout(sessionTimer);
+  sessionTimer = null;
   payAttempt = null;
   refundAttempt = null;
   shownPayment = null;
@@ -213,9 +340,12 @@ function signOut(message) {
   $("pay-view").hidden = true;
   $("payments-view").hidden = true;
   $("sign-in-view").hidden = false;
-  clearErrors($("sign-in-form"));
-  if (typeof message === "string") setError("operator-key", message);
-  $("operator-key").focus();
+  for (const id of ["sign-in-form", "password-form", "code-form"]) {
+    $(id).reset();
+    clearErrors($(id));
+  }
+  showSignInStep(firstSignInStep());
+  if (typeof message === "string") setError(cognitoMode() ? "password" : "operator-key", message);
   announce(typeof message === "string" ? message : "Signed out.");
 }
 
@@ -586,8 +716,11 @@ async function confirmRefund() {
 
 // ---- wiring -------------------------------------------------------------------------
 
-function start() {
+async function start() {
   $("sign-in-form").addEventListener("submit", signIn);
+  $("password-form").addEventListener("submit", signInWithCognito);
+  $("code-form").addEventListener("submit", verifyCode);
+  $("code-cancel").addEventListener("click", () => startAgain());
   $("sign-out").addEventListener("click", () => signOut());
   $("nav-pay").addEventListener("click", () => showView("pay"));
   $("nav-payments").addEventListener("click", () => {
@@ -627,7 +760,14 @@ function start() {
   window.addEventListener("pagehide", clearCardFields);
   window.addEventListener("beforeunload", clearCardFields);
   clearCardFields();
-  $("operator-key").focus();
+  try {
+    config = await loadConfig(ROOT);
+  } catch {
+    $("sign-in-loading").hidden = true;
+    $("sign-in-unavailable").hidden = false;
+    return;
+  }
+  showSignInStep(firstSignInStep());
 }
 
 start();

@@ -5,11 +5,7 @@ Standard library only: the charge Lambda builds an App with its single route.
 
 from __future__ import annotations
 
-import logging
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Protocol
 
 from cardline import audit
 from cardline.errors import (
@@ -27,43 +23,68 @@ from cardline.http.messages import (
     problem_response,
 )
 from cardline.http.throttle import FAILURE_LIMIT, WINDOW_SECONDS, FailureThrottle
+from cardline.values import Value
 
-log = logging.getLogger("cardline.http")
+TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Protocol
+
+    Handler = Callable[["Call"], Response]
+else:
+    Protocol = object  # Authenticator is a structural type for mypy only
+
+log = audit.LazyLogger("cardline.http")
 
 
-@dataclass
-class Call:
+class Call(Value):
     """What a route handler receives: the request, its path parameters, who is calling."""
 
-    request: Request
-    params: dict[str, str]
-    operator: str
+    __slots__ = ("operator", "params", "request")
+    _fields = ("request", "params", "operator")
+
+    def __init__(self, request: Request, params: dict[str, str], operator: str) -> None:
+        self.request = request
+        self.params = params
+        self.operator = operator
 
 
-Handler = Callable[[Call], Response]
+class Route(Value):
+    """A method and path template (``{name}`` parts match one id-like segment) and the
+    handler answering them; ``pattern`` is the template compiled."""
 
+    __slots__ = ("authenticated", "handler", "method", "pattern", "static", "template")
+    _fields = ("method", "template", "handler", "authenticated", "static", "pattern")
 
-@dataclass
-class Route:
-    method: str
-    template: str
-    handler: Handler
-    authenticated: bool = True
-    # Marks a public static file (the console's page and assets): GET, no authentication.
-    # The security tests exempt only these, /health and /openapi.json from credentials.
-    static: bool = False
-    pattern: re.Pattern[str] = field(init=False)
-
-    def __post_init__(self) -> None:
-        if self.static and (self.method != "GET" or self.authenticated):
+    def __init__(
+        self,
+        method: str,
+        template: str,
+        handler: Handler,
+        authenticated: bool = True,
+        # Marks a public static file (the console's page and assets): GET, no
+        # authentication. The security tests exempt only these, /health and /openapi.json
+        # from credentials.
+        static: bool = False,
+    ) -> None:
+        if static and (method != "GET" or authenticated):
             raise ValueError("a static route is a GET without authentication")
-        # Literal parts are escaped: the dot in "/console/console.js" matches only a dot.
-        parts = re.split(r"\{(\w+)\}", self.template)
-        regex = "".join(
-            f"(?P<{part}>[A-Za-z0-9_-]{{1,64}})" if i % 2 else re.escape(part)
-            for i, part in enumerate(parts)
-        )
-        self.pattern = re.compile(f"^{regex}$")
+        self.method = method
+        self.template = template
+        self.handler = handler
+        self.authenticated = authenticated
+        self.static = static
+        self.pattern = _compile(template)
+
+
+def _compile(template: str) -> re.Pattern[str]:
+    # Literal parts are escaped: the dot in "/console/console.js" matches only a dot.
+    parts = re.split(r"\{(\w+)\}", template)
+    regex = "".join(
+        f"(?P<{part}>[A-Za-z0-9_-]{{1,64}})" if i % 2 else re.escape(part)
+        for i, part in enumerate(parts)
+    )
+    return re.compile(f"^{regex}$")
 
 
 class Authenticator(Protocol):

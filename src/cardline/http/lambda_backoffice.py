@@ -1,4 +1,9 @@
-"""AWS Lambda entry point for every route except taking a payment. Never sees card data."""
+"""AWS Lambda entry point for every route except taking a payment. Never sees card data.
+
+It also serves the agent console's static files, signing agents in with the operator user
+pool's app client named by ``CARDLINE_COGNITO_CLIENT_ID`` (the SAM template sets it); without
+that variable the console is not served, since the page would have no way to sign in.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Any
 from cardline import audit
 from cardline.http.app import App, GatewayAuthenticator
 from cardline.http.backoffice_routes import backoffice_routes
+from cardline.http.console_routes import CognitoSignIn, console_routes
 from cardline.http.lambda_events import handle_event
 
 audit.install_log_filter()
@@ -40,6 +46,9 @@ def _build() -> App:
     refunder = Refunder(PayPalClient(config), ledger, _sink)
     mode = "live" if config.base_url == PayPalConfig.LIVE_URL else "sandbox"
     routes = backoffice_routes(lambda: ledger, lambda: refunder, mode)
+    cognito = CognitoSignIn.from_env(os.environ)
+    if cognito is not None:
+        routes.extend(console_routes(cognito))
     return App(routes, GatewayAuthenticator(), _sink)
 
 

@@ -8,12 +8,15 @@ for the life of the instance (the PayPal token and connection included).
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from cardline import audit
 from cardline.http.app import App, GatewayAuthenticator
 from cardline.http.charge_route import payment_route
 from cardline.http.lambda_events import handle_event
+
+TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
+if TYPE_CHECKING:
+    from typing import Any
 
 audit.install_log_filter()
 

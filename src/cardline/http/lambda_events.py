@@ -9,11 +9,15 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from typing import Any
 
 from cardline.errors import MalformedRequest
-from cardline.http.app import App
 from cardline.http.messages import Request, Response, problem_response
+
+TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from cardline.http.app import App
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

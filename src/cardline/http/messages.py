@@ -6,13 +6,19 @@ Standard library only: the charge Lambda imports this.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
 
 from cardline.errors import CardlineError, MalformedRequest, UnsupportedMediaType
+from cardline.values import Value
+
+TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 MAX_BODY_BYTES = 16 * 1024
+
+# json.dumps(..., separators=(",", ":")) without building an encoder per call.
+_COMPACT = json.JSONEncoder(separators=(",", ":")).encode
 
 SECURITY_HEADERS: Mapping[str, str] = {
     "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
@@ -24,19 +30,50 @@ SECURITY_HEADERS: Mapping[str, str] = {
 }
 
 
-@dataclass
-class Request:
+class Request(Value):
     """An HTTP request as the application sees it, whatever the host."""
 
-    method: str
-    path: str
-    headers: dict[str, str] = field(default_factory=dict)  # names lower-cased
-    query: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-    source_ip: str = "unknown"
-    # Identity an upstream authorizer (API Gateway + Cognito/IAM) already established.
-    gateway_identity: str | None = None
-    request_id: str = ""
+    __slots__ = (
+        "body",
+        "gateway_identity",
+        "headers",
+        "method",
+        "path",
+        "query",
+        "request_id",
+        "source_ip",
+    )
+    _fields = (
+        "method",
+        "path",
+        "headers",
+        "query",
+        "body",
+        "source_ip",
+        "gateway_identity",
+        "request_id",
+    )
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str] | None = None,  # names lower-cased
+        query: dict[str, str] | None = None,
+        body: bytes = b"",
+        source_ip: str = "unknown",
+        # Identity an upstream authorizer (API Gateway + Cognito/IAM) already established.
+        gateway_identity: str | None = None,
+        request_id: str = "",
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.headers: dict[str, str] = {} if headers is None else headers
+        self.query: dict[str, str] = {} if query is None else query
+        self.body = body
+        self.source_ip = source_ip
+        self.gateway_identity = gateway_identity
+        self.request_id = request_id
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -55,18 +92,25 @@ class Request:
             raise MalformedRequest("The request body is not valid JSON", field="body") from None
 
 
-@dataclass
-class Response:
-    status: int
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
+class Response(Value):
+    """An HTTP answer as the application gives it, whatever the host."""
+
+    __slots__ = ("body", "headers", "status")
+    _fields = ("status", "headers", "body")
+
+    def __init__(
+        self, status: int, headers: dict[str, str] | None = None, body: bytes = b""
+    ) -> None:
+        self.status = status
+        self.headers: dict[str, str] = {} if headers is None else headers
+        self.body = body
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
 
 
 def json_response(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Response:
-    body = json.dumps(payload, separators=(",", ":")).encode()
+    body = _COMPACT(payload).encode()
     return Response(
         status=status,
         headers={"Content-Type": "application/json", **(headers or {})},

@@ -11,12 +11,15 @@ own, and API Gateway's throttling and WAF rate rules stand in front.
 from __future__ import annotations
 
 import math
-import threading
 import time
+from _thread import allocate_lock  # threading.Lock without importing threading (cold start)
 from collections import OrderedDict, deque
-from collections.abc import Callable
 
 from cardline.errors import TooManyRequests
+
+TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 FAILURE_LIMIT = 10
 WINDOW_SECONDS = 60.0
@@ -49,7 +52,7 @@ class FailureThrottle:
         self._window = window
         self._max_sources = max_sources
         self._clock = clock
-        self._lock = threading.Lock()
+        self._lock = allocate_lock()
         self._failures: OrderedDict[str, deque[float]] = OrderedDict()
 
     def _recent(self, source: str, now: float) -> deque[float] | None:

@@ -1,12 +1,8 @@
-"""PayPal Orders v2 / Payments v2 REST client for the charge path.
-
-Standard library only (http.client + ssl + json): this module is imported by every cold
-Lambda that takes a card payment, so it must import fast and bring no third-party code
-into PCI scope.
+"""PayPalClient: one kept-alive connection, one OAuth token, retries under one request id.
 
 - One persistent connection per client, guarded by a lock, reopened after any error, so
-  warm invocations reuse the TLS session. TLS 1.2+ with certificate verification always
-  on; plain HTTP only to a loopback host (the local emulator).
+  warm invocations reuse the TLS session (:mod:`cardline.paypal.config` sets the TLS
+  rules).
 - One OAuth token per client life, refreshed shortly before it expires, fetched once more
   on a 401.
 - Every POST carries the caller's ``PayPal-Request-Id``; retries (timeouts, dropped
@@ -15,11 +11,6 @@ into PCI scope.
 - When retries run out, the error says whether a POST may have been processed
   (:class:`~cardline.errors.GatewayOutcomeUnknown`) or provably was not
   (:class:`~cardline.errors.GatewayUnavailable`).
-
-Card data never appears in an exception message, a log line or an exception's chain:
-PayPal's ``details[].value`` echoes are never read, request bodies and headers are never
-logged, and transport errors are re-raised as fresh exceptions rather than chained (the
-original's traceback holds http.client frames whose locals contain the request body).
 """
 
 from __future__ import annotations
@@ -27,18 +18,14 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import logging
 import select
 import socket
 import ssl
-import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
-from urllib.parse import quote, urlencode, urlsplit
+from _thread import allocate_lock  # threading.Lock without importing threading (cold start)
+from urllib.parse import quote, urlencode
 
+from cardline.audit import LazyLogger
 from cardline.errors import (
     CardlineError,
     GatewayError,
@@ -47,26 +34,23 @@ from cardline.errors import (
     GatewayUnavailable,
     NotFound,
 )
+from cardline.paypal.codes import CARD_ISSUES, ISSUE_MESSAGES
+from cardline.paypal.config import _parse_base_url, _tls_context
+from cardline.paypal.outcome import DECLINE_KEY, _dict, _first, _text, order_id_of
 
+TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
 if TYPE_CHECKING:
     import random
+    from collections.abc import Callable, Mapping
+    from typing import Any
 
     from cardline.card import Card
     from cardline.money import Money
+    from cardline.paypal.config import PayPalConfig
 
-__all__ = [
-    "DECLINE_KEY",
-    "RESPONSE_CODES",
-    "RETRYABLE_RESPONSE_CODES",
-    "ChargeOutcome",
-    "PayPalClient",
-    "PayPalConfig",
-    "interpret_order",
-    "order_id_of",
-    "timeout_from_env",
-]
+__all__ = ["PayPalClient"]
 
-logger = logging.getLogger("cardline.paypal")
+logger = LazyLogger("cardline.paypal")
 
 _OAUTH2 = "/v1/oauth2/token"
 _ORDERS = "/v2/checkout/orders"
@@ -86,504 +70,8 @@ _TOKEN_MARGIN_CAP = 300.0  # refresh when < min(5 min, 10 % of expires_in) remai
 _MAX_REQUEST_ID = 108  # PayPal-Request-Id maxLength in the OpenAPI documents
 _MAX_TEXT = 127  # invoice_id, custom_id, description maxLength
 _USER_AGENT = "cardline-paypal/1"
-
-# Key of the dict create_order returns when PayPal refused the card with a 422.
-DECLINE_KEY = "cardline_decline"
-
-
-# --------------------------------------------------------------------------- configuration
-
-
-def _is_loopback(host: str) -> bool:
-    """127.0.0.0/8, ::1 or localhost, without importing ipaddress (import time)."""
-    host = host.lower()
-    if host in ("localhost", "::1"):
-        return True
-    parts = host.split(".")
-    return (
-        len(parts) == 4
-        and parts[0] == "127"
-        and all(p.isascii() and p.isdigit() and len(p) <= 3 and int(p) <= 255 for p in parts)
-    )
-
-
-@dataclass(frozen=True)
-class PayPalConfig:
-    """Where PayPal is and how to reach it.
-
-    ``base_url`` must be ``https://``; ``http://`` is accepted only for a loopback host
-    (the local sandbox emulator). Anything else raises ValueError.
-    """
-
-    base_url: str
-    client_id: str
-    client_secret: str = field(repr=False)
-    timeout: float = 20.0
-    max_attempts: int = 4
-    backoff_base: float = 0.25
-    backoff_cap: float = 4.0
-
-    SANDBOX_URL: ClassVar[str] = "https://api-m.sandbox.paypal.com"
-    LIVE_URL: ClassVar[str] = "https://api-m.paypal.com"
-
-    def __post_init__(self) -> None:
-        _parse_base_url(self.base_url)
-        if not self.client_id or not self.client_secret:
-            raise ValueError("PayPal client id and secret must not be empty")
-        if not self.timeout > 0:
-            raise ValueError("timeout must be positive")
-        if self.max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
-        if self.backoff_base < 0 or self.backoff_cap < 0:
-            raise ValueError("backoff_base and backoff_cap must not be negative")
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> PayPalConfig | None:
-        """Config from PAYPAL_CLIENT_ID / PAYPAL_CLIENT_SECRET, or None if either is unset.
-
-        PAYPAL_TIMEOUT_SECONDS sets the per-attempt timeout (default 20 s).
-
-        PAYPAL_BASE_URL wins when set; otherwise PAYPAL_ENV=live selects the live API and
-        anything else empty or "sandbox" the sandbox. Other PAYPAL_ENV values raise
-        ValueError rather than silently charging against the wrong environment.
-        """
-        client_id = environ.get("PAYPAL_CLIENT_ID", "").strip()
-        secret = environ.get("PAYPAL_CLIENT_SECRET", "").strip()
-        if not client_id or not secret:
-            return None
-        base_url = environ.get("PAYPAL_BASE_URL", "").strip()
-        if not base_url:
-            env = environ.get("PAYPAL_ENV", "").strip().lower()
-            if env == "live":
-                base_url = cls.LIVE_URL
-            elif env in ("", "sandbox"):
-                base_url = cls.SANDBOX_URL
-            else:
-                raise ValueError("PAYPAL_ENV must be 'sandbox' or 'live'")
-        return cls(
-            base_url=base_url,
-            client_id=client_id,
-            client_secret=secret,
-            timeout=timeout_from_env(environ),
-        )
-
-
-def timeout_from_env(environ: Mapping[str, str], default: float = 20.0) -> float:
-    """PAYPAL_TIMEOUT_SECONDS (per attempt, connect and read), else ``default``."""
-    text = environ.get("PAYPAL_TIMEOUT_SECONDS", "").strip()
-    if not text:
-        return default
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise ValueError("PAYPAL_TIMEOUT_SECONDS must be a number of seconds") from None
-    if not 0 < seconds <= 300:
-        raise ValueError("PAYPAL_TIMEOUT_SECONDS must be more than 0 and at most 300")
-    return seconds
-
-
-def _parse_base_url(url: str) -> tuple[str, str, int, str]:
-    """(scheme, host, port, path prefix) of a base URL, or ValueError."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    host = parts.hostname
-    if scheme not in ("https", "http") or not host:
-        raise ValueError("PayPal base_url must be an https:// URL")
-    if parts.username or parts.password or parts.query or parts.fragment:
-        raise ValueError("PayPal base_url must not carry credentials, a query or a fragment")
-    if scheme == "http" and not _is_loopback(host):
-        raise ValueError("Plain http:// is allowed only to a loopback host; use https://")
-    try:
-        port = parts.port or (443 if scheme == "https" else 80)
-    except ValueError:
-        raise ValueError("PayPal base_url has an invalid port") from None
-    return scheme, host, port, parts.path.rstrip("/")
-
-
-def _tls_context() -> ssl.SSLContext:
-    """System CAs, hostname checking, certificate verification required, TLS 1.2 minimum."""
-    context = ssl.create_default_context()
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.verify_mode = ssl.CERT_REQUIRED
-    context.check_hostname = True
-    return context
-
-
-# --------------------------------------------------------------------------- outcomes
-
-
-@dataclass(frozen=True)
-class ChargeOutcome:
-    """What a card payment came to, in terms the agent and the ledger can use."""
-
-    status: Literal["approved", "declined", "failed", "pending"]
-    order_id: str | None = None
-    capture_id: str | None = None
-    authorization_id: str | None = None
-    response_code: str | None = None
-    decline_reason: str | None = None
-    message: str | None = None
-    retryable: bool = False
-    brand: str | None = None
-    last_digits: str | None = None
-    custom_id: str | None = None
-    amount: str | None = None
-    currency: str | None = None
-
-
-_GENERIC = "The card issuer declined the payment. Ask the caller to use another card."
-_CONTACT_BANK = (
-    "The card issuer declined the payment. Ask the caller to contact their bank or use "
-    "another card."
-)
-_NO_RETRY = "The card issuer declined the payment. Do not try this card again; ask for another."
-_CHECK_CVV = "The security code did not match. Check it with the caller and try again."
-_MERCHANT = "The merchant account cannot take this payment. Contact support."
-_TRY_LATER = "The card network had a problem and the payment did not go through. Try again later."
-
-# processor_response.response_code -> (reason, sentence for the agent). The OpenAPI
-# documents list the codes without descriptions; the reasons are PayPal's documented
-# names for them. Fraud and lost/stolen read as a plain decline on purpose: the agent
-# must not tell the caller why.
-RESPONSE_CODES: Mapping[str, tuple[str, str]] = MappingProxyType(
-    {
-        "0000": ("APPROVED", "The payment was approved."),
-        "00N7": ("CVV2_FAILURE", _CHECK_CVV),
-        "0100": ("REFERRAL", "The issuer asks the cardholder to call them before paying."),
-        "0390": ("ACCOUNT_NOT_FOUND", "The card account was not found. Ask for another card."),
-        "0500": ("DO_NOT_HONOR", _CONTACT_BANK),
-        "0580": ("UNAUTHORIZED_TRANSACTION", "The issuer does not allow this payment on the card."),
-        "0800": ("BAD_RESPONSE_REVERSAL_REQUIRED", _TRY_LATER),
-        "0880": ("CRYPTOGRAPHIC_FAILURE", _TRY_LATER),
-        "0890": ("UNACCEPTABLE_PIN", _GENERIC),
-        "0960": ("SYSTEM_MALFUNCTION", _TRY_LATER),
-        "0R00": ("CANCELLED_PAYMENT", "The payment was cancelled."),
-        "1000": ("PARTIAL_AUTHORIZATION", "The issuer approved only part of the amount."),
-        "10BR": ("ISSUER_REJECTED", _CONTACT_BANK),
-        "1300": ("INVALID_DATA_FORMAT", "The issuer could not read the card details."),
-        "1310": ("INVALID_AMOUNT", "The issuer did not accept the amount."),
-        "1312": ("INVALID_TRANSACTION_CARD_ISSUER_ACQUIRER", _GENERIC),
-        "1317": ("INVALID_CAPTURE_DATE", "The capture date was refused."),
-        "1320": ("INVALID_CURRENCY_CODE", "The issuer does not accept this currency."),
-        "1330": (
-            "INVALID_ACCOUNT",
-            "The card account is not valid. Check the number or ask for another card.",
-        ),
-        "1335": ("INVALID_ACCOUNT_RECURRING", _GENERIC),
-        "1340": ("INVALID_TERMINAL", _MERCHANT),
-        "1350": ("INVALID_MERCHANT", _MERCHANT),
-        "1352": (
-            "RESTRICTED_OR_INACTIVE_ACCOUNT",
-            "The card account is restricted or inactive. Ask for another card.",
-        ),
-        "1360": ("BAD_PROCESSING_CODE", _TRY_LATER),
-        "1370": ("INVALID_MCC", _MERCHANT),
-        "1380": ("INVALID_EXPIRATION", "The expiry date was refused. Check it with the caller."),
-        "1382": ("INVALID_CARD_VERIFICATION_VALUE", _CHECK_CVV),
-        "1384": ("INVALID_LIFE_CYCLE_OF_TRANSACTION", _TRY_LATER),
-        "1390": ("INVALID_ORDER", "PayPal refused the order. Contact support."),
-        "1393": ("TRANSACTION_CANNOT_BE_COMPLETED", _CONTACT_BANK),
-        "5100": ("GENERIC_DECLINE", _CONTACT_BANK),
-        "5110": ("CVV2_FAILURE", _CHECK_CVV),
-        "5120": ("INSUFFICIENT_FUNDS", "The card has insufficient funds."),
-        "5130": ("INVALID_PIN", _GENERIC),
-        "5135": ("DECLINED_PIN_TRY_EXCEEDED", _GENERIC),
-        "5140": ("CARD_CLOSED", "The card account is closed. Ask for another card."),
-        "5150": ("PICKUP_CARD_SPECIAL_CONDITIONS", _NO_RETRY),
-        "5160": ("UNAUTHORIZED_USER", _CONTACT_BANK),
-        "5170": ("AVS_FAILURE", "The billing address did not match the card."),
-        "5180": ("INVALID_OR_RESTRICTED_CARD", _NO_RETRY),
-        "5190": ("SOFT_AVS", "The billing address could not be verified."),
-        "5200": (
-            "DUPLICATE_TRANSACTION",
-            "The issuer saw a duplicate of a recent payment. Check for it before trying again.",
-        ),
-        "5210": ("INVALID_TRANSACTION", _CONTACT_BANK),
-        "5400": ("EXPIRED_CARD", "The card has expired. Ask for another card."),
-        "5500": ("INCORRECT_PIN_REENTER", _GENERIC),
-        "5650": (
-            "DECLINED_SCA_REQUIRED",
-            "The issuer requires 3-D Secure, impossible on a phone call. Ask for another card.",
-        ),
-        "5700": (
-            "TRANSACTION_NOT_PERMITTED",
-            "The issuer does not permit this payment on the card. Ask for another card.",
-        ),
-        "5710": (
-            "TX_ATTEMPTS_EXCEED_LIMIT",
-            "Too many attempts on this card. Ask for another card.",
-        ),
-        "5800": ("REVERSAL_REJECTED", _TRY_LATER),
-        "5900": ("INVALID_ISSUE", _CONTACT_BANK),
-        "5910": (
-            "ISSUER_NOT_AVAILABLE_NOT_RETRIABLE",
-            "The card issuer could not be reached. Ask for another card.",
-        ),
-        "5920": (
-            "ISSUER_NOT_AVAILABLE_RETRIABLE",
-            "The card issuer could not be reached. Try again in a moment.",
-        ),
-        "5930": (
-            "CARD_NOT_ACTIVATED",
-            "The card is not activated. Ask the caller to activate it or use another card.",
-        ),
-        "5950": (
-            "DECLINED_DUE_TO_UPDATED_ACCOUNT",
-            "The issuer has replaced this card. Ask for the new card's details.",
-        ),
-        "6300": ("ACCOUNT_NOT_ON_FILE", _GENERIC),
-        "7600": (
-            "APPROVED_NON_CAPTURE",
-            "The issuer approved the card but the payment was not captured.",
-        ),
-        "7700": (
-            "ERROR_3DS",
-            "3-D Secure failed; a caller on the phone cannot complete it. Ask for another card.",
-        ),
-        "7710": ("AUTHENTICATION_FAILED", "Card authentication failed. Ask for another card."),
-        "7800": ("BIN_ERROR", _GENERIC),
-        "7900": ("PIN_ERROR", _GENERIC),
-        "8000": ("PROCESSOR_SYSTEM_ERROR", _TRY_LATER),
-        "8010": ("HOST_KEY_ERROR", _TRY_LATER),
-        "8020": ("CONFIGURATION_ERROR", _MERCHANT),
-        "8030": ("UNSUPPORTED_OPERATION", _MERCHANT),
-        "8100": ("FATAL_COMMUNICATION_ERROR", _TRY_LATER),
-        "8110": (
-            "RETRIABLE_COMMUNICATION_ERROR",
-            "The card network could not be reached. Try again in a moment.",
-        ),
-        "8220": ("SYSTEM_UNAVAILABLE", _TRY_LATER),
-        "9100": ("DECLINED_PLEASE_RETRY", "The issuer declined for now. Try again in a moment."),
-        "9500": ("SUSPECTED_FRAUD", _NO_RETRY),
-        "9510": ("SECURITY_VIOLATION", _NO_RETRY),
-        "9520": ("LOST_OR_STOLEN", _NO_RETRY),
-        "9530": ("HOLD_CALL_CENTER", "The issuer asks the cardholder to call them."),
-        "9540": ("REFUSED_CARD", "The card was refused. Ask for another card."),
-        "9600": ("UNRECOGNIZED_RESPONSE_CODE", _TRY_LATER),
-        "PCNR": ("CONTINGENCIES_NOT_RESOLVED", _GENERIC),
-        "PCVV": ("CVV_FAILURE", _CHECK_CVV),
-        "PP06": ("ACCOUNT_CLOSED", "The card account is closed. Ask for another card."),
-        "PPRN": ("REATTEMPT_NOT_PERMITTED", _NO_RETRY),
-        "PPAD": ("BILLING_ADDRESS", "The billing address was refused."),
-        "PPAE": (
-            "AMEX_DISABLED",
-            "American Express is not enabled for this merchant. Ask for another card.",
-        ),
-        "PPAX": ("AMOUNT_EXCEEDED", "The amount is over the limit for this card or merchant."),
-        "PPCT": ("CARD_TYPE_UNSUPPORTED", "This card type is not accepted. Ask for another card."),
-        "PPCU": ("CURRENCY_USED_INVALID", "This currency is not accepted for the card."),
-        "PPD3": (
-            "SECURE_ERROR_3DS",
-            "3-D Secure failed; a caller on the phone cannot complete it. Ask for another card.",
-        ),
-        "PPDT": (
-            "DECLINE_THRESHOLD_BREACH",
-            "Too many declines on this card. Ask for another card.",
-        ),
-        "PPEF": ("EXPIRED_FUNDING_INSTRUMENT", "The card has expired. Ask for another card."),
-        "PPEL": (
-            "EXCEEDS_FREQUENCY_LIMIT",
-            "Too many payments on this card in a short time. Try later or use another card.",
-        ),
-        "PPER": ("INTERNAL_SYSTEM_ERROR", _TRY_LATER),
-        "PPEX": ("EXPIRY_DATE", "The expiry date was refused. Check it with the caller."),
-        "PPFI": ("INVALID_FUNDING_INSTRUMENT", _GENERIC),
-        "PPFR": ("RESTRICTED_FUNDING_INSTRUMENT", _GENERIC),
-        "PPMC": ("BLOCKED_MASTERCARD", _GENERIC),
-        "PPNL": (
-            "EXCEEDS_NETWORK_FREQUENCY_LIMIT",
-            "Too many payments on this card in a short time. Try later or use another card.",
-        ),
-        "PPNT": ("NETWORK_ERROR", _TRY_LATER),
-        "PPSE": ("AMEX_DENIED", _GENERIC),
-        "PPVT": ("VIRTUAL_TERMINAL_UNSUPPORTED", _MERCHANT),
-    }
-)
-
-RETRYABLE_RESPONSE_CODES: frozenset[str] = frozenset({"9100", "5920", "8110"})
-# Payment advice codes from the card networks that forbid another attempt.
-_NO_RETRY_ADVICE = frozenset({"03", "21"})
-
-_THREE_DS = (
-    "The card issuer asked for 3-D Secure verification, which a caller on the phone "
-    "cannot complete. Ask for another card."
-)
-
-# 422 issues on order create that are about the card: answered as an outcome, not raised.
-_CARD_ISSUES: Mapping[str, tuple[Literal["declined", "failed"], str]] = MappingProxyType(
-    {
-        "INSTRUMENT_DECLINED": ("declined", "The card was declined. Ask for another card."),
-        "CARD_EXPIRED": ("declined", "The card has expired. Ask for another card."),
-        "INVALID_EXPIRY_DATE": (
-            "declined",
-            "The expiry date is not valid. Check it with the caller.",
-        ),
-        "INVALID_SECURITY_CODE_LENGTH": (
-            "declined",
-            "The security code has the wrong length for this card.",
-        ),
-        "PAYMENT_SOURCE_DECLINED_BY_PROCESSOR": (
-            "declined",
-            "The card was declined by the processor. Ask for another card.",
-        ),
-        "PAYMENT_SOURCE_INFO_CANNOT_BE_VERIFIED": (
-            "declined",
-            "The card details could not be verified. Check them or ask for another card.",
-        ),
-        "TRANSACTION_REFUSED": ("declined", "The payment was refused. Ask for another card."),
-        "CARD_BRAND_NOT_SUPPORTED": (
-            "declined",
-            "This card brand is not accepted. Ask for another card.",
-        ),
-        "MAX_NUMBER_OF_PAYMENT_ATTEMPTS_EXCEEDED": (
-            "declined",
-            "Too many attempts with this card. Ask for another card.",
-        ),
-        "NOT_ENABLED_FOR_CARD_PROCESSING": (
-            "failed",
-            "The merchant's PayPal account is not enabled for card payments. Contact support.",
-        ),
-        "PAYER_ACTION_REQUIRED": ("failed", _THREE_DS),
-    }
-)
-
-# Human sentences for PayPal issues raised as GatewayRejected (mostly Payments v2).
-_ISSUE_MESSAGES: Mapping[str, str] = MappingProxyType(
-    {
-        "DUPLICATE_INVOICE_ID": "PayPal already has a payment with this invoice id.",
-        "AUTHORIZATION_EXPIRED": "The authorization has expired and can no longer be captured.",
-        "AUTHORIZATION_ALREADY_CAPTURED": "The authorization has already been captured.",
-        "PREVIOUSLY_CAPTURED": "The authorization has already been captured.",
-        "PREVIOUSLY_VOIDED": "The authorization has already been voided.",
-        "AUTHORIZATION_VOIDED": "The authorization has been voided.",
-        "REFUND_AMOUNT_EXCEEDED": "The refund is more than what is left of the payment.",
-        "CAPTURE_FULLY_REFUNDED": "The payment has already been fully refunded.",
-        "PENDING_CAPTURE": "The payment is still pending and cannot be refunded yet.",
-        "REFUND_TIME_LIMIT_EXCEEDED": "The payment is too old to be refunded through PayPal.",
-        "PAYPAL_REQUEST_ID_REQUIRED": "PayPal requires a PayPal-Request-Id for this call.",
-        "PERMISSION_DENIED": "The PayPal account is not permitted to make this call.",
-    }
-)
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _dict(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _first(value: object) -> dict[str, Any]:
-    return _dict(value[0]) if isinstance(value, list) and value else {}
-
-
-def order_id_of(info: Mapping[str, Any]) -> str | None:
-    """The order id a Transaction Search ``transaction_info`` names, if it names one."""
-    if info.get("paypal_reference_id_type") == "ODR":
-        return _text(info.get("paypal_reference_id"))
-    return None
-
-
-def interpret_order(order: Mapping[str, Any]) -> ChargeOutcome:
-    """The outcome of a single-step order, from its first capture or authorization.
-
-    An order can be ``COMPLETED`` and still be a decline: what counts is
-    ``purchase_units[0].payments.captures[0].status`` (or ``authorizations[0]``) and its
-    ``processor_response``. Also accepts the dict :meth:`PayPalClient.create_order`
-    returns when PayPal refused the card outright (HTTP 422).
-    """
-    unit = _first(order.get("purchase_units"))
-    payments = _dict(unit.get("payments"))
-    capture = _first(payments.get("captures"))
-    authorization = _first(payments.get("authorizations")) if not capture else {}
-    payment = capture or authorization
-    card = _dict(_dict(order.get("payment_source")).get("card"))
-    amount = _dict(payment.get("amount")) or _dict(unit.get("amount"))
-    base: dict[str, Any] = {
-        "order_id": _text(order.get("id")),
-        "capture_id": _text(capture.get("id")),
-        "authorization_id": _text(authorization.get("id")),
-        "brand": _text(card.get("brand")),
-        "last_digits": _text(card.get("last_digits")),
-        "custom_id": _text(payment.get("custom_id")) or _text(unit.get("custom_id")),
-        "amount": _text(amount.get("value")),
-        "currency": _text(amount.get("currency_code")),
-    }
-
-    decline = _dict(order.get(DECLINE_KEY))
-    if decline:
-        issue = _text(decline.get("issue")) or "UNPROCESSABLE_ENTITY"
-        status, message = _CARD_ISSUES.get(issue, ("declined", _GENERIC))
-        return ChargeOutcome(status=status, decline_reason=issue, message=message, **base)
-
-    if order.get("status") == "PAYER_ACTION_REQUIRED":
-        return ChargeOutcome(
-            status="failed", decline_reason="PAYER_ACTION_REQUIRED", message=_THREE_DS, **base
-        )
-
-    if not payment:
-        if order.get("status") == "COMPLETED":
-            # Only possible with a minimal representation: the state must be read back.
-            return ChargeOutcome(
-                status="pending",
-                message="PayPal reported the order complete without payment details; "
-                "read the order back to confirm.",
-                **base,
-            )
-        return ChargeOutcome(
-            status="failed",
-            message="PayPal did not take the payment: the order has no capture or authorization.",
-            **base,
-        )
-
-    state = payment.get("status")
-    processor = _dict(payment.get("processor_response"))
-    code = _text(processor.get("response_code"))
-    reason = _text(_dict(payment.get("status_details")).get("reason"))
-
-    approved = (
-        ("COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED")
-        if capture
-        else ("CREATED", "CAPTURED", "PARTIALLY_CAPTURED")
-    )
-    if state in approved:
-        return ChargeOutcome(
-            status="approved", response_code=code, message="The payment was approved.", **base
-        )
-    if state == "PENDING":
-        why = f" ({reason})" if reason else ""
-        return ChargeOutcome(
-            status="pending",
-            response_code=code,
-            decline_reason=reason,
-            message=f"PayPal is holding the payment{why}; it is not confirmed yet.",
-            **base,
-        )
-    if state in ("DECLINED", "FAILED", "DENIED"):
-        if code is None:
-            return ChargeOutcome(
-                status="failed",
-                decline_reason=_text(state),
-                message="PayPal did not complete the payment and gave no reason.",
-                **base,
-            )
-        known = RESPONSE_CODES.get(code)
-        advice = _text(processor.get("payment_advice_code"))
-        return ChargeOutcome(
-            status="declined",
-            response_code=code,
-            decline_reason=known[0] if known else None,
-            message=known[1] if known else f"The card issuer declined the payment (code {code}).",
-            retryable=code in RETRYABLE_RESPONSE_CODES and advice not in _NO_RETRY_ADVICE,
-            **base,
-        )
-    return ChargeOutcome(
-        status="failed",
-        decline_reason=_text(state),
-        message="PayPal answered with a payment state this service does not expect.",
-        **base,
-    )
+# json.dumps(..., separators=(",", ":")) without building an encoder per call.
+_COMPACT = json.JSONEncoder(separators=(",", ":")).encode
 
 
 # --------------------------------------------------------------------------- transport
@@ -721,7 +209,8 @@ def _peer_closed(sock: socket.socket) -> bool:
 
 
 def _check_header_value(name: str, value: str, max_len: int) -> None:
-    if not 0 < len(value) <= max_len or not all(" " <= c <= "~" for c in value):
+    # isascii() and isprintable(): every character from " " to "~", at C speed.
+    if not 0 < len(value) <= max_len or not (value.isascii() and value.isprintable()):
         raise ValueError(f"{name} must be 1 to {max_len} printable ASCII characters")
 
 
@@ -746,7 +235,7 @@ def _money(money: Money) -> dict[str, str]:
 
 
 def _encode(document: Mapping[str, Any]) -> _Payload:
-    return _Payload(json.dumps(document, separators=(",", ":")).encode("utf-8"))
+    return _Payload(_COMPACT(document).encode("utf-8"))
 
 
 def _order_payload(
@@ -804,8 +293,8 @@ class PayPalClient:
             f"{config.client_id}:{config.client_secret}".encode()
         ).decode("ascii")
         self._conn: http.client.HTTPConnection | None = None
-        self._conn_lock = threading.Lock()
-        self._token_lock = threading.Lock()
+        self._conn_lock = allocate_lock()
+        self._token_lock = allocate_lock()
         self._token: str | None = None
         self._token_refresh_at = 0.0
         self.stats: dict[str, int] = {
@@ -864,7 +353,7 @@ class PayPalClient:
         )
         if reply.status == 422:
             problem = _Problem(reply)
-            if problem.issue in _CARD_ISSUES:
+            if problem.issue in CARD_ISSUES:
                 return self._refused_card(problem, money, card, custom_id)
         return self._result("POST", _ORDERS, reply, resource="order")
 
@@ -1061,7 +550,7 @@ class PayPalClient:
         if status == 404 and method == "GET":
             return NotFound(f"PayPal has no such {resource}")
         if 400 <= status < 500:
-            sentence = _ISSUE_MESSAGES.get(problem.issue or "")
+            sentence = ISSUE_MESSAGES.get(problem.issue or "")
             detail = f"PayPal refused {method} {template} ({label})"
             if sentence:
                 detail = f"{detail}: {sentence}"

@@ -1,0 +1,259 @@
+"""PayPal's answer codes and what to tell the agent about each.
+
+``RESPONSE_CODES`` maps a card processor's ``response_code`` to PayPal's name for it and
+a sentence for the agent; ``CARD_ISSUES`` the 422 issues on order create that are about
+the card; ``ISSUE_MESSAGES`` the other issues PayPal may refuse a call with.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Literal
+
+__all__ = [
+    "CARD_ISSUES",
+    "GENERIC_DECLINE",
+    "ISSUE_MESSAGES",
+    "NO_RETRY_ADVICE",
+    "RESPONSE_CODES",
+    "RETRYABLE_RESPONSE_CODES",
+    "THREE_DS_REQUIRED",
+]
+
+GENERIC_DECLINE = "The card issuer declined the payment. Ask the caller to use another card."
+_CONTACT_BANK = (
+    "The card issuer declined the payment. Ask the caller to contact their bank or use "
+    "another card."
+)
+_NO_RETRY = "The card issuer declined the payment. Do not try this card again; ask for another."
+_CHECK_CVV = "The security code did not match. Check it with the caller and try again."
+_MERCHANT = "The merchant account cannot take this payment. Contact support."
+_TRY_LATER = "The card network had a problem and the payment did not go through. Try again later."
+
+# processor_response.response_code -> (reason, sentence for the agent). The OpenAPI
+# documents list the codes without descriptions; the reasons are PayPal's documented
+# names for them. Fraud and lost/stolen read as a plain decline on purpose: the agent
+# must not tell the caller why.
+RESPONSE_CODES: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "0000": ("APPROVED", "The payment was approved."),
+        "00N7": ("CVV2_FAILURE", _CHECK_CVV),
+        "0100": ("REFERRAL", "The issuer asks the cardholder to call them before paying."),
+        "0390": ("ACCOUNT_NOT_FOUND", "The card account was not found. Ask for another card."),
+        "0500": ("DO_NOT_HONOR", _CONTACT_BANK),
+        "0580": ("UNAUTHORIZED_TRANSACTION", "The issuer does not allow this payment on the card."),
+        "0800": ("BAD_RESPONSE_REVERSAL_REQUIRED", _TRY_LATER),
+        "0880": ("CRYPTOGRAPHIC_FAILURE", _TRY_LATER),
+        "0890": ("UNACCEPTABLE_PIN", GENERIC_DECLINE),
+        "0960": ("SYSTEM_MALFUNCTION", _TRY_LATER),
+        "0R00": ("CANCELLED_PAYMENT", "The payment was cancelled."),
+        "1000": ("PARTIAL_AUTHORIZATION", "The issuer approved only part of the amount."),
+        "10BR": ("ISSUER_REJECTED", _CONTACT_BANK),
+        "1300": ("INVALID_DATA_FORMAT", "The issuer could not read the card details."),
+        "1310": ("INVALID_AMOUNT", "The issuer did not accept the amount."),
+        "1312": ("INVALID_TRANSACTION_CARD_ISSUER_ACQUIRER", GENERIC_DECLINE),
+        "1317": ("INVALID_CAPTURE_DATE", "The capture date was refused."),
+        "1320": ("INVALID_CURRENCY_CODE", "The issuer does not accept this currency."),
+        "1330": (
+            "INVALID_ACCOUNT",
+            "The card account is not valid. Check the number or ask for another card.",
+        ),
+        "1335": ("INVALID_ACCOUNT_RECURRING", GENERIC_DECLINE),
+        "1340": ("INVALID_TERMINAL", _MERCHANT),
+        "1350": ("INVALID_MERCHANT", _MERCHANT),
+        "1352": (
+            "RESTRICTED_OR_INACTIVE_ACCOUNT",
+            "The card account is restricted or inactive. Ask for another card.",
+        ),
+        "1360": ("BAD_PROCESSING_CODE", _TRY_LATER),
+        "1370": ("INVALID_MCC", _MERCHANT),
+        "1380": ("INVALID_EXPIRATION", "The expiry date was refused. Check it with the caller."),
+        "1382": ("INVALID_CARD_VERIFICATION_VALUE", _CHECK_CVV),
+        "1384": ("INVALID_LIFE_CYCLE_OF_TRANSACTION", _TRY_LATER),
+        "1390": ("INVALID_ORDER", "PayPal refused the order. Contact support."),
+        "1393": ("TRANSACTION_CANNOT_BE_COMPLETED", _CONTACT_BANK),
+        "5100": ("GENERIC_DECLINE", _CONTACT_BANK),
+        "5110": ("CVV2_FAILURE", _CHECK_CVV),
+        "5120": ("INSUFFICIENT_FUNDS", "The card has insufficient funds."),
+        "5130": ("INVALID_PIN", GENERIC_DECLINE),
+        "5135": ("DECLINED_PIN_TRY_EXCEEDED", GENERIC_DECLINE),
+        "5140": ("CARD_CLOSED", "The card account is closed. Ask for another card."),
+        "5150": ("PICKUP_CARD_SPECIAL_CONDITIONS", _NO_RETRY),
+        "5160": ("UNAUTHORIZED_USER", _CONTACT_BANK),
+        "5170": ("AVS_FAILURE", "The billing address did not match the card."),
+        "5180": ("INVALID_OR_RESTRICTED_CARD", _NO_RETRY),
+        "5190": ("SOFT_AVS", "The billing address could not be verified."),
+        "5200": (
+            "DUPLICATE_TRANSACTION",
+            "The issuer saw a duplicate of a recent payment. Check for it before trying again.",
+        ),
+        "5210": ("INVALID_TRANSACTION", _CONTACT_BANK),
+        "5400": ("EXPIRED_CARD", "The card has expired. Ask for another card."),
+        "5500": ("INCORRECT_PIN_REENTER", GENERIC_DECLINE),
+        "5650": (
+            "DECLINED_SCA_REQUIRED",
+            "The issuer requires 3-D Secure, impossible on a phone call. Ask for another card.",
+        ),
+        "5700": (
+            "TRANSACTION_NOT_PERMITTED",
+            "The issuer does not permit this payment on the card. Ask for another card.",
+        ),
+        "5710": (
+            "TX_ATTEMPTS_EXCEED_LIMIT",
+            "Too many attempts on this card. Ask for another card.",
+        ),
+        "5800": ("REVERSAL_REJECTED", _TRY_LATER),
+        "5900": ("INVALID_ISSUE", _CONTACT_BANK),
+        "5910": (
+            "ISSUER_NOT_AVAILABLE_NOT_RETRIABLE",
+            "The card issuer could not be reached. Ask for another card.",
+        ),
+        "5920": (
+            "ISSUER_NOT_AVAILABLE_RETRIABLE",
+            "The card issuer could not be reached. Try again in a moment.",
+        ),
+        "5930": (
+            "CARD_NOT_ACTIVATED",
+            "The card is not activated. Ask the caller to activate it or use another card.",
+        ),
+        "5950": (
+            "DECLINED_DUE_TO_UPDATED_ACCOUNT",
+            "The issuer has replaced this card. Ask for the new card's details.",
+        ),
+        "6300": ("ACCOUNT_NOT_ON_FILE", GENERIC_DECLINE),
+        "7600": (
+            "APPROVED_NON_CAPTURE",
+            "The issuer approved the card but the payment was not captured.",
+        ),
+        "7700": (
+            "ERROR_3DS",
+            "3-D Secure failed; a caller on the phone cannot complete it. Ask for another card.",
+        ),
+        "7710": ("AUTHENTICATION_FAILED", "Card authentication failed. Ask for another card."),
+        "7800": ("BIN_ERROR", GENERIC_DECLINE),
+        "7900": ("PIN_ERROR", GENERIC_DECLINE),
+        "8000": ("PROCESSOR_SYSTEM_ERROR", _TRY_LATER),
+        "8010": ("HOST_KEY_ERROR", _TRY_LATER),
+        "8020": ("CONFIGURATION_ERROR", _MERCHANT),
+        "8030": ("UNSUPPORTED_OPERATION", _MERCHANT),
+        "8100": ("FATAL_COMMUNICATION_ERROR", _TRY_LATER),
+        "8110": (
+            "RETRIABLE_COMMUNICATION_ERROR",
+            "The card network could not be reached. Try again in a moment.",
+        ),
+        "8220": ("SYSTEM_UNAVAILABLE", _TRY_LATER),
+        "9100": ("DECLINED_PLEASE_RETRY", "The issuer declined for now. Try again in a moment."),
+        "9500": ("SUSPECTED_FRAUD", _NO_RETRY),
+        "9510": ("SECURITY_VIOLATION", _NO_RETRY),
+        "9520": ("LOST_OR_STOLEN", _NO_RETRY),
+        "9530": ("HOLD_CALL_CENTER", "The issuer asks the cardholder to call them."),
+        "9540": ("REFUSED_CARD", "The card was refused. Ask for another card."),
+        "9600": ("UNRECOGNIZED_RESPONSE_CODE", _TRY_LATER),
+        "PCNR": ("CONTINGENCIES_NOT_RESOLVED", GENERIC_DECLINE),
+        "PCVV": ("CVV_FAILURE", _CHECK_CVV),
+        "PP06": ("ACCOUNT_CLOSED", "The card account is closed. Ask for another card."),
+        "PPRN": ("REATTEMPT_NOT_PERMITTED", _NO_RETRY),
+        "PPAD": ("BILLING_ADDRESS", "The billing address was refused."),
+        "PPAE": (
+            "AMEX_DISABLED",
+            "American Express is not enabled for this merchant. Ask for another card.",
+        ),
+        "PPAX": ("AMOUNT_EXCEEDED", "The amount is over the limit for this card or merchant."),
+        "PPCT": ("CARD_TYPE_UNSUPPORTED", "This card type is not accepted. Ask for another card."),
+        "PPCU": ("CURRENCY_USED_INVALID", "This currency is not accepted for the card."),
+        "PPD3": (
+            "SECURE_ERROR_3DS",
+            "3-D Secure failed; a caller on the phone cannot complete it. Ask for another card.",
+        ),
+        "PPDT": (
+            "DECLINE_THRESHOLD_BREACH",
+            "Too many declines on this card. Ask for another card.",
+        ),
+        "PPEF": ("EXPIRED_FUNDING_INSTRUMENT", "The card has expired. Ask for another card."),
+        "PPEL": (
+            "EXCEEDS_FREQUENCY_LIMIT",
+            "Too many payments on this card in a short time. Try later or use another card.",
+        ),
+        "PPER": ("INTERNAL_SYSTEM_ERROR", _TRY_LATER),
+        "PPEX": ("EXPIRY_DATE", "The expiry date was refused. Check it with the caller."),
+        "PPFI": ("INVALID_FUNDING_INSTRUMENT", GENERIC_DECLINE),
+        "PPFR": ("RESTRICTED_FUNDING_INSTRUMENT", GENERIC_DECLINE),
+        "PPMC": ("BLOCKED_MASTERCARD", GENERIC_DECLINE),
+        "PPNL": (
+            "EXCEEDS_NETWORK_FREQUENCY_LIMIT",
+            "Too many payments on this card in a short time. Try later or use another card.",
+        ),
+        "PPNT": ("NETWORK_ERROR", _TRY_LATER),
+        "PPSE": ("AMEX_DENIED", GENERIC_DECLINE),
+        "PPVT": ("VIRTUAL_TERMINAL_UNSUPPORTED", _MERCHANT),
+    }
+)
+
+RETRYABLE_RESPONSE_CODES: frozenset[str] = frozenset({"9100", "5920", "8110"})
+# Payment advice codes from the card networks that forbid another attempt.
+NO_RETRY_ADVICE = frozenset({"03", "21"})
+
+THREE_DS_REQUIRED = (
+    "The card issuer asked for 3-D Secure verification, which a caller on the phone "
+    "cannot complete. Ask for another card."
+)
+
+# 422 issues on order create that are about the card: answered as an outcome, not raised.
+CARD_ISSUES: Mapping[str, tuple[Literal["declined", "failed"], str]] = MappingProxyType(
+    {
+        "INSTRUMENT_DECLINED": ("declined", "The card was declined. Ask for another card."),
+        "CARD_EXPIRED": ("declined", "The card has expired. Ask for another card."),
+        "INVALID_EXPIRY_DATE": (
+            "declined",
+            "The expiry date is not valid. Check it with the caller.",
+        ),
+        "INVALID_SECURITY_CODE_LENGTH": (
+            "declined",
+            "The security code has the wrong length for this card.",
+        ),
+        "PAYMENT_SOURCE_DECLINED_BY_PROCESSOR": (
+            "declined",
+            "The card was declined by the processor. Ask for another card.",
+        ),
+        "PAYMENT_SOURCE_INFO_CANNOT_BE_VERIFIED": (
+            "declined",
+            "The card details could not be verified. Check them or ask for another card.",
+        ),
+        "TRANSACTION_REFUSED": ("declined", "The payment was refused. Ask for another card."),
+        "CARD_BRAND_NOT_SUPPORTED": (
+            "declined",
+            "This card brand is not accepted. Ask for another card.",
+        ),
+        "MAX_NUMBER_OF_PAYMENT_ATTEMPTS_EXCEEDED": (
+            "declined",
+            "Too many attempts with this card. Ask for another card.",
+        ),
+        "NOT_ENABLED_FOR_CARD_PROCESSING": (
+            "failed",
+            "The merchant's PayPal account is not enabled for card payments. Contact support.",
+        ),
+        "PAYER_ACTION_REQUIRED": ("failed", THREE_DS_REQUIRED),
+    }
+)
+
+# Human sentences for PayPal issues raised as GatewayRejected (mostly Payments v2).
+ISSUE_MESSAGES: Mapping[str, str] = MappingProxyType(
+    {
+        "DUPLICATE_INVOICE_ID": "PayPal already has a payment with this invoice id.",
+        "AUTHORIZATION_EXPIRED": "The authorization has expired and can no longer be captured.",
+        "AUTHORIZATION_ALREADY_CAPTURED": "The authorization has already been captured.",
+        "PREVIOUSLY_CAPTURED": "The authorization has already been captured.",
+        "PREVIOUSLY_VOIDED": "The authorization has already been voided.",
+        "AUTHORIZATION_VOIDED": "The authorization has been voided.",
+        "REFUND_AMOUNT_EXCEEDED": "The refund is more than what is left of the payment.",
+        "CAPTURE_FULLY_REFUNDED": "The payment has already been fully refunded.",
+        "PENDING_CAPTURE": "The payment is still pending and cannot be refunded yet.",
+        "REFUND_TIME_LIMIT_EXCEEDED": "The payment is too old to be refunded through PayPal.",
+        "PAYPAL_REQUEST_ID_REQUIRED": "PayPal requires a PayPal-Request-Id for this call.",
+        "PERMISSION_DENIED": "The PayPal account is not permitted to make this call.",
+    }
+)

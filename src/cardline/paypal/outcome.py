@@ -1,0 +1,229 @@
+"""What a card payment came to: :class:`ChargeOutcome`, read from PayPal's order by
+:func:`interpret_order`."""
+
+from __future__ import annotations
+
+from cardline.paypal.codes import (
+    CARD_ISSUES,
+    GENERIC_DECLINE,
+    NO_RETRY_ADVICE,
+    RESPONSE_CODES,
+    RETRYABLE_RESPONSE_CODES,
+    THREE_DS_REQUIRED,
+)
+from cardline.values import FrozenValue
+
+TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any, Literal
+
+    Status = Literal["approved", "declined", "failed", "pending"]
+
+__all__ = ["DECLINE_KEY", "ChargeOutcome", "interpret_order", "order_id_of"]
+
+# Key of the dict create_order returns when PayPal refused the card with a 422.
+DECLINE_KEY = "cardline_decline"
+
+
+class ChargeOutcome(FrozenValue):
+    """What a card payment came to, in terms the agent and the ledger can use. Immutable."""
+
+    __slots__ = (
+        "amount",
+        "authorization_id",
+        "brand",
+        "capture_id",
+        "currency",
+        "custom_id",
+        "decline_reason",
+        "last_digits",
+        "message",
+        "order_id",
+        "response_code",
+        "retryable",
+        "status",
+    )
+    _fields = (
+        "status",
+        "order_id",
+        "capture_id",
+        "authorization_id",
+        "response_code",
+        "decline_reason",
+        "message",
+        "retryable",
+        "brand",
+        "last_digits",
+        "custom_id",
+        "amount",
+        "currency",
+    )
+
+    status: Status
+    order_id: str | None
+    capture_id: str | None
+    authorization_id: str | None
+    response_code: str | None
+    decline_reason: str | None
+    message: str | None
+    retryable: bool
+    brand: str | None
+    last_digits: str | None
+    custom_id: str | None
+    amount: str | None
+    currency: str | None
+
+    def __init__(
+        self,
+        status: Status,
+        order_id: str | None = None,
+        capture_id: str | None = None,
+        authorization_id: str | None = None,
+        response_code: str | None = None,
+        decline_reason: str | None = None,
+        message: str | None = None,
+        retryable: bool = False,
+        brand: str | None = None,
+        last_digits: str | None = None,
+        custom_id: str | None = None,
+        amount: str | None = None,
+        currency: str | None = None,
+    ) -> None:
+        _set = object.__setattr__
+        _set(self, "status", status)
+        _set(self, "order_id", order_id)
+        _set(self, "capture_id", capture_id)
+        _set(self, "authorization_id", authorization_id)
+        _set(self, "response_code", response_code)
+        _set(self, "decline_reason", decline_reason)
+        _set(self, "message", message)
+        _set(self, "retryable", retryable)
+        _set(self, "brand", brand)
+        _set(self, "last_digits", last_digits)
+        _set(self, "custom_id", custom_id)
+        _set(self, "amount", amount)
+        _set(self, "currency", currency)
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _first(value: object) -> dict[str, Any]:
+    return _dict(value[0]) if isinstance(value, list) and value else {}
+
+
+def order_id_of(info: Mapping[str, Any]) -> str | None:
+    """The order id a Transaction Search ``transaction_info`` names, if it names one."""
+    if info.get("paypal_reference_id_type") == "ODR":
+        return _text(info.get("paypal_reference_id"))
+    return None
+
+
+def interpret_order(order: Mapping[str, Any]) -> ChargeOutcome:
+    """The outcome of a single-step order, from its first capture or authorization.
+
+    An order can be ``COMPLETED`` and still be a decline: what counts is
+    ``purchase_units[0].payments.captures[0].status`` (or ``authorizations[0]``) and its
+    ``processor_response``. Also accepts the dict :meth:`PayPalClient.create_order`
+    returns when PayPal refused the card outright (HTTP 422).
+    """
+    unit = _first(order.get("purchase_units"))
+    payments = _dict(unit.get("payments"))
+    capture = _first(payments.get("captures"))
+    authorization = _first(payments.get("authorizations")) if not capture else {}
+    payment = capture or authorization
+    card = _dict(_dict(order.get("payment_source")).get("card"))
+    amount = _dict(payment.get("amount")) or _dict(unit.get("amount"))
+    base: dict[str, Any] = {
+        "order_id": _text(order.get("id")),
+        "capture_id": _text(capture.get("id")),
+        "authorization_id": _text(authorization.get("id")),
+        "brand": _text(card.get("brand")),
+        "last_digits": _text(card.get("last_digits")),
+        "custom_id": _text(payment.get("custom_id")) or _text(unit.get("custom_id")),
+        "amount": _text(amount.get("value")),
+        "currency": _text(amount.get("currency_code")),
+    }
+
+    decline = _dict(order.get(DECLINE_KEY))
+    if decline:
+        issue = _text(decline.get("issue")) or "UNPROCESSABLE_ENTITY"
+        status, message = CARD_ISSUES.get(issue, ("declined", GENERIC_DECLINE))
+        return ChargeOutcome(status=status, decline_reason=issue, message=message, **base)
+
+    if order.get("status") == "PAYER_ACTION_REQUIRED":
+        return ChargeOutcome(
+            status="failed",
+            decline_reason="PAYER_ACTION_REQUIRED",
+            message=THREE_DS_REQUIRED,
+            **base,
+        )
+
+    if not payment:
+        if order.get("status") == "COMPLETED":
+            # Only possible with a minimal representation: the state must be read back.
+            return ChargeOutcome(
+                status="pending",
+                message="PayPal reported the order complete without payment details; "
+                "read the order back to confirm.",
+                **base,
+            )
+        return ChargeOutcome(
+            status="failed",
+            message="PayPal did not take the payment: the order has no capture or authorization.",
+            **base,
+        )
+
+    state = payment.get("status")
+    processor = _dict(payment.get("processor_response"))
+    code = _text(processor.get("response_code"))
+    reason = _text(_dict(payment.get("status_details")).get("reason"))
+
+    approved = (
+        ("COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED")
+        if capture
+        else ("CREATED", "CAPTURED", "PARTIALLY_CAPTURED")
+    )
+    if state in approved:
+        return ChargeOutcome(
+            status="approved", response_code=code, message="The payment was approved.", **base
+        )
+    if state == "PENDING":
+        why = f" ({reason})" if reason else ""
+        return ChargeOutcome(
+            status="pending",
+            response_code=code,
+            decline_reason=reason,
+            message=f"PayPal is holding the payment{why}; it is not confirmed yet.",
+            **base,
+        )
+    if state in ("DECLINED", "FAILED", "DENIED"):
+        if code is None:
+            return ChargeOutcome(
+                status="failed",
+                decline_reason=_text(state),
+                message="PayPal did not complete the payment and gave no reason.",
+                **base,
+            )
+        known = RESPONSE_CODES.get(code)
+        advice = _text(processor.get("payment_advice_code"))
+        return ChargeOutcome(
+            status="declined",
+            response_code=code,
+            decline_reason=known[0] if known else None,
+            message=known[1] if known else f"The card issuer declined the payment (code {code}).",
+            retryable=code in RETRYABLE_RESPONSE_CODES and advice not in NO_RETRY_ADVICE,
+            **base,
+        )
+    return ChargeOutcome(
+        status="failed",
+        decline_reason=_text(state),
+        message="PayPal answered with a payment state this service does not expect.",
+        **base,
+    )
