@@ -131,7 +131,7 @@ def build_local(data_dir: Path, environ: Mapping[str, str] = os.environ) -> Loca
         payment_route(lambda: charger),
         *backoffice_routes(lambda: ledger, lambda: refunder, mode),
         *LocalIvr(data_dir, charger, sink).routes(),
-        *console_routes(),
+        *console_routes(ivr_sessions=True),
     ]
     app = App(routes, operators, sink)
     return LocalStack(data_dir, app, operators, ledger, sink, mode, emulator)

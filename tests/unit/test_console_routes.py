@@ -77,6 +77,12 @@ def test_locally_the_config_says_operator_key_and_the_page_connects_to_itself(ap
     assert answer.headers["Content-Security-Policy"] == CONSOLE_CSP
 
 
+def test_a_host_serving_ivr_sessions_says_so_in_the_config() -> None:
+    app = App(console_routes(ivr_sessions=True), _NoOne(), _Events())
+    answer = app.handle(Request("GET", CONFIG_PATH))
+    assert json.loads(answer.body) == {"auth": "operator-key", "ivrSessions": True}
+
+
 def test_on_aws_the_config_names_the_app_client_and_the_csp_allows_exactly_its_endpoint() -> None:
     cognito = CognitoSignIn("eu-central-1", "1abc2def3ghi4jkl5mno6pqr7s")
     app = App(console_routes(cognito), _NoOne(), _Events())

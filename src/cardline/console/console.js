@@ -33,6 +33,9 @@ let refunding = false;
 let shownPayment = null; // the payment in the detail panel
 let lastReceipt = null;
 let nextCursor = null;
+let ivrSession = null; // the keypad payment the agent is following: { id, deadline, timer }
+let ivrStarting = false;
+let ivrUnavailable = false; // this service has no IVR payment sessions (config or a 404)
 
 const $ = (id) => document.getElementById(id);
 // The site's root, wherever it is mounted (an API Gateway stage adds a path): this module
@@ -52,6 +55,24 @@ const PAY_FIELDS = {
 };
 const FILTER_FIELDS = { status: "filter-status", since: "filter-since", until: "filter-until" };
 const REFUND_FIELDS = { amount: "refund-amount" };
+const IVR_FIELDS = {
+  contact_id: "ivr-contact",
+  amount: "ivr-amount",
+  currency: "ivr-currency",
+  reference: "ivr-reference",
+  cardholder_name: "ivr-name",
+};
+// Following a keypad payment: ask every 2 seconds, for 5 minutes at most.
+const IVR_POLL_MS = 2000;
+const IVR_POLL_LIMIT_MS = 5 * 60 * 1000;
+const IVR_WORDS = {
+  waiting: "Waiting for the caller to key the card…",
+  approved: "Approved",
+  declined: "Declined",
+  failed: "Failed: nothing was charged",
+  unknown: "Outcome not known yet",
+  abandoned: "Abandoned: the caller did not finish keying the card; nothing was charged",
+};
 
 const BRAND_NAMES = {
   VISA: "Visa", MASTERCARD: "Mastercard", AMEX: "American Express", DISCOVER: "Discover",
@@ -328,7 +349,8 @@ function signOut(message) {
   lastReceipt = null;
   nextCursor = null;
   clearCardFields();
-  for (const id of ["pay-form", "filter-form", "refund-form"]) {
+  forgetIvrSession();
+  for (const id of ["pay-form", "filter-form", "refund-form", "ivr-form"]) {
     $(id).reset();
     clearErrors($(id));
   }
@@ -351,10 +373,13 @@ function signOut(message) {
 
 function showView(name) {
   $("pay-view").hidden = name !== "pay";
+  $("ivr-view").hidden = name !== "ivr";
   $("payments-view").hidden = name !== "payments";
   $("nav-pay").toggleAttribute("aria-current", name === "pay");
+  $("nav-ivr").toggleAttribute("aria-current", name === "ivr");
   $("nav-payments").toggleAttribute("aria-current", name === "payments");
   if (name === "pay") $("amount").focus();
+  if (name === "ivr" && !ivrUnavailable && $("ivr-session").hidden) $("ivr-contact").focus();
 }
 
 // ---- taking a payment ---------------------------------------------------------------
@@ -531,6 +556,222 @@ function newPayment() {
   payAttempt = null;
   $("receipt").hidden = true;
   $("amount").focus();
+}
+
+// ---- a keypad (IVR) payment: the caller keys the card, the agent follows the outcome ----
+//
+// No card data ever passes through this part of the page: the agent sends the payment's
+// terms and the caller's contact id (POST /v1/ivr/sessions), puts the answer's contact
+// attributes on the contact, and the page asks GET /v1/ivr/sessions/{id} until the
+// session is decided (brand and last four digits at most).
+
+function markIvrUnavailable() {
+  ivrUnavailable = true;
+  $("ivr-unavailable").hidden = false;
+  $("ivr-form").hidden = true;
+}
+
+function ivrProblems() {
+  const currency = $("ivr-currency").value;
+  const contact = $("ivr-contact").value.trim();
+  const name = $("ivr-name").value.trim();
+  const reference = $("ivr-reference").value.trim();
+  const problems = [
+    ["ivr-contact", !contact ? "Enter the caller's contact id, as Amazon Connect shows it."
+      : /^[A-Za-z0-9-]{1,64}$/.test(contact) ? null
+        : "A contact id has letters, digits and dashes only (at most 64)."],
+    ["ivr-amount", amountProblem($("ivr-amount").value, currency)],
+    ["ivr-name", !name ? "Enter the name on the card."
+      : containsCardNumber(name) ? "A name must not hold a card number." : null],
+    ["ivr-reference", containsCardNumber(reference) ? "A note must not hold a card number." : null],
+  ];
+  return problems.filter(([, message]) => message);
+}
+
+function ivrBody() {
+  const body = {
+    contact_id: $("ivr-contact").value.trim(),
+    amount: $("ivr-amount").value.trim(),
+    currency: $("ivr-currency").value,
+    cardholder_name: $("ivr-name").value.trim(),
+  };
+  const reference = $("ivr-reference").value.trim();
+  if (reference) body.reference = reference;
+  return body;
+}
+
+async function startIvrPayment(event) {
+  event.preventDefault();
+  if (ivrStarting || ivrUnavailable) return;
+  const form = $("ivr-form");
+  clearErrors(form);
+  const problems = ivrProblems();
+  if (problems.length) {
+    for (const [id, message] of problems) setError(id, message);
+    $(problems[0][0]).focus();
+    announce(`Check ${problems.length === 1 ? "one field" : `${problems.length} fields`}: ${problems[0][1]}`);
+    return;
+  }
+  ivrStarting = true;
+  const button = $("ivr-submit");
+  button.disabled = true;
+  button.textContent = "Starting…";
+  form.setAttribute("aria-busy", "true");
+  let answer;
+  try {
+    // No Idempotency-Key: the API takes none here. A session charges nothing by itself,
+    // and only the one whose id is put on the contact is ever used.
+    answer = await api("POST", "/v1/ivr/sessions", ivrBody());
+  } finally {
+    ivrStarting = false;
+    button.disabled = false;
+    button.textContent = "Start keypad payment";
+    form.removeAttribute("aria-busy");
+  }
+  if (answer.ok) {
+    form.reset();
+    fillIvrCurrencies();
+    followIvrSession(answer.data);
+    return;
+  }
+  if (answer.status === 401) return;
+  if (answer.status === 404 || answer.status === 403) {
+    markIvrUnavailable();
+    announce("Keypad payments are not available on this service yet.");
+    return;
+  }
+  announce(`Not started: ${showProblem(answer.problem, IVR_FIELDS, "ivr-error")}`);
+}
+
+function showIvrSession(session) {
+  const outcome = $("ivr-outcome");
+  const line = session.status === "approved"
+    ? `Approved: ${session.amount} ${session.currency} charged.`
+    : IVR_WORDS[session.status] || words(session.status);
+  outcome.textContent = line;
+  outcome.dataset.status = session.status;
+  $("ivr-steps").hidden = session.status !== "waiting";
+  fillFacts($("ivr-facts"), [
+    ["Card", session.last4 ? maskedCard(session) : null],
+    ["Amount", `${session.amount} ${session.currency}`],
+    ["Name on the card", session.cardholder_name],
+    ["Order number or note", session.reference],
+    ["Contact id", session.contact_id],
+    ["Session id", session.id],
+    ["Payment id", session.payment_id],
+    ["Started (UTC)", when(session.created_at)],
+  ]);
+  $("ivr-view-payment").hidden = !session.payment_id;
+  return line;
+}
+
+function followIvrSession(session) {
+  forgetIvrSession();
+  ivrSession = { id: session.id, paymentId: null, deadline: Date.now() + IVR_POLL_LIMIT_MS, timer: null };
+  const attributes = session.contact_attributes || {};
+  fillFacts($("ivr-attributes"), Object.entries(attributes));
+  showIvrSession(session);
+  $("ivr-session").hidden = false;
+  $("ivr-session").focus();
+  announce(`Keypad payment started. Put ${Object.entries(attributes).map(([k, v]) => `${k} ${v}`).join(", ")} on the caller's contact, then transfer the caller.`);
+  scheduleIvrPoll();
+}
+
+function scheduleIvrPoll() {
+  $("ivr-stop").hidden = false;
+  $("ivr-check").hidden = true;
+  $("ivr-polling").textContent = "Checking for the outcome every 2 seconds.";
+  ivrSession.timer = window.setTimeout(pollIvrSession, IVR_POLL_MS);
+}
+
+function stopIvrPolling(message) {
+  if (!ivrSession) return;
+  window.clearTimeout(ivrSession.timer);
+  ivrSession.timer = null;
+  $("ivr-stop").hidden = true;
+  $("ivr-check").hidden = false;
+  $("ivr-polling").textContent = message;
+}
+
+async function pollIvrSession() {
+  const followed = ivrSession;
+  if (!followed) return;
+  followed.timer = null;
+  const answer = await api("GET", `/v1/ivr/sessions/${encodeURIComponent(followed.id)}`);
+  if (ivrSession !== followed || followed.stopped) return; // stopped, or another session since
+  if (answer.status === 401) return;
+  if (answer.ok) {
+    const line = showIvrSession(answer.data);
+    followed.paymentId = answer.data.payment_id;
+    if (answer.data.status !== "waiting") {
+      const card = answer.data.last4 ? ` ${maskedCard(answer.data)}.` : "";
+      stopIvrPolling("Decided: no more checking.");
+      $("ivr-check").hidden = true;
+      announce(`Keypad payment: ${line}${card}`);
+      return;
+    }
+  } else if (!retryable(answer)) {
+    stopIvrPolling(`Stopped checking: ${answer.problem.detail || "the service refused."}`);
+    announce("Stopped checking the keypad payment.");
+    return;
+  }
+  if (Date.now() >= followed.deadline) {
+    stopIvrPolling("No outcome after 5 minutes: stopped checking. Check again when the caller has finished.");
+    announce("Still waiting for the caller after 5 minutes: stopped checking.");
+    return;
+  }
+  if (!answer.ok) $("ivr-polling").textContent = "The service did not answer; still checking every 2 seconds.";
+  else $("ivr-polling").textContent = "Checking for the outcome every 2 seconds.";
+  followed.timer = window.setTimeout(pollIvrSession, IVR_POLL_MS);
+}
+
+function stopIvrChecking() {
+  if (!ivrSession) return;
+  ivrSession.stopped = true;
+  stopIvrPolling("Stopped checking. Check again to see the outcome.");
+  $("ivr-check").focus();
+  announce("Stopped checking the keypad payment.");
+}
+
+function checkIvrAgain() {
+  if (!ivrSession) return;
+  ivrSession = { ...ivrSession, stopped: false, deadline: Date.now() + IVR_POLL_LIMIT_MS };
+  $("ivr-stop").hidden = false;
+  $("ivr-check").hidden = true;
+  $("ivr-stop").focus();
+  $("ivr-polling").textContent = "Checking for the outcome every 2 seconds.";
+  pollIvrSession();
+}
+
+function forgetIvrSession() {
+  if (ivrSession) {
+    ivrSession.stopped = true;
+    window.clearTimeout(ivrSession.timer);
+  }
+  ivrSession = null;
+  $("ivr-session").hidden = true;
+  $("ivr-attributes").replaceChildren();
+  $("ivr-facts").replaceChildren();
+  $("ivr-outcome").textContent = "";
+  $("ivr-polling").textContent = "";
+}
+
+function newIvrPayment() {
+  forgetIvrSession();
+  $("ivr-form").reset();
+  fillIvrCurrencies();
+  clearErrors($("ivr-form"));
+  showMessage("ivr-error", "");
+  $("ivr-contact").focus();
+}
+
+// The same currencies as the card form, USD first chosen.
+function fillIvrCurrencies() {
+  const select = $("ivr-currency");
+  if (!select.options.length) {
+    select.append(...[...$("currency").options].map((option) => option.cloneNode(true)));
+  }
+  select.value = "USD";
 }
 
 // ---- payments and their detail --------------------------------------------------------
@@ -723,6 +964,7 @@ async function start() {
   $("code-cancel").addEventListener("click", () => startAgain());
   $("sign-out").addEventListener("click", () => signOut());
   $("nav-pay").addEventListener("click", () => showView("pay"));
+  $("nav-ivr").addEventListener("click", () => showView("ivr"));
   $("nav-payments").addEventListener("click", () => {
     showView("payments");
     loadPayments(true);
@@ -753,6 +995,13 @@ async function start() {
     });
   }
   $("refund-confirm-yes").addEventListener("click", confirmRefund);
+  $("ivr-form").addEventListener("submit", startIvrPayment);
+  $("ivr-stop").addEventListener("click", stopIvrChecking);
+  $("ivr-check").addEventListener("click", checkIvrAgain);
+  $("ivr-new").addEventListener("click", newIvrPayment);
+  $("ivr-view-payment").addEventListener("click", () => ivrSession && ivrSession.paymentId && showPayment(ivrSession.paymentId));
+  checkOnLeave("ivr-amount", (v) => amountProblem(v, $("ivr-currency").value));
+  fillIvrCurrencies();
   $("refund-confirm-no").addEventListener("click", cancelRefund);
 
   // Leaving the page (closing, reloading, going elsewhere) empties the card fields first,
@@ -767,6 +1016,8 @@ async function start() {
     $("sign-in-unavailable").hidden = false;
     return;
   }
+  // Keypad payments need the host's IVR session routes (locally yes; not yet on AWS).
+  if (!config.ivrSessions) markIvrUnavailable();
   showSignInStep(firstSignInStep());
 }
 

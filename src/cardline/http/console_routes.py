@@ -4,7 +4,9 @@ The files need no authentication; every API call the page makes carries the cred
 the agent got at sign-in. How the agent signs in depends on the host, and the page asks
 ``/console/config.json`` which:
 
-- ``{"auth": "operator-key"}`` locally (``cardline serve``): the agent types an operator key.
+- ``{"auth": "operator-key", "ivrSessions": true}`` locally (``cardline serve``): the agent
+  types an operator key; ``ivrSessions`` says the host serves ``/v1/ivr/sessions`` (the
+  page's "Caller keys the card" panel), absent where it does not.
 - ``{"auth": "cognito", ...}`` on AWS: the agent signs in to the operator user pool (password,
   then the authenticator app's code) by calling Cognito's public JSON API from the page, and
   the page sends the ID token to API Gateway, whose Cognito authorizer checks it.
@@ -163,11 +165,17 @@ def _static(path: str, name: str, media_type: str, csp: str) -> Route:
     return Route("GET", path, serve, authenticated=False, static=True)
 
 
-def console_routes(cognito: CognitoSignIn | None = None) -> list[Route]:
+def console_routes(
+    cognito: CognitoSignIn | None = None, *, ivr_sessions: bool = False
+) -> list[Route]:
     """GET routes for the console's page, scripts, style sheet, icon and sign-in config
-    (no authentication). Without ``cognito`` the agent signs in with an operator key."""
+    (no authentication). Without ``cognito`` the agent signs in with an operator key.
+    ``ivr_sessions``: the host serves the agent-assisted IVR routes, so the page offers them."""
     csp = console_csp(cognito)
-    settings = cognito.config() if cognito is not None else {"auth": "operator-key"}
+    settings: dict[str, str | bool] = {}
+    settings.update(cognito.config() if cognito is not None else {"auth": "operator-key"})
+    if ivr_sessions:
+        settings["ivrSessions"] = True
     body = json.dumps(settings, separators=(",", ":")).encode()
 
     def config(call: Call) -> Response:

@@ -25,6 +25,7 @@ from cardline.ivr.connect import TIMEOUT, idempotency_key_for, operator_for
 from cardline.ivr.encrypt import encrypt_like_connect
 from cardline.ivr.flow import PROMPTS, Flow, load_flow
 from cardline.ivr.scenarios import Scenario
+from cardline.ivr.sessions import SESSION_ATTRIBUTE
 
 MAX_STEPS = 200
 REGION_ACCOUNT = "us-east-1:123456789012"
@@ -101,11 +102,16 @@ class SimulatedCall:
         say: Callable[[str], None] = print,
         agent_assisted: bool = False,
         instance_id: str | None = None,
+        contact_id: str | None = None,
+        session_id: str | None = None,
     ) -> None:
         self.flow = flow
         self.stack = stack
         self.scenario = scenario
-        self.contact_id = str(uuid.uuid4())
+        self.contact_id = contact_id or str(uuid.uuid4())
+        # An agent-assisted call joins this session (created by an agent elsewhere, e.g.
+        # in the console) instead of creating one.
+        self.session_id = session_id
         self.instance_id = instance_id or str(uuid.uuid4())
         self.agent_assisted = agent_assisted
         self._say = say
@@ -124,8 +130,13 @@ class SimulatedCall:
     def run(self) -> CallResult:
         scenario = self.scenario
         self.line(f"call {self.contact_id}: scenario {scenario.name} ({scenario.description})")
-        session_id = None
-        if self.agent_assisted:
+        session_id = self.session_id
+        if self.agent_assisted and session_id is not None:
+            self.attributes[SESSION_ATTRIBUTE] = session_id
+            self.line(
+                f"  agent  : puts session {session_id} on the contact and transfers the caller"
+            )
+        elif self.agent_assisted:
             session = self.stack.json(
                 "POST",
                 "/v1/ivr/sessions",
@@ -339,8 +350,15 @@ def run_call(
     emulator_url: str | None = None,
     agent_assisted: bool = False,
     say: Callable[[str], None] = print,
+    contact_id: str | None = None,
+    session_id: str | None = None,
 ) -> CallResult:
-    """Simulate one call end to end and report what the stack and the emulator recorded."""
+    """Simulate one call end to end and report what the stack and the emulator recorded.
+
+    With ``session_id`` (agent-assisted), the call is contact ``contact_id`` joining a
+    session an agent already started for it, instead of starting one itself."""
+    if session_id is not None and (not agent_assisted or contact_id is None):
+        raise SimulationError("joining a session needs agent_assisted and its contact id")
     stack = Http(url, key)
     emulator = Http(emulator_url) if emulator_url else None
     if scenario.paypal_outage:
@@ -351,7 +369,15 @@ def run_call(
             )
         emulator.json("POST", "/_emulator/faults", OUTAGE_FAULT, expect=201)
     flow = flow_for(stack, flow_path)
-    call = SimulatedCall(flow, stack, scenario, say=say, agent_assisted=agent_assisted)
+    call = SimulatedCall(
+        flow,
+        stack,
+        scenario,
+        say=say,
+        agent_assisted=agent_assisted,
+        contact_id=contact_id,
+        session_id=session_id,
+    )
     try:
         result = call.run()
     finally:

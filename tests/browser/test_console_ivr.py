@@ -1,0 +1,239 @@
+"""The console's "Caller keys the card" panel: an agent-assisted IVR payment in a real browser.
+
+The agent starts the session in the page; the test then plays the caller and Amazon
+Connect with the simulator (the same machinery as tests/ivr), joining that session on
+that contact, and the page must show the outcome it polled for: last four digits only.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Request, Route, expect
+
+from cardline.ivr.flow import default_flow_path
+from cardline.ivr.scenarios import SCENARIOS, SECURITY_CODE
+from cardline.ivr.simulator import CallResult, run_call
+from tests.browser.conftest import Console
+from tests.cards import TEST_PANS
+from tests.leakscan import spellings
+
+pytestmark = pytest.mark.slow
+
+SESSIONS = "/v1/ivr/sessions"
+OUTCOME_TIMEOUT = 30_000  # ms the page may take to poll its way to the outcome
+POLL_INTERVAL = 2000  # ms between the page's polls (IVR_POLL_MS in console.js)
+
+
+def _start_session(console: Console, contact_id: str, *, amount: str = "42.00") -> str:
+    """Fill the panel and start the session; the session id the page says to put on the
+    contact (as the agent would copy it into Connect)."""
+    page = console.page
+    page.get_by_role("button", name="Caller keys the card").click()
+    expect(page.get_by_label("Caller's contact id")).to_be_focused()
+    page.get_by_label("Caller's contact id").fill(contact_id)
+    page.get_by_label("Amount to take").fill(amount)
+    page.get_by_label("Currency to take").select_option("USD")
+    page.get_by_label("Name on the card").fill("Ada Lovelace")
+    page.get_by_label("Order number or note").fill("order-2001")
+    page.get_by_role("button", name="Start keypad payment").click()
+    panel = page.locator("#ivr-session")
+    expect(panel).to_be_focused()
+    expect(page.locator("#ivr-outcome")).to_have_text("Waiting for the caller to key the card…")
+    attributes = page.locator("#ivr-attributes")
+    expect(attributes.locator("dt")).to_have_text(["cardline_session_id"])
+    session_id = attributes.locator("dd").inner_text()
+    assert session_id.startswith("ivs_")
+    expect(page.locator("#announce")).to_contain_text(f"cardline_session_id {session_id}")
+    return session_id
+
+
+def _caller_keys_the_card(
+    console: Console, artifacts: Path, contact_id: str, session_id: str
+) -> CallResult:
+    """The caller, transferred to the payment flow, keys a good card on the keypad."""
+    emulator = console.running.stack.emulator
+    assert emulator is not None
+    lines: list[str] = []
+    result = run_call(
+        SCENARIOS["good-card"],
+        url=console.running.url,
+        key=console.running.key,
+        flow_path=default_flow_path(),
+        emulator_url=emulator.base_url,
+        agent_assisted=True,
+        contact_id=contact_id,
+        session_id=session_id,
+        say=lines.append,
+    )
+    folder = artifacts / "ivr-transcripts"
+    folder.mkdir(exist_ok=True)
+    (folder / f"console-{session_id}.txt").write_text("\n".join(lines) + "\n")
+    assert result.session_id == session_id
+    assert result.contact_id == contact_id
+    return result
+
+
+def _no_card_data_in_the_page(console: Console) -> None:
+    page = console.page
+    kept = page.evaluate(
+        """() => JSON.stringify({
+            local: Object.entries(localStorage), session: Object.entries(sessionStorage),
+            cookie: document.cookie, url: location.href,
+            values: [...document.querySelectorAll('input, select, output')].map(e => e.value),
+        })"""
+    )
+    state = json.loads(kept)
+    assert state["local"] == []
+    assert state["session"] == []
+    assert state["cookie"] == ""
+    assert state["url"] == console.running.url + "/"
+    assert SECURITY_CODE not in state["values"]
+    html = page.content()
+    text = page.locator("body").inner_text()
+    messages = "\n".join(console.messages)
+    for pan in TEST_PANS:
+        for spelling in spellings(pan):
+            for where in (html, text, kept, messages):
+                assert spelling not in where
+    assert f'value="{SECURITY_CODE}"' not in html
+
+
+def test_agent_starts_a_keypad_payment_and_sees_the_approved_outcome_with_last4_only(
+    console: Console, artifacts: Path
+) -> None:
+    page = console.page
+    console.sign_in()
+    emulator = console.running.stack.emulator
+    assert emulator is not None
+    before = emulator.capture_count()
+    contact_id = str(uuid.uuid4())
+    session_id = _start_session(console, contact_id)
+
+    result = _caller_keys_the_card(console, artifacts, contact_id, session_id)
+    assert result.status == "approved"
+
+    outcome = page.locator("#ivr-outcome")
+    expect(outcome).to_have_text("Approved: 42.00 USD charged.", timeout=OUTCOME_TIMEOUT)
+    expect(outcome).to_have_attribute("data-status", "approved")
+    facts = page.locator("#ivr-facts").inner_text()
+    assert "Visa •••• 1881" in facts
+    assert result.external["payment_id"] in facts
+    assert contact_id in facts
+    expect(page.locator("#ivr-steps")).to_be_hidden()
+    expect(page.get_by_role("button", name="Stop checking")).to_be_hidden()
+    expect(page.locator("#announce")).to_contain_text("Approved: 42.00 USD charged. Visa •••• 1881")
+    assert emulator.capture_count() == before + 1
+
+    # The payment is the session's, with the terms the agent typed in the page.
+    payment = console.running.client.request(
+        "GET", f"/v1/payments/{result.external['payment_id']}"
+    ).json()
+    assert (payment["amount"], payment["currency"], payment["reference"]) == (
+        "42.00",
+        "USD",
+        "order-2001",
+    )
+    assert (payment["brand"], payment["last4"], payment["status"]) == ("VISA", "1881", "approved")
+
+    page.get_by_role("button", name="View this payment").click()
+    expect(page.locator("#detail")).to_be_focused()
+    expect(page.locator("#detail-fields")).to_contain_text("Visa •••• 1881")
+    _no_card_data_in_the_page(console)
+
+
+def test_checking_stops_when_asked_and_resumes_on_check_again(
+    console: Console, artifacts: Path
+) -> None:
+    page = console.page
+    console.sign_in()
+    polls: list[str] = []
+    page.on(
+        "request",
+        lambda r: polls.append(r.url) if r.method == "GET" and SESSIONS + "/" in r.url else None,
+    )
+    contact_id = str(uuid.uuid4())
+    session_id = _start_session(console, contact_id, amount="7.00")
+    page.get_by_role("button", name="Stop checking").click()
+    expect(page.get_by_role("button", name="Check again")).to_be_focused()
+    expect(page.locator("#ivr-polling")).to_contain_text("Stopped checking")
+    stopped_at = len(polls)
+
+    _caller_keys_the_card(console, artifacts, contact_id, session_id)
+    page.wait_for_timeout(POLL_INTERVAL + 1000)  # longer than a poll takes to come round
+    # Decided on the server, but the page stopped asking: it still shows waiting.
+    assert len(polls) == stopped_at
+    expect(page.locator("#ivr-outcome")).to_have_attribute("data-status", "waiting")
+
+    page.get_by_role("button", name="Check again").click()
+    expect(page.locator("#ivr-outcome")).to_have_text(
+        "Approved: 7.00 USD charged.", timeout=OUTCOME_TIMEOUT
+    )
+    assert len(polls) > stopped_at
+    assert all(url.endswith(f"{SESSIONS}/{session_id}") for url in polls)
+    _no_card_data_in_the_page(console)
+
+
+def test_mistakes_are_shown_next_to_their_field_and_nothing_is_sent(console: Console) -> None:
+    page = console.page
+    console.sign_in()
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.get_by_role("button", name="Caller keys the card").click()
+    page.get_by_label("Caller's contact id").fill("not a contact id!")
+    page.get_by_label("Amount to take").fill("12.345")
+    page.get_by_label("Name on the card").fill(f"Ada {TEST_PANS[0]}")
+    page.get_by_role("button", name="Start keypad payment").click()
+    expect(page.locator("#ivr-contact-error")).to_contain_text("letters, digits and dashes")
+    expect(page.get_by_label("Caller's contact id")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Caller's contact id")).to_be_focused()
+    expect(page.locator("#ivr-amount-error")).to_be_visible()
+    expect(page.locator("#ivr-name-error")).to_have_text("A name must not hold a card number.")
+    expect(page.locator("#ivr-session")).to_be_hidden()
+    assert posts == []
+    page.get_by_label("Name on the card").fill("")  # what the agent typed is not left behind
+
+
+def test_without_ivr_sessions_on_the_service_the_panel_is_replaced_by_a_note(
+    console: Console,
+) -> None:
+    """As on AWS today: the config does not offer IVR sessions, and an API without the
+    route answers 404; either way the agent gets the note, not a form."""
+    page = console.page
+
+    def config_without_ivr(route: Route, request: Request) -> None:
+        route.fulfill(status=200, content_type="application/json", body='{"auth":"operator-key"}')
+
+    page.route("**/console/config.json", config_without_ivr)
+    page.reload()
+    console.sign_in()
+    page.get_by_role("button", name="Caller keys the card").click()
+    expect(page.locator("#ivr-unavailable")).to_be_visible()
+    expect(page.locator("#ivr-unavailable")).to_contain_text("not available on this service")
+    expect(page.locator("#ivr-form")).to_be_hidden()
+
+    # Offered by the config, but the API has no such route: the same note after the 404.
+    page.unroute("**/console/config.json")
+
+    def no_sessions_route(route: Route, request: Request) -> None:
+        route.fulfill(
+            status=404,
+            content_type="application/problem+json",
+            body='{"title": "Not found", "status": 404, "code": "not_found"}',
+        )
+
+    page.route(f"**{SESSIONS}", no_sessions_route)
+    page.reload()
+    console.sign_in()
+    page.get_by_role("button", name="Caller keys the card").click()
+    expect(page.locator("#ivr-form")).to_be_visible()
+    page.get_by_label("Caller's contact id").fill(str(uuid.uuid4()))
+    page.get_by_label("Amount to take").fill("5.00")
+    page.get_by_label("Name on the card").fill("Ada Lovelace")
+    page.get_by_role("button", name="Start keypad payment").click()
+    expect(page.locator("#ivr-unavailable")).to_be_visible()
+    expect(page.locator("#ivr-form")).to_be_hidden()
+    expect(page.locator("#announce")).to_contain_text("not available on this service")
