@@ -35,6 +35,15 @@ SCHEMA = "cardline.audit/1"
 # json.dumps(..., separators=(",", ":"), sort_keys=True) without building an encoder per call.
 _ENCODE = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
 
+_ASCII_STRING = json.encoder.encode_basestring_ascii  # a str as a JSON string, in C
+
+
+def _text(value: object) -> str:
+    """A top-level field as JSON: a str (always, through the constructor's callers) in C."""
+    encoded: str = _ASCII_STRING(value) if type(value) is str else _ENCODE(value)
+    return encoded
+
+
 PAYMENT = "payment"
 REFUND = "refund"
 AUTH_FAILURE = "auth_failure"
@@ -58,7 +67,18 @@ def utc_now() -> str:
 class AuditEvent(FrozenValue):
     """One audit record. ``details`` holds masked, card-free facts only. Immutable."""
 
-    __slots__ = ("details", "event_id", "operator", "origin", "outcome", "resource", "time", "type")
+    # ``_details_json``: ``details`` already encoded by the caller, or None; not a field.
+    __slots__ = (
+        "_details_json",
+        "details",
+        "event_id",
+        "operator",
+        "origin",
+        "outcome",
+        "resource",
+        "time",
+        "type",
+    )
     _fields = ("type", "operator", "outcome", "origin", "resource", "details", "event_id", "time")
 
     type: str
@@ -69,6 +89,7 @@ class AuditEvent(FrozenValue):
     details: Mapping[str, Any]
     event_id: str
     time: str
+    _details_json: str | None
 
     def __init__(
         self,
@@ -80,8 +101,13 @@ class AuditEvent(FrozenValue):
         details: Mapping[str, Any] | None = None,
         event_id: str | None = None,
         time: str | None = None,
+        *,
+        details_json: str | None = None,
     ) -> None:
+        """``details_json``, when given, is ``details`` as compact JSON (a receipt encoded
+        once for the API's answer too): the event's line embeds it as it is."""
         _set = object.__setattr__
+        _set(self, "_details_json", details_json)
         _set(self, "type", type)
         _set(self, "operator", operator)
         _set(self, "outcome", outcome)
@@ -105,7 +131,32 @@ class AuditEvent(FrozenValue):
         }
 
     def to_json(self) -> str:
-        return _ENCODE(self.to_dict())
+        """One compact line, keys sorted; built directly (the same text as encoding
+        ``to_dict()`` with sorted keys, except that pre-encoded details keep their order)."""
+        details = self._details_json
+        if details is None:
+            details = _ENCODE(dict(self.details))
+        return (
+            '{"details":'
+            + details
+            + ',"event_id":'
+            + _text(self.event_id)
+            + ',"operator":'
+            + _text(self.operator)
+            + ',"origin":'
+            + _text(self.origin)
+            + ',"outcome":'
+            + _text(self.outcome)
+            + ',"resource":'
+            + _text(self.resource)
+            + ',"schema":"'
+            + SCHEMA
+            + '","time":'
+            + _text(self.time)
+            + ',"type":'
+            + _text(self.type)
+            + "}"
+        )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AuditEvent:
@@ -138,9 +189,9 @@ class StreamSink:
 
     def emit(self, event: AuditEvent) -> None:
         stream = self._stream or sys.stdout
-        line = mask_pans(event.to_json())
+        line = mask_pans(event.to_json()) + "\n"
         with self._lock:
-            stream.write(line + "\n")
+            stream.write(line)
             stream.flush()
 
 

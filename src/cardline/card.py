@@ -131,6 +131,13 @@ _IIN_RANGES: tuple[_Range, ...] = tuple(
     )
 )
 
+# The ranges by their first digit (a range's lowest and highest prefix share it, so every
+# number in the range does), longest prefix still first: a look-up walks only its own.
+assert all(low[0] == high[0] for _, low, high, _, _ in _IIN_RANGES)
+_IIN_BY_FIRST_DIGIT: dict[str, tuple[_Range, ...]] = {
+    digit: tuple(r for r in _IIN_RANGES if r[1][0] == digit) for digit in "0123456789"
+}
+
 # Longer than any card number could be even with a separator between every digit.
 _MAX_RAW_PAN_LENGTH = 64
 
@@ -184,7 +191,7 @@ def detect_brand(digits: str) -> Brand | None:
     if not _is_digits(digits):
         return None
     length = len(digits)
-    for size, low, high, lengths, brand in _IIN_RANGES:
+    for size, low, high, lengths, brand in _IIN_BY_FIRST_DIGIT[digits[0]]:
         # Every valid length is longer than any prefix: the slice is a whole prefix.
         if length in lengths and low <= digits[:size] <= high:
             return brand

@@ -87,7 +87,9 @@ class Receipt(FrozenValue):
 
     Immutable; every field is a str, a bool or None."""
 
-    __slots__ = tuple(sorted(_RECEIPT_FIELDS))
+    # ``_json``: the encoded receipt, made once (the API's answer and the audit event's
+    # details are the same bytes); not a field.
+    __slots__ = (*sorted(_RECEIPT_FIELDS), "_json")
     _fields = _RECEIPT_FIELDS
 
     id: str
@@ -107,6 +109,7 @@ class Receipt(FrozenValue):
     paypal_order_id: str | None
     paypal_capture_id: str | None
     paypal_authorization_id: str | None
+    _json: str | None
 
     def __init__(
         self,
@@ -146,10 +149,20 @@ class Receipt(FrozenValue):
         _set(self, "paypal_order_id", paypal_order_id)
         _set(self, "paypal_capture_id", paypal_capture_id)
         _set(self, "paypal_authorization_id", paypal_authorization_id)
+        _set(self, "_json", None)
 
     def to_dict(self) -> dict[str, Any]:
         """The receipt as a new dict, fields in order (the API's answer, the audit details)."""
         return dict(zip(_RECEIPT_FIELDS, self._values(), strict=True))
+
+    def to_json(self, as_dict: dict[str, Any] | None = None) -> str:
+        """``to_dict()`` (or ``as_dict``, a ``to_dict()`` the caller already made) as
+        compact JSON (ASCII), encoded on the first call and kept."""
+        encoded: str | None = self._json
+        if encoded is None:
+            encoded = _COMPACT(self.to_dict() if as_dict is None else as_dict)
+            object.__setattr__(self, "_json", encoded)
+        return encoded
 
 
 def _require_string(body: Mapping[str, Any], key: str, field: str) -> str:
@@ -243,6 +256,8 @@ def paypal_request_id_for(operator: str, idempotency_key: str, purpose: str = "o
 # json.dumps(..., sort_keys=True) without building an encoder per call. The fingerprint's
 # bytes must never change: a retry after a deploy must still match its first order.
 _CANONICAL = json.JSONEncoder(sort_keys=True).encode
+# json.dumps(..., separators=(",", ":")): the receipt as the API answers it.
+_COMPACT = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def fingerprint(request: PaymentRequest, operator: str, key: bytes) -> str:
@@ -346,6 +361,7 @@ class Charger:
                 field="Idempotency-Key",
             )
         receipt = _receipt(payment_id, operator, facts, outcome, order)
+        details = receipt.to_dict()
         self._sink.emit(
             audit.AuditEvent(
                 type=audit.PAYMENT,
@@ -353,7 +369,9 @@ class Charger:
                 outcome="success" if receipt.status == "approved" else "failure",
                 origin=origin,
                 resource=payment_id,
-                details=receipt.to_dict(),
+                details=details,
+                # The receipt is encoded once, for this event and for the API's answer.
+                details_json=receipt.to_json(details),
             )
         )
         return receipt

@@ -155,7 +155,12 @@ class Reconciler:
         cursor: str | None = None
         while True:
             page = self._ledger.list_payments(
-                since=_ledger_time(since), until=_ledger_time(until), limit=200, cursor=cursor
+                since=_ledger_time(since),
+                # Ledger times have milliseconds and the bound is exclusive: the next
+                # millisecond keeps a payment recorded in the very millisecond of ``until``.
+                until=_ledger_time(until + timedelta(milliseconds=1)),
+                limit=200,
+                cursor=cursor,
             )
             yield from page.items
             if page.next_cursor is None:

@@ -173,3 +173,14 @@ def test_the_paypal_timeout_comes_from_the_environment(value: str, expected: flo
 def test_a_bad_paypal_timeout_is_refused(value: str) -> None:
     with pytest.raises(ValueError, match="PAYPAL_TIMEOUT_SECONDS"):
         timeout_from_env({"PAYPAL_TIMEOUT_SECONDS": value})
+
+
+def test_a_payment_recorded_in_the_millisecond_reconcile_starts_is_seen(
+    fast: Running, paypal: PayPalClient
+) -> None:
+    fast.stack.sink.emit(_event("pay_edge", status="approved", paypal_order_id="NOSUCHORDER02"))
+    recorded = fast.stack.ledger.get_payment("pay_edge")
+    assert recorded is not None
+    until = datetime.fromisoformat(recorded["created_at"].replace("Z", "+00:00"))
+    found = Reconciler(paypal, fast.stack.ledger, fast.stack.sink).run(_since(), until)
+    assert [(d.payment_id, d.kind) for d in found] == [("pay_edge", "ledger_only")]

@@ -140,8 +140,8 @@ class App:
                 CardlineError("An internal error occurred; nothing about the card was kept"),
                 request,
             )
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
+        # The security headers, unless the route set its own: one merge, not six look-ups.
+        response.headers = {**SECURITY_HEADERS, **response.headers}
         response.headers["X-Request-Id"] = request.request_id
         return response
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from cardline.charge import Charger, parse_payment_request, validate_idempotency_key
 from cardline.http.app import Call, Route
-from cardline.http.messages import Response, json_response
+from cardline.http.messages import Response
 
 PAYMENTS_PATH = "/v1/payments"
 
@@ -20,6 +20,11 @@ def payment_route(charger: Callable[[], Charger]) -> Route:
         receipt = charger().charge(
             request, operator=call.operator, idempotency_key=key, origin=call.request.source_ip
         )
-        return json_response(201, receipt.to_dict(), {"Location": f"{PAYMENTS_PATH}/{receipt.id}"})
+        # The receipt's JSON was made once for its audit event; the answer reuses it.
+        return Response(
+            201,
+            {"Content-Type": "application/json", "Location": f"{PAYMENTS_PATH}/{receipt.id}"},
+            receipt.to_json().encode(),
+        )
 
     return Route("POST", PAYMENTS_PATH, take_payment)

@@ -21,11 +21,21 @@ if TYPE_CHECKING:
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+    # A dict (what the Lambda runtime hands over) is checked without the ABC machinery.
+    return value if type(value) is dict or isinstance(value, Mapping) else {}
 
 
 def _strings(value: Any) -> dict[str, str]:
+    if not value:  # None or empty: the usual query of a POST
+        return {}
     return {str(k): str(v) for k, v in _mapping(value).items() if v is not None}
+
+
+def _lowered(value: Any) -> dict[str, str]:
+    """Header names lower-cased, values as text, None values dropped: one pass."""
+    if not value:
+        return {}
+    return {str(k).lower(): str(v) for k, v in _mapping(value).items() if v is not None}
 
 
 def _identity_v1(context: Mapping[str, Any]) -> str | None:
@@ -51,7 +61,7 @@ def _identity_v2(context: Mapping[str, Any]) -> str | None:
 
 def request_from_event(event: Any) -> Request:
     """Translate an API Gateway proxy event; raises MalformedRequest for junk."""
-    if not isinstance(event, Mapping):
+    if type(event) is not dict and not isinstance(event, Mapping):
         raise MalformedRequest("The event is not an API Gateway proxy event")
     context = _mapping(event.get("requestContext"))
     if event.get("version") == "2.0":
@@ -69,7 +79,7 @@ def request_from_event(event: Any) -> Request:
         identity = _identity_v1(context)
     if not isinstance(method, str) or not isinstance(path, str):
         raise MalformedRequest("The event has no HTTP method or path")
-    headers = {k.lower(): v for k, v in _strings(event.get("headers")).items()}
+    headers = _lowered(event.get("headers"))
     body = event.get("body")
     if body is None:
         raw = b""
@@ -98,7 +108,7 @@ def response_to_event(response: Response, *, version_2: bool) -> dict[str, Any]:
     body = response.body.decode("utf-8")
     answer: dict[str, Any] = {
         "statusCode": response.status,
-        "headers": dict(response.headers),
+        "headers": response.headers,  # the Response ends here: no copy
         "body": body,
         "isBase64Encoded": False,
     }
@@ -109,7 +119,7 @@ def response_to_event(response: Response, *, version_2: bool) -> dict[str, Any]:
 
 def handle_event(app: App, event: Any) -> dict[str, Any]:
     """One Lambda invocation: event in, API Gateway answer out, whatever the event holds."""
-    version_2 = isinstance(event, Mapping) and event.get("version") == "2.0"
+    version_2 = _mapping(event).get("version") == "2.0"
     try:
         request = request_from_event(event)
     except MalformedRequest as error:
