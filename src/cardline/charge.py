@@ -389,6 +389,23 @@ class Charger:
         return order
 
 
+def charger_from_environment(environ: Mapping[str, str], sink: audit.AuditSink) -> Charger:
+    """The Charger a Lambda function builds once per instance. On AWS the PayPal credentials
+    and the fingerprint key come from Secrets Manager through the extension
+    (``CARDLINE_PAYPAL_SECRET_ID``); elsewhere from the environment."""
+    from cardline.paypal import PayPalClient, PayPalConfig
+    from cardline.secrets import settings
+
+    values = settings(environ)
+    config = PayPalConfig.from_env(values)
+    if config is None:
+        raise RuntimeError("PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET must be configured")
+    key = values.get("CARDLINE_FINGERPRINT_KEY", "")
+    if len(key) < 32:
+        raise RuntimeError("CARDLINE_FINGERPRINT_KEY must hold at least 32 characters")
+    return Charger(PayPalClient(config), sink, key.encode())
+
+
 def _for_the_agent(error: GatewayError, payment_id: str) -> GatewayError:
     """The gateway error in words for the agent: what happened to the card, what to do."""
     if isinstance(error, GatewayOutcomeUnknown):

@@ -25,20 +25,9 @@ _app: App | None = None
 
 
 def _build() -> App:
-    from cardline.charge import Charger
-    from cardline.paypal import PayPalClient, PayPalConfig
-    from cardline.secrets import settings
+    from cardline.charge import charger_from_environment
 
-    # On AWS the credentials and the fingerprint key come from Secrets Manager through
-    # the extension (CARDLINE_PAYPAL_SECRET_ID); locally from the environment.
-    environ = settings(os.environ)
-    config = PayPalConfig.from_env(environ)
-    if config is None:
-        raise RuntimeError("PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET must be configured")
-    key = environ.get("CARDLINE_FINGERPRINT_KEY", "")
-    if len(key) < 32:
-        raise RuntimeError("CARDLINE_FINGERPRINT_KEY must hold at least 32 characters")
-    charger = Charger(PayPalClient(config), _sink, key.encode())
+    charger = charger_from_environment(os.environ, _sink)
     return App([payment_route(lambda: charger)], GatewayAuthenticator(), _sink)
 
 

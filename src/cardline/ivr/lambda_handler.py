@@ -27,23 +27,14 @@ _handler: IvrHandler | None = None
 
 
 def _build() -> IvrHandler:
-    from cardline.charge import Charger
+    from cardline.charge import charger_from_environment
     from cardline.ivr.decrypt import ConnectDecryptor
     from cardline.ivr.keys import keys_from_secrets_manager
-    from cardline.paypal import PayPalClient, PayPalConfig
-    from cardline.secrets import settings
 
-    environ = settings(os.environ)
-    config = PayPalConfig.from_env(environ)
-    if config is None:
-        raise RuntimeError("PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET must be configured")
-    key = environ.get("CARDLINE_FINGERPRINT_KEY", "")
-    if len(key) < 32:
-        raise RuntimeError("CARDLINE_FINGERPRINT_KEY must hold at least 32 characters")
-    secret_id = environ.get("CARDLINE_IVR_KEYS_SECRET_ID", "")
+    secret_id = os.environ.get("CARDLINE_IVR_KEYS_SECRET_ID", "")
     if not secret_id:
         raise RuntimeError("CARDLINE_IVR_KEYS_SECRET_ID must name the secret with the IVR keys")
-    charger = Charger(PayPalClient(config), _sink, key.encode())
+    charger = charger_from_environment(os.environ, _sink)
     decryptor = ConnectDecryptor(keys_from_secrets_manager(secret_id))
     return IvrHandler(lambda: charger, lambda: decryptor, _sink)
 
