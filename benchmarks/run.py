@@ -431,7 +431,9 @@ NOTES = """\
 - **Bytecode.** `cardline_zip_no_pyc` runs the charge zip's files as Lambda would if the
   zip holds no `.pyc`: every cold start then compiles cardline's modules. Shipping
   bytecode in the zip (compiled for the Lambda runtime's Python) removes that cost.
-- **Warm overhead** (met, narrowly, since the change below; 166 µs before). Per payment
+- **Warm overhead** (at the target within this shared machine's noise: four `make bench` runs
+  on 2026-11-28 gave 93.6, 97.9, 103.3 and 104.9 µs; 166 µs before the change below; the
+  table above says whether this run met it). Per payment
   cardline validates the card (Luhn, brand ranges, expiry, security-code length, a name
   free of card numbers), computes a keyed fingerprint (three HMAC-SHA256), encodes the
   order, interprets PayPal's answer, writes an audit event (JSON + a PAN-masking pass)
