@@ -8,6 +8,7 @@ and the API answers it received in the artifacts directory, where the leak scan 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,9 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Response, sync_playwright
 
 from tests.browser.chromium import CHROMIUM, MISSING, launch
+from tests.cards import TEST_PANS
 from tests.conftest import Running
+from tests.leakscan import spellings
 
 
 # Module scope: Playwright's sync API runs one event loop per thread, so the browser must
@@ -121,3 +124,34 @@ def _save(console: Console, folder: Path, test_name: str) -> None:
             except Exception as error:  # noqa: BLE001 - a body the browser dropped is no leak
                 body = f"(body not available: {type(error).__name__})"
             out.write(f"{response.request.method} {response.url} -> {response.status}\n{body}\n")
+
+
+def assert_no_card_data_kept(console: Console, code: str) -> None:
+    """No test card number, nor ``code``, anywhere a script, the history, a saved page or
+    the browser console could find it afterwards."""
+    page = console.page
+    kept = page.evaluate(
+        """() => JSON.stringify({
+            local: Object.entries(localStorage), session: Object.entries(sessionStorage),
+            cookie: document.cookie, url: location.href, history: history.length,
+            state: history.state,
+            values: [...document.querySelectorAll('input, select, output')].map(e => e.value),
+        })"""
+    )
+    state = json.loads(kept)
+    assert state["local"] == []
+    assert state["session"] == []
+    assert state["cookie"] == ""
+    assert state["url"] == console.running.url + "/"  # no query, no fragment
+    assert state["history"] == console.history_length
+    assert state["state"] is None
+    assert code not in state["values"]
+    assert page.context.cookies() == []
+    html = page.content()
+    text = page.locator("body").inner_text()
+    messages = "\n".join(console.messages)
+    for pan in TEST_PANS:
+        for spelling in spellings(pan):
+            for where in (html, text, kept, messages):
+                assert spelling not in where
+    assert f'value="{code}"' not in html

@@ -7,7 +7,6 @@ that contact, and the page must show the outcome it polled for: last four digits
 
 from __future__ import annotations
 
-import json
 import uuid
 from pathlib import Path
 
@@ -17,9 +16,8 @@ from playwright.sync_api import Request, Route, expect
 from cardline.ivr.flow import default_flow_path
 from cardline.ivr.scenarios import SCENARIOS, SECURITY_CODE
 from cardline.ivr.simulator import CallResult, run_call
-from tests.browser.conftest import Console
+from tests.browser.conftest import Console, assert_no_card_data_kept
 from tests.cards import TEST_PANS
-from tests.leakscan import spellings
 
 pytestmark = pytest.mark.slow
 
@@ -77,31 +75,6 @@ def _caller_keys_the_card(
     return result
 
 
-def _no_card_data_in_the_page(console: Console) -> None:
-    page = console.page
-    kept = page.evaluate(
-        """() => JSON.stringify({
-            local: Object.entries(localStorage), session: Object.entries(sessionStorage),
-            cookie: document.cookie, url: location.href,
-            values: [...document.querySelectorAll('input, select, output')].map(e => e.value),
-        })"""
-    )
-    state = json.loads(kept)
-    assert state["local"] == []
-    assert state["session"] == []
-    assert state["cookie"] == ""
-    assert state["url"] == console.running.url + "/"
-    assert SECURITY_CODE not in state["values"]
-    html = page.content()
-    text = page.locator("body").inner_text()
-    messages = "\n".join(console.messages)
-    for pan in TEST_PANS:
-        for spelling in spellings(pan):
-            for where in (html, text, kept, messages):
-                assert spelling not in where
-    assert f'value="{SECURITY_CODE}"' not in html
-
-
 def test_agent_starts_a_keypad_payment_and_sees_the_approved_outcome_with_last4_only(
     console: Console, artifacts: Path
 ) -> None:
@@ -142,7 +115,7 @@ def test_agent_starts_a_keypad_payment_and_sees_the_approved_outcome_with_last4_
     page.get_by_role("button", name="View this payment").click()
     expect(page.locator("#detail")).to_be_focused()
     expect(page.locator("#detail-fields")).to_contain_text("Visa •••• 1881")
-    _no_card_data_in_the_page(console)
+    assert_no_card_data_kept(console, SECURITY_CODE)
 
 
 def test_checking_stops_when_asked_and_resumes_on_check_again(
@@ -174,7 +147,7 @@ def test_checking_stops_when_asked_and_resumes_on_check_again(
     )
     assert len(polls) > stopped_at
     assert all(url.endswith(f"{SESSIONS}/{session_id}") for url in polls)
-    _no_card_data_in_the_page(console)
+    assert_no_card_data_kept(console, SECURITY_CODE)
 
 
 def test_mistakes_are_shown_next_to_their_field_and_nothing_is_sent(console: Console) -> None:
