@@ -262,9 +262,8 @@ class IvrHandler:
 
     # -- answers ------------------------------------------------------------------------
 
-    def _reprompt(self, contact: ContactEvent, attempt: int, reprompt: _Reprompt) -> dict[str, str]:
-        next_attempt = attempt + 1
-        over = next_attempt > self._max_reprompts
+    def _input_refused(self, contact: ContactEvent, details: dict[str, object]) -> None:
+        """The audit event for keyed input the call could not use (card-free details)."""
         self._sink.emit(
             audit.AuditEvent(
                 type=IVR_INPUT,
@@ -272,13 +271,21 @@ class IvrHandler:
                 outcome="failure",
                 origin=f"connect:{contact.contact_id}",
                 resource=f"contact:{contact.contact_id}",
-                details={
-                    "field": reprompt.field,
-                    "reason": reprompt.reason,
-                    "attempt": next_attempt,
-                    "gave_up": over,
-                },
+                details=details,
             )
+        )
+
+    def _reprompt(self, contact: ContactEvent, attempt: int, reprompt: _Reprompt) -> dict[str, str]:
+        next_attempt = attempt + 1
+        over = next_attempt > self._max_reprompts
+        self._input_refused(
+            contact,
+            {
+                "field": reprompt.field,
+                "reason": reprompt.reason,
+                "attempt": next_attempt,
+                "gave_up": over,
+            },
         )
         if over:
             return self._finish(
@@ -298,16 +305,7 @@ class IvrHandler:
     def _give_up(
         self, contact: ContactEvent, code: str, detail: str, spoken: str
     ) -> dict[str, str]:
-        self._sink.emit(
-            audit.AuditEvent(
-                type=IVR_INPUT,
-                operator=operator_for(contact.instance_id),
-                outcome="failure",
-                origin=f"connect:{contact.contact_id}",
-                resource=f"contact:{contact.contact_id}",
-                details={"reason": code, "detail": detail, "gave_up": True},
-            )
-        )
+        self._input_refused(contact, {"reason": code, "detail": detail, "gave_up": True})
         return self._finish(contact, "failed", spoken)
 
     def _finish(self, contact: ContactEvent, status: str, spoken: str) -> dict[str, str]:
