@@ -16,6 +16,7 @@ import secrets
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from cardline import audit
 from cardline.errors import AuthenticationFailed, InvalidRequest, NotFound
@@ -45,12 +46,22 @@ class OperatorStore:
         self.path = path
         self._sink = sink
         self._lock = threading.Lock()
+        # The parsed file and the stat it was read at: every request authenticates, and a
+        # stat costs less than a read and a parse. Every write (ours or another process's
+        # `cardline operators`) replaces the file, so a new inode shows the change at once.
+        self._cached: tuple[tuple[int, int, int], list[dict[str, Any]]] | None = None
 
     def _load(self) -> list[Operator]:
-        if not self.path.exists():
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
             return []
-        data = json.loads(self.path.read_text(encoding="utf-8"))
-        return [Operator(**item) for item in data.get("operators", [])]
+        version = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        if self._cached is None or self._cached[0] != version:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            self._cached = (version, list(data.get("operators", [])))
+        # Fresh objects each time: revoke() changes the ones it gets before saving.
+        return [Operator(**item) for item in self._cached[1]]
 
     def _save(self, operators: list[Operator]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
