@@ -1,0 +1,24 @@
+"""Finding 2: the PAN mask never rewrites one of our own ids."""
+
+from __future__ import annotations
+
+import random
+
+from cardline import audit
+from cardline.charge import payment_id_for
+
+# A million ids: payment ids from keys, event ids from the generator itself.
+COUNT = 1_000_000
+
+
+def test_no_payment_id_is_ever_altered_by_the_mask() -> None:
+    rng = random.Random(20261201)
+    for n in range(COUNT):
+        payment_id = payment_id_for("op_" + str(n % 7), f"key-{rng.getrandbits(64):x}")
+        assert audit.mask_pans(payment_id) == payment_id, payment_id
+
+
+def test_no_event_id_is_ever_altered_by_the_mask() -> None:
+    for _ in range(COUNT):
+        event_id = audit.new_id()
+        assert audit.mask_pans(event_id) == event_id, event_id
