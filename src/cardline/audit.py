@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from _thread import allocate_lock  # threading.Lock without importing threading (cold start)
 from datetime import UTC, datetime
 
+from cardline import ids, pan
 from cardline.values import FrozenValue
 
 # typing stays unimported on the charge path, and so does logging unless a record can go
@@ -54,9 +54,8 @@ SERVICE_STARTED = "service_started"
 
 
 def new_id() -> str:
-    """128 random bits as 32 hex digits (what uuid4().hex gives, without importing uuid,
-    which costs the charge function's cold start more than it gives)."""
-    return os.urandom(16).hex()
+    """128 random bits as 32 letters (cardline.ids: an id never holds a digit)."""
+    return ids.random_id(32)
 
 
 def utc_now() -> str:
@@ -226,63 +225,10 @@ def read_events(path: Path) -> Iterator[AuditEvent]:
                 continue
 
 
-# 13 to 19 digits, optionally split by single spaces or dashes, not inside a longer number.
-# Written to begin with the digit (the look-behind then checks the character before it)
-# so that the regex engine skips ahead to the next digit instead of trying every position.
-_PAN_SHAPED = re.compile(r"[0-9](?<![0-9][0-9])(?:[ -]?[0-9]){12,18}(?![0-9])")
-
-
-def _luhn_ok(digits: str) -> bool:
-    """The Luhn check of ASCII digits (see cardline.card.luhn_valid, which checks its input)."""
-    return (
-        sum(map(int, digits[-1::-2])) + sum(map(_LUHN_DOUBLED.__getitem__, digits[-2::-2]))
-    ) % 10 == 0
-
-
-# Every second digit from the right counts double, less 9 when that is more than 9.
-_LUHN_DOUBLED = {str(d): 2 * d - 9 if d > 4 else 2 * d for d in range(10)}
-
-
-# Card numbers as people write them: contiguous, in fours, or Amex's 4-6-5.
-# (Beginning with the digit, as _PAN_SHAPED does, for the same reason.)
-_PAN_WRITTEN = re.compile(
-    r"[0-9](?<![0-9][0-9])(?:[0-9]{12,18}"
-    r"|[0-9]{3}([ -])[0-9]{4}\1[0-9]{4}\1[0-9]{4}(?:\1[0-9]{1,3})?"
-    r"|[0-9]{3}([ -])[0-9]{6}\2[0-9]{5})(?![0-9])"
-)
-
-
-def _digits(text: str) -> str:
-    return text.replace(" ", "").replace("-", "")
-
-
-def _is_pan(match: re.Match[str]) -> bool:
-    digits = _digits(match.group(0))
-    return 13 <= len(digits) <= 19 and _luhn_ok(digits)
-
-
-def contains_pan(text: str) -> bool:
-    """True when free text holds a Luhn-valid card number written the way card numbers are
-    (a keying slip into the wrong field), which must be refused rather than stored. Narrower
-    than the log filter's pattern so that order numbers and dates are not refused."""
-    return any(_is_pan(match) for match in _PAN_WRITTEN.finditer(text))
-
-
-def is_pan(text: str) -> bool:
-    """True when the whole of ``text`` is a Luhn-valid card number (separators allowed)."""
-    match = _PAN_SHAPED.fullmatch(text.strip())
-    return match is not None and _is_pan(match)
-
-
-def mask_pans(text: str) -> str:
-    """Replace every Luhn-valid 13–19 digit run with a mask keeping only the last 4 digits."""
-
-    def _mask(match: re.Match[str]) -> str:
-        if _is_pan(match):
-            return "[PAN ••••" + _digits(match.group(0))[-4:] + "]"
-        return match.group(0)
-
-    return _PAN_SHAPED.sub(_mask, text)
+# The card-number detector lives in cardline.pan; these names are its public face here.
+contains_pan = pan.contains_pan
+is_pan = pan.is_pan
+mask_pans = pan.mask_pans
 
 
 class PanMaskingFilter:

@@ -16,7 +16,7 @@ import hmac
 import json
 import re
 
-from cardline import audit
+from cardline import audit, ids
 from cardline.card import Card
 from cardline.errors import (
     GatewayError,
@@ -232,7 +232,7 @@ def validate_idempotency_key(key: str | None) -> str:
             f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters",
             field="Idempotency-Key",
         )
-    if audit.contains_pan(key):
+    if audit.contains_pan(key, inside_identifiers=False):
         raise InvalidRequest(
             "Idempotency-Key must not contain a card number", field="Idempotency-Key"
         )
@@ -245,7 +245,7 @@ def _digest(*parts: str) -> str:
 
 def payment_id_for(operator: str, idempotency_key: str) -> str:
     """Stable payment id: the same operator and key always name the same payment."""
-    return "pay_" + _digest("payment", operator, idempotency_key)[:24]
+    return "pay_" + ids.digest("payment", operator, idempotency_key)[:24]
 
 
 def paypal_request_id_for(operator: str, idempotency_key: str, purpose: str = "order") -> str:
