@@ -16,6 +16,7 @@ import unicodedata
 from datetime import date
 from enum import StrEnum
 
+from cardline import pan
 from cardline.errors import InvalidCard
 from cardline.values import FrozenValue
 
@@ -279,8 +280,6 @@ def parse_security_code(raw: str, brand: Brand) -> str:
 # Control, format, surrogate, private-use and unassigned characters, and line/paragraph
 # separators: nothing a printed card carries, and a way to smuggle line breaks into logs.
 _NAME_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
-# A number keyed into the name field would travel on as if it were not card data.
-_NAME_PAN_LIKE = re.compile(r"[0-9](?:[ -]*[0-9]){11,}", re.ASCII)
 
 
 def _parse_name(raw: str) -> str:
@@ -297,7 +296,9 @@ def _parse_name(raw: str) -> str:
         unicodedata.category(c) in _NAME_FORBIDDEN_CATEGORIES for c in name
     ):
         _invalid("The cardholder name may contain only printable characters", _NAME)
-    if _NAME_PAN_LIKE.search(name):
+    # A number keyed into the name field would travel on as if it were not card data; a name
+    # has no use for a dozen digits, even ones that fail the Luhn check (a mistyped number).
+    if pan.contains_pan(name) or sum(map(str.isdecimal, unicodedata.normalize("NFKC", name))) >= 12:
         _invalid("The cardholder name must not contain a card number", _NAME)
     return name
 
