@@ -22,24 +22,20 @@ def _data_dir(value: str | None) -> Path:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import waitress
-
-    from cardline.http.wsgi import wsgi_app
+    from cardline.http.waitress_server import make_server, port_of, serve_until_stopped
     from cardline.local import build_local
 
     data_dir = _data_dir(args.data_dir)
     stack = build_local(data_dir)
     try:
-        server = waitress.create_server(
-            wsgi_app(stack.app), host=args.host, port=args.port, threads=8, ident="cardline"
-        )
+        server = make_server(stack.app, args.host, args.port)
     except OSError as error:
         stack.close()
         print(
             f"cardline: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr
         )
         return 1
-    url = f"http://{args.host}:{server.effective_port}"
+    url = f"http://{args.host}:{port_of(server)}"
     print(f"cardline {__version__} listening on {url}", flush=True)
     print(f"  data directory: {data_dir}", flush=True)
     if stack.emulator is not None:
@@ -55,9 +51,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"  {key}", flush=True)
     print("  try: curl -s " + url + "/health", flush=True)
     try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
+        serve_until_stopped(server, stack.app)
     finally:
         stack.close()
     return 0

@@ -146,14 +146,10 @@ class BackgroundServer:
 
 
 def serve_in_background(app: App, host: str = "127.0.0.1", port: int = 0) -> BackgroundServer:
-    import waitress
+    from cardline.http.waitress_server import make_server, port_of
 
-    from cardline.http.wsgi import wsgi_app
-
-    # A short loop timeout lets stop() return promptly.
-    server = waitress.create_server(
-        wsgi_app(app), host=host, port=port, threads=8, asyncore_loop_timeout=0.05
-    )
+    # The public host's settings; a short loop timeout lets stop() return promptly.
+    server = make_server(app, host, port, asyncore_loop_timeout=0.05)
     stopping = threading.Event()
 
     def run() -> None:
@@ -171,5 +167,6 @@ def serve_in_background(app: App, host: str = "127.0.0.1", port: int = 0) -> Bac
         stopping.set()
         server.close()
         thread.join(timeout=5)
+        app.flush()  # the audit events held back (aggregated failed authentication)
 
-    return BackgroundServer(f"http://{host}:{server.effective_port}", stop)
+    return BackgroundServer(f"http://{host}:{port_of(server)}", stop)

@@ -49,6 +49,7 @@ CHARGE_MODULES = (
     "http/__init__.py",
     "http/app.py",
     "http/charge_route.py",
+    "http/failure_audit.py",
     "http/lambda_charge.py",
     "http/lambda_events.py",
     "http/messages.py",

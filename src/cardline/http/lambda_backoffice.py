@@ -14,7 +14,9 @@ from cardline import audit
 from cardline.http.app import App, GatewayAuthenticator
 from cardline.http.backoffice_routes import backoffice_routes
 from cardline.http.console_routes import CognitoSignIn, console_routes
+from cardline.http.failure_audit import EachFailure
 from cardline.http.lambda_events import handle_event
+from cardline.http.throttle import FailureThrottle
 
 audit.install_log_filter()
 
@@ -49,7 +51,14 @@ def _build() -> App:
     cognito = CognitoSignIn.from_env(os.environ)
     if cognito is not None:
         routes.extend(console_routes(cognito))
-    return App(routes, GatewayAuthenticator(), _sink)
+    # As in lambda_charge: failures counted, never slept, and written at once.
+    return App(
+        routes,
+        GatewayAuthenticator(),
+        _sink,
+        throttle=FailureThrottle(max_delay=0.0),
+        failures=EachFailure(_sink),
+    )
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:

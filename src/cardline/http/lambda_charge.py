@@ -12,7 +12,9 @@ import os
 from cardline import audit
 from cardline.http.app import App, GatewayAuthenticator
 from cardline.http.charge_route import payment_route
+from cardline.http.failure_audit import EachFailure
 from cardline.http.lambda_events import handle_event
+from cardline.http.throttle import FailureThrottle
 
 TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
 if TYPE_CHECKING:
@@ -28,7 +30,15 @@ def _build() -> App:
     from cardline.charge import charger_from_environment
 
     charger = charger_from_environment(os.environ, _sink)
-    return App([payment_route(lambda: charger)], GatewayAuthenticator(), _sink)
+    return App(
+        [payment_route(lambda: charger)],
+        GatewayAuthenticator(),
+        _sink,
+        # Counted, never slept (a Lambda instance serves one request at a time), and
+        # written at once: a frozen instance cannot be trusted to flush later.
+        throttle=FailureThrottle(max_delay=0.0),
+        failures=EachFailure(_sink),
+    )
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
