@@ -215,6 +215,9 @@ def test_an_unauthenticated_flood_costs_audit_lines_per_interval_not_per_request
     assert sum(e.details["count"] for e in failures) == 10_000
     single = [e for e in failures if e.origin == "192.0.2.1"]
     assert sum(e.details["count"] for e in single) == 5_000
+    shared = [e for e in failures if e.origin == "*"]  # the addresses past MAX_GROUPS
+    assert shared
+    assert all(0 < len(e.details["sample"]) <= e.details["sources"] for e in shared)
     for event in failures:
         assert event.outcome == "failure"
         assert event.details["routes"] == {"GET /v1/payments": event.details["count"]}
@@ -242,6 +245,17 @@ def test_aggregated_failures_are_written_at_interval_end_and_on_flush() -> None:
     assert [(e.origin, e.details["count"]) for e in events.events[1:]] == [("192.0.2.2", 1)]
     failures.flush()
     assert len(events.events) == 2
+
+
+def test_the_lambda_hosts_write_each_failure_at_once_in_the_same_shape() -> None:
+    from cardline.http.failure_audit import EachFailure
+
+    events = Events()
+    EachFailure(events).record("192.0.2.3", "GET /v1/payments", "No identity", delay=0.0)
+    assert len(events.events) == 1
+    assert events.events[0].origin == "192.0.2.3"
+    assert events.events[0].details["count"] == 1
+    assert events.events[0].details["routes"] == {"GET /v1/payments": 1}
 
 
 def test_no_aggregated_failure_is_lost_when_serve_is_stopped(
