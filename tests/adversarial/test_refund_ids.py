@@ -31,4 +31,10 @@ def test_the_refund_id_is_the_hex_id_it_replaced_letter_for_letter() -> None:
 
 def test_the_refund_fingerprint_is_pinned() -> None:
     money = parse_money("5.00", "USD")
-    assert refund_fingerprint(OPERATOR, "pay_kat", money, "damaged") == ("clrf1:")
+    assert refund_fingerprint(OPERATOR, "pay_kat", money, "damaged") == (
+        "clrf1:dbgngvdkqmfrrjhckbttsbrjtvsvdbkqhdsnrqjf"
+    )
+    # No amount is a refund of the rest: another request.
+    assert refund_fingerprint(OPERATOR, "pay_kat", None, None) == (
+        "clrf1:npmsftrqsmmtdtdnfccrcbfrpkhfkvkjjhpkjdft"
+    )
