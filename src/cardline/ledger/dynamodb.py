@@ -112,7 +112,7 @@ class DynamoDbLedger:
             self._put({"pk": f"REFUND#{refund['id']}", "sk": "REFUND", "payment_id": payment_id}),
         ]
         if existing is not None:
-            payment = with_refunds(existing, refunds, event.time)
+            payment = with_refunds(existing, refunds)
             writes.append(self._payment_put(payment, payment_item))
         else:  # not projected yet: take the payment's version all the same
             writes.append(self._versioned_put({"pk": f"PAY#{payment_id}"}, payment_item))

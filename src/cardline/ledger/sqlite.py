@@ -44,7 +44,7 @@ CREATE INDEX IF NOT EXISTS payments_by_time ON payments (created_at DESC, id DES
 CREATE TABLE IF NOT EXISTS refunds (
     id TEXT PRIMARY KEY, payment_id TEXT NOT NULL, status TEXT, amount TEXT, currency TEXT,
     operator TEXT, paypal_refund_id TEXT, created_at TEXT NOT NULL, fingerprint TEXT,
-    outcome TEXT
+    outcome TEXT, updated_at TEXT
 );
 CREATE INDEX IF NOT EXISTS refunds_by_payment ON refunds (payment_id, created_at);
 """
@@ -112,7 +112,7 @@ class SqliteLedger:
             return
         self._upsert("refunds", REFUND_COLUMNS, refund)
         if existing is not None:
-            payment = with_refunds(existing, self._refunds(payment_id), event.time)
+            payment = with_refunds(existing, self._refunds(payment_id))
             self._upsert("payments", PAYMENT_COLUMNS, payment)
 
     def _upsert(self, table: str, columns: tuple[str, ...], row: dict[str, Any]) -> None:

@@ -97,8 +97,8 @@ PUBLIC_REFUND_COLUMNS = (
     "created_at",
 )
 # ``fingerprint``: of the refund request, to refuse a key reused for another one;
-# ``outcome``: the ranked outcome of the status.
-REFUND_COLUMNS = (*PUBLIC_REFUND_COLUMNS, "fingerprint", "outcome")
+# ``outcome``: the ranked outcome of the status; ``updated_at``: its latest event's time.
+REFUND_COLUMNS = (*PUBLIC_REFUND_COLUMNS, "fingerprint", "outcome", "updated_at")
 
 # A refund in these states has moved (or is moving) money back to the card.
 REFUNDED = frozenset({"COMPLETED", "PENDING"})
@@ -268,6 +268,7 @@ def fold_refund(existing: Mapping[str, Any] | None, event: AuditEvent) -> dict[s
     row["created_at"] = _earliest(
         (existing or {}).get("created_at"), details.get("created_at") or event.time
     )
+    row["updated_at"] = _latest((existing or {}).get("updated_at"), event.time)
     return row
 
 
@@ -296,11 +297,12 @@ def refunded_total(refunds: Iterable[Mapping[str, Any]]) -> Decimal:
 
 
 def with_refunds(
-    payment: Mapping[str, Any], refunds: Iterable[Mapping[str, Any]], time: str | None = None
+    payment: Mapping[str, Any], refunds: Iterable[Mapping[str, Any]]
 ) -> dict[str, Any]:
-    """The payment row with its refunded amount and status computed from its refunds
-    (and ``updated_at`` moved to ``time`` when that is later)."""
+    """The payment row with its refunded amount, status and ``updated_at`` computed from
+    its refunds."""
     row = dict(payment)
+    refunds = list(refunds)
     total = refunded_total(refunds)
     row["refunded_amount"] = str(total) if total else "0"
     outcome = _payment_outcome_of(row)
@@ -312,7 +314,7 @@ def with_refunds(
         )
     else:
         row["status"] = "failed" if outcome == "attempt_failed" else outcome
-    row["updated_at"] = _latest(row.get("updated_at"), time)
+    row["updated_at"] = _latest(row.get("updated_at"), *(r.get("updated_at") for r in refunds))
     return row
 
 
