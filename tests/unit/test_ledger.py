@@ -167,3 +167,29 @@ def test_a_refund_delivered_before_its_payment_is_counted(ledger: Ledger) -> Non
     row = ledger.get_payment("pay_1")
     assert row is not None
     assert (row["status"], row["refunded_amount"]) == ("partially_refunded", "5.00")
+
+
+def test_a_sqlite_ledger_of_an_older_schema_is_dropped_for_a_rebuild(tmp_path: Any) -> None:
+    import sqlite3
+
+    path = tmp_path / "ledger.sqlite3"
+    old = sqlite3.connect(str(path))
+    old.executescript(
+        "CREATE TABLE applied_events (event_id TEXT PRIMARY KEY, applied_at TEXT NOT NULL);"
+        "INSERT INTO applied_events VALUES ('ev1', 'then');"
+        "CREATE TABLE payments (id TEXT PRIMARY KEY, status TEXT NOT NULL);"
+        "INSERT INTO payments VALUES ('pay_0123456789abcdef01234567', 'approved');"
+    )
+    old.commit()
+    old.close()
+    ledger = SqliteLedger(path)
+    try:
+        assert ledger.list_payments().items == []
+        event = _payment("pay_1", "approved")
+        event = audit.AuditEvent(
+            event.type, "op", "success", "ip", "pay_1", event.details, event_id="ev1"
+        )
+        assert ledger.apply(event) is True  # the applied-event marks went with the rows
+        assert ledger.get_payment("pay_1")["status"] == "approved"  # type: ignore[index]
+    finally:
+        ledger.close()
