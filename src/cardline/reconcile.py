@@ -180,7 +180,7 @@ class Reconciler:
         if ledger_status in _REFUNDED and paypal_status == "approved":
             return None  # a refund moved it on; the capture itself still reads approved
         settled_here = ledger_status in _REFUNDED
-        if settled_here or (paypal_status == "pending" and ledger_status != "unknown"):
+        if settled_here or (paypal_status in _OPEN and ledger_status != "unknown"):
             return Difference(payment_id, "status", ledger_status, paypal_status, repaired=False)
         self._repair(payment_id, facts)
         return Difference(payment_id, "status", ledger_status, paypal_status, not self._dry_run)

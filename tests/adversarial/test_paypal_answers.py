@@ -259,7 +259,7 @@ def test_whatever_follows_an_order_the_agent_hears_outcome_unknown(
     assert_unknown(client_for(server), Events())
 
 
-def _flood(prefix: bytes, unit: bytes, limit: int = 16 * MIB) -> Callable[[Exchange], None]:
+def _flood(prefix: bytes, unit: bytes, limit: int = 64 * MIB) -> Callable[[Exchange], None]:
     def write(exchange: Exchange) -> None:
         exchange.write(prefix)
         block = unit * (65536 // len(unit))
@@ -287,9 +287,10 @@ def test_a_flood_is_cut_off_and_is_an_unknown_outcome(flood: str) -> None:
     prefix, unit = FLOODS[flood]
     with hostile_paypal(_flood(prefix, unit)) as server:
         assert_unknown(client_for(server), Events())
-    # The client stopped reading and hung up long before the 16 MiB were written.
+    # The client stopped reading and hung up long before the 64 MiB were written (what
+    # the server wrote includes the kernel's socket buffers, a few MiB on loopback).
     assert len(server.hung_up) == 1
-    assert server.hung_up[0].sent < 4 * MIB
+    assert server.hung_up[0].sent < 16 * MIB
 
 
 def _drip(exchange: Exchange) -> None:
@@ -425,7 +426,7 @@ def test_a_retry_refused_at_the_door_never_says_nothing_was_charged() -> None:
     detail = caught.value.detail
     # An earlier attempt with this key may have been approved: only this attempt is known.
     assert "nothing was charged" not in detail
-    assert "this attempt" in detail
+    assert "this attempt" in detail.lower()
     assert payment_id_for("op", KEY) in detail
 
 
@@ -437,7 +438,7 @@ def test_a_refusal_of_a_retry_never_says_nothing_was_charged() -> None:
         charge(client_for(server), Events())
     assert caught.value.status == 422
     assert "nothing was charged" not in caught.value.detail
-    assert "this attempt" in caught.value.detail
+    assert "this attempt" in caught.value.detail.lower()
     assert payment_id_for("op", KEY) in caught.value.detail
 
 
