@@ -31,7 +31,7 @@ def _serve(args: argparse.Namespace) -> int:
     stack = build_local(data_dir)
     try:
         server = waitress.create_server(
-            wsgi_app(stack.app), host=args.host, port=args.port, threads=8, ident="cardline"
+            wsgi_app(stack.app), host=args.host, port=args.port, threads=16, ident="cardline"
         )
     except OSError as error:
         stack.close()
