@@ -31,8 +31,8 @@ class Exchange:
     method: str
     path: str
     headers: dict[str, str]
-    body: bytes
-    connection: socket.socket
+    body: bytes = field(repr=False)  # holds the card: never in an assertion's message
+    connection: socket.socket = field(repr=False)
     sent: int = 0
 
     def write(self, data: bytes) -> None:
@@ -96,7 +96,7 @@ def _serve(server: HostilePayPal, connection: socket.socket) -> None:
                     number = server.token_requests
                     server.token_requests += 1
                 made = server.token(number) if server.token is not None else None
-                connection.sendall(made or json_answer(200, _TOKEN_DOCUMENT))
+                connection.sendall(made or json_answer(200, _TOKEN_DOCUMENT, close=False))
                 continue
             exchange = Exchange(method, path, headers, body, connection)
             with server.lock:
@@ -152,9 +152,12 @@ def answer_with(data: bytes) -> Callable[[Exchange], None]:
     return write
 
 
-def json_answer(status: int, document: object) -> bytes:
+def json_answer(status: int, document: object, *, close: bool = True) -> bytes:
+    """A JSON answer; ``close`` says so in a Connection field (the server closes after every
+    API answer: without it, a client could race the close and reuse the connection)."""
     body = json.dumps(document).encode()
     return (
         f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
+        + ("Connection: close\r\n" if close else "")
+        + f"Content-Length: {len(body)}\r\n\r\n"
     ).encode() + body

@@ -611,6 +611,20 @@ def test_token_is_refreshed_shortly_before_it_expires(
     assert fake.api_requests()[-1].headers["authorization"] == "Bearer A21AAfake-token-2"
 
 
+def test_a_failed_refresh_keeps_using_the_token_that_has_not_expired(
+    client: PayPalClient, fake: FakePayPal, clock: Clock
+) -> None:
+    fake.token_ttl = 3600
+    start = clock.now
+    order(client, "a")
+    clock.now = start + 3600 - 100  # inside the 300 s refresh margin, before expiry
+    fake.token_script.append(Reply(503, {"name": "SERVICE_UNAVAILABLE"}))
+
+    assert interpret_order(order(client, "b")).status == "approved"
+    assert len(fake.token_requests()) == 2
+    assert fake.api_requests()[-1].headers["authorization"] == "Bearer A21AAfake-token-1"
+
+
 def test_a_401_fetches_a_new_token_once_and_retries(
     client: PayPalClient, fake: FakePayPal, sleeps: list[float]
 ) -> None:

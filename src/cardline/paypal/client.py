@@ -745,26 +745,30 @@ class PayPalClient:
     # ----------------------------------------------------------------- OAuth token
 
     def _access_token(self, deadline: float | None = None) -> str:
+        """The cached token, or one fetched by a single caller while the others wait for it
+        (until their deadline) or, if theirs has not expired yet, keep using theirs."""
         token = self._token
         now = self._clock()
-        if deadline is None:
-            deadline = now + self.config.timeout
         if token is not None and now < self._token_refresh_at:
             return token
-        usable = token is not None and now < self._token_expires_at
-        if usable:
+        if deadline is None:
+            deadline = now + self.config.timeout
+        still_valid = token if token is not None and now < self._token_expires_at else None
+        if still_valid is not None:
             if not self._fetch_lock.acquire(False):
-                return token  # type: ignore[return-value]  # another caller is refreshing it
+                return still_valid  # another caller is refreshing it
         elif not self._fetch_lock.acquire(True, max(deadline - now, 0.0)):
-            raise _Transient("token: another caller's token request outlasted the deadline",
-                             maybe_processed=False)  # fmt: skip
+            raise _Transient(
+                "token: another caller's token request outlasted the deadline",
+                maybe_processed=False,
+            )
         try:
             if self._token is not None and self._clock() < self._token_refresh_at:
                 return self._token  # fetched by the caller this one waited for
             return self._fetch_token(deadline)
         except (_Transient, GatewayError):
-            if usable and self._clock() < self._token_expires_at:
-                return token  # type: ignore[return-value]  # the old one is still good
+            if still_valid is not None and self._clock() < self._token_expires_at:
+                return still_valid  # the refresh failed; the old token has not expired
             raise
         finally:
             self._fetch_lock.release()
