@@ -44,6 +44,7 @@ CHARGE_MODULES = (
     "paypal/codes.py",
     "paypal/config.py",
     "paypal/outcome.py",
+    "paypal/transport.py",
     "secrets.py",
     "values.py",
     "http/__init__.py",

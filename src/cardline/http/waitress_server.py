@@ -14,7 +14,9 @@ What each setting guards against (waitress's default in brackets):
   one that stays silent for 30 s, checked every ``cleanup_interval`` [30 s] of 5 s. A
   host facing the internet still belongs behind the ALB (or a proxy), which holds slow
   clients itself.
-- ``threads``: 8 workers; the throttle lets at most half wait out failed-key delays.
+- ``threads`` [4]: 16 workers, one per agent paying at once (a payment waits on PayPal
+  for a quarter of a second or more: 8 workers cap one process near 32 payments/s); the
+  throttle lets at most 4 of them wait out failed-key delays.
 - ``expose_tracebacks`` off, ``ident`` without a version.
 
 waitress's own error answers (a malformed request line or header, 413, 431, 501, and the
@@ -50,7 +52,7 @@ LINGER_BYTES = 1024 * 1024
 LINGER_SECONDS = 2.0
 
 SETTINGS: dict[str, Any] = {
-    "threads": 8,
+    "threads": 16,
     "connection_limit": 1000,
     "asyncore_use_poll": True,
     "channel_timeout": 30,
