@@ -168,24 +168,33 @@ def test_cli_main_in_process_leaves_the_root_logger_as_it_found_it(tmp_path: Pat
 
 
 def test_a_pan_logged_through_the_product_logger_reaches_the_raw_capture(
-    artifacts: Path,
+    planted_logs: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The proof that the leak test can fail: with the masking filter installed on the
     root's handlers (as a Lambda's first call does), a card number logged by the PayPal
-    client still reaches the raw capture whole."""
-    raw = artifacts / "suite-logs.log"
-    before = raw.stat().st_size
-    audit.install_log_filter()
-    try:
-        paypal_client.logger.warning("planted card %s", VISA)
-    finally:
-        for handler in logging.getLogger().handlers:
-            for f in list(handler.filters):
-                if isinstance(f, audit.PanMaskingFilter):
-                    handler.removeFilter(f)
-    with open(raw, "rb") as log:
-        log.seek(before)
-        assert VISA.encode() in log.read()
+    client reaches the raw capture whole, and the leak scan finds it there. (Planted: this
+    thread's records go to a file of the test's own, not to the suite's artifacts.)"""
+    audit.install_log_filter()  # taken off pytest's handlers again after the test
+    paypal_client.logger.warning("planted card %s", VISA)
+    assert VISA not in caplog.text  # pytest's handler was masked...
+    assert "••••" + VISA[-4:] in caplog.text
+    assert VISA in planted_logs.read_text()  # ...the raw capture was not
+    scan = subprocess.run(
+        [sys.executable, "-m", "tests.leakscan", str(planted_logs.parent)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert scan.returncode == 1, scan.stdout + scan.stderr
+
+
+def test_no_test_leaves_a_masking_filter_on_the_root_logger() -> None:
+    """Whatever the tests before this one invoked (Lambda entry points install the filter
+    on their first call), pytest's handlers reach this test unfiltered."""
+    assert all(_masking_filters(h) == 0 for h in logging.getLogger().handlers)
+    assert logging.getLogger().level == logging.DEBUG
 
 
 # --- Finding 2: flakes --------------------------------------------------------------------

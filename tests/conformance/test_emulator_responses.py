@@ -8,18 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-from tests.conformance.spec import SKIP_REASON, SPEC_DIR
-
-if SPEC_DIR is None:
-    pytest.skip(SKIP_REASON, allow_module_level=True)
-
 from jsonschema.exceptions import ValidationError
 
 from cardline.sandbox import Emulator, Fault
 from cardline.sandbox.cards import DECLINE_TRIGGERS, luhn_valid
 from tests.cards import AMEX, AMEX_CVV, MASTERCARD
-from tests.conformance.spec import load_spec, validate_response
+from tests.conformance.spec import SKIP_REASON, SPEC_DIR, load_spec, validate_response
 from tests.paypal_http import Answer, PayPalHttp, card, order_body
 
 ORDERS = "/v2/checkout/orders"
@@ -27,6 +21,8 @@ ORDER = "/v2/checkout/orders/{id}"
 AUTHORIZATION = "/v2/payments/authorizations/{authorization_id}"
 CAPTURE = "/v2/payments/captures/{capture_id}"
 REFUND = "/v2/payments/refunds/{refund_id}"
+
+pytestmark = pytest.mark.skipif(SPEC_DIR is None, reason=SKIP_REASON)
 
 
 @pytest.fixture(scope="module")

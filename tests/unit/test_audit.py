@@ -40,7 +40,7 @@ def _logger(stream: io.StringIO) -> logging.Logger:
     return logger
 
 
-def test_log_filter_masks_messages_arguments_and_tracebacks() -> None:
+def test_log_filter_masks_messages_arguments_and_tracebacks(planted_logs: Path) -> None:
     stream = io.StringIO()
     logger = _logger(stream)
     logger.warning("number %s", VISA)

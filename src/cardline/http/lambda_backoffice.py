@@ -16,8 +16,6 @@ from cardline.http.backoffice_routes import backoffice_routes
 from cardline.http.console_routes import CognitoSignIn, console_routes
 from cardline.http.lambda_events import handle_event
 
-audit.install_log_filter()
-
 _sink = audit.StreamSink()
 _app: App | None = None
 
@@ -55,5 +53,6 @@ def _build() -> App:
 def handler(event: Any, context: Any) -> dict[str, Any]:
     global _app
     if _app is None:
+        audit.install_log_filter()  # the runtime's handler, before anything can log
         _app = _build()
     return handle_event(_app, event)
