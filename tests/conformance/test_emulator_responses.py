@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +14,7 @@ from cardline.sandbox.cards import DECLINE_TRIGGERS, luhn_valid
 from tests.cards import AMEX, AMEX_CVV, MASTERCARD
 from tests.conformance.spec import SKIP_REASON, SPEC_DIR, load_spec, validate_response
 from tests.paypal_http import Answer, PayPalHttp, card, order_body
+from tests.seeded import unique
 
 ORDERS = "/v2/checkout/orders"
 ORDER = "/v2/checkout/orders/{id}"
@@ -96,7 +96,7 @@ def authorization_id(order: dict[str, Any]) -> str:
 def test_create_order_representation(
     orders: dict[str, Any], paypal: PayPalHttp, payment_card: dict[str, Any], intent: str
 ) -> None:
-    invoice = f"INV-{uuid.uuid4().hex[:8]}"  # PayPal refuses a paid invoice id twice
+    invoice = unique("INV-")  # PayPal refuses a paid invoice id twice
     body = order_body(intent=intent, payment_card=payment_card, invoice_id=invoice, custom_id="c-1")
     conforms(orders, ORDERS, "POST", paypal.create_order(body), 201)
 
