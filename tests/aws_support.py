@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from cardline.compliance import cfn_yaml
+from tests.seeded import unique
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "infra" / "serverless" / "template.yaml"
@@ -68,7 +68,7 @@ class Aws:
 
     def ledger_table(self) -> str:
         """A fresh, empty ledger table."""
-        name = f"ledger-{uuid.uuid4().hex[:12]}"
+        name = unique("ledger-")
         create_ledger_table(self.client("dynamodb"), name)
         return name
 
@@ -106,7 +106,7 @@ class FakeExtension:
 
 @pytest.fixture
 def extension() -> Iterator[FakeExtension]:
-    fake = FakeExtension(token=f"session-{uuid.uuid4().hex}")
+    fake = FakeExtension(token=unique("session-"))
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:

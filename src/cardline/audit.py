@@ -260,8 +260,9 @@ class PanMaskingFilter:
 def install_log_filter(logger: logging.Logger | None = None) -> None:
     """Attach a PanMaskingFilter to every handler of ``logger`` (the root logger by default).
 
-    Before anything imported logging no handler exists, so there is nothing to attach to
-    (on Lambda the runtime has imported logging and set up its handler already)."""
+    A host's start-up step, never an import side effect: each Lambda entry point calls it on
+    its first invocation (the runtime has set up its handler by then, and nothing has been
+    logged yet). Before anything imported logging no handler exists: nothing to attach to."""
     if logger is None:
         if "logging" not in sys.modules:
             return
@@ -276,16 +277,21 @@ def install_log_filter(logger: logging.Logger | None = None) -> None:
 def configure_logging(level: int = 20, stream: TextIO | None = None) -> None:
     """One stderr handler with the PAN-masking filter, for the CLI and local hosts.
 
-    ``level`` defaults to logging.INFO."""
+    Only when the process has no logging of its own yet: a host that set it up (a test
+    runner calling ``cli.main`` in-process) keeps its handlers, their filters and its
+    levels as they were. ``level`` defaults to logging.INFO."""
     import logging
 
     root = logging.getLogger()
-    if not root.handlers:
-        handler = logging.StreamHandler(stream or sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(handler)
-    root.setLevel(level)
-    install_log_filter(root)
+    if root.handlers:
+        return
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(level)
+    handler.addFilter(PanMaskingFilter())
+    root.addHandler(handler)
+    if root.level > level:
+        root.setLevel(level)
 
 
 _DEBUG, _INFO, _WARNING = 10, 20, 30  # logging's levels

@@ -7,7 +7,6 @@ import json
 import subprocess
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from cardline.sandbox import Emulator, Fault
 from tests.cards import VISA, payment
 from tests.conftest import Answer, Client, Running
 from tests.faults.conftest import assert_no_double_charge, assert_truthful, captures_of
+from tests.seeded import unique
 from tests.serve_process import CARDLINE, Served, clean_env
 
 pytestmark = pytest.mark.slow
@@ -56,7 +56,7 @@ def test_serve_killed_mid_payment_loses_no_charge_and_a_retry_charges_once(
     key = served.key()
     client = Client(served.url, key, artifacts / "http-answers.log")
     operator = json.loads((data_dir / "operators.json").read_text())["operators"][0]["id"]
-    idempotency_key = f"killed-{uuid.uuid4()}"
+    idempotency_key = unique("killed-")
     payment_id = payment_id_for(operator, idempotency_key)
     emulator.inject(Fault("delay", path_prefix="/v2/checkout/orders", method="POST", delay=1.5))
 

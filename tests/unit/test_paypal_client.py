@@ -915,13 +915,13 @@ def test_connection_refused_is_unavailable(
 
 
 def test_an_unreachable_token_endpoint_is_unavailable(sleeps: list[float], clock: Clock) -> None:
-    with socket.socket() as probe:
+    with socket.socket() as probe:  # bound, not listening: refused, and no one else's port
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    config = PayPalConfig(f"http://127.0.0.1:{port}", "id", "secret", max_attempts=2)
-    client = PayPalClient(config, sleep=sleeps.append, clock=clock)
-    with pytest.raises(GatewayUnavailable):
-        order(client)
+        config = PayPalConfig(f"http://127.0.0.1:{port}", "id", "secret", max_attempts=2)
+        client = PayPalClient(config, sleep=sleeps.append, clock=clock)
+        with pytest.raises(GatewayUnavailable):
+            order(client)
     assert len(sleeps) == 1
 
 

@@ -18,8 +18,6 @@ from cardline.http.failure_audit import EachFailure
 from cardline.http.lambda_events import handle_event
 from cardline.http.throttle import FailureThrottle
 
-audit.install_log_filter()
-
 _sink = audit.StreamSink()
 _app: App | None = None
 
@@ -64,5 +62,6 @@ def _build() -> App:
 def handler(event: Any, context: Any) -> dict[str, Any]:
     global _app
     if _app is None:
+        audit.install_log_filter()  # the runtime's handler, before anything can log
         _app = _build()
     return handle_event(_app, event)

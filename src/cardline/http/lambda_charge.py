@@ -20,8 +20,6 @@ TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
 if TYPE_CHECKING:
     from typing import Any
 
-audit.install_log_filter()
-
 _sink = audit.StreamSink()
 _app: App | None = None
 
@@ -44,5 +42,6 @@ def _build() -> App:
 def handler(event: Any, context: Any) -> dict[str, Any]:
     global _app
     if _app is None:
+        audit.install_log_filter()  # the runtime's handler, before anything can log
         _app = _build()
     return handle_event(_app, event)
