@@ -156,3 +156,11 @@ def test_ledger_rebuild_counts_the_torn_lines_it_skipped(
     finally:
         ledger.close()
     assert (tmp_path / LEDGER_FILE).exists()
+
+
+def test_two_whole_events_glued_by_an_older_writer_are_both_kept(tmp_path: Path) -> None:
+    """A crash that lost only the newline, under a writer that did not check for it."""
+    path = tmp_path / AUDIT_FILE
+    path.write_bytes(_line(FIRST)[:-1] + _line(TORN)[:-1] + _line(NEXT))
+    ids = [e.event_id for e in audit.read_events(path)]
+    assert ids == [FIRST.event_id, TORN.event_id, NEXT.event_id]
