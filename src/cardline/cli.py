@@ -91,7 +91,9 @@ def _ledger(args: argparse.Namespace) -> int:
     data_dir = _data_dir(args.data_dir)
     path = data_dir / LEDGER_FILE
     for suffix in ("", "-wal", "-shm"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
+        old = Path(str(path) + suffix)
+        if old.is_file() or old.is_symlink():  # anything else is moved aside on opening
+            old.unlink()
     ledger = SqliteLedger(path)
     torn: list[int] = []
     try:

@@ -99,7 +99,15 @@ def open_store(data_dir: Path) -> tuple[SqliteLedger, ProjectingSink, OperatorSt
     are projected first; events already applied are skipped by their id.
     """
     ledger = SqliteLedger(data_dir / LEDGER_FILE)
-    rebuild(ledger, audit.read_events(data_dir / AUDIT_FILE))
+    applied, _skipped = rebuild(ledger, audit.read_events(data_dir / AUDIT_FILE))
+    if ledger.replaced is not None:
+        log.warning(
+            "the ledger was rebuilt from the audit log %s (%d events applied); the damaged "
+            "ledger is kept as %s",
+            data_dir / AUDIT_FILE,
+            applied,
+            ledger.replaced.name,
+        )
     sink = ProjectingSink(audit.FileSink(data_dir / AUDIT_FILE), ledger)
     return ledger, sink, OperatorStore(data_dir / OPERATORS_FILE, sink)
 

@@ -17,6 +17,7 @@ from cardline.ledger.projector import (
     payment_row,
     refund_rows,
 )
+from cardline.sqlite_files import open_sqlite
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS applied_events (event_id TEXT PRIMARY KEY, applied_at TEXT NOT NULL);
@@ -36,6 +37,12 @@ CREATE INDEX IF NOT EXISTS refunds_by_payment ON refunds (payment_id, created_at
 """
 
 
+def _setup(db: sqlite3.Connection) -> None:
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.executescript(_SCHEMA)
+
+
 def encode_cursor(created_at: str, payment_id: str) -> str:
     return base64.urlsafe_b64encode(f"{created_at}|{payment_id}".encode()).decode()
 
@@ -53,15 +60,22 @@ class SqliteLedger:
     """Thread-safe SQLite ledger; every projection runs in one transaction."""
 
     def __init__(self, path: Path | str) -> None:
+        """Opens (or creates) the ledger at ``path``. A damaged file is moved aside and an
+        empty ledger started: ``replaced`` then names the damaged copy, and the caller
+        rebuilds the ledger from the audit log."""
+        if isinstance(path, str) and path != ":memory:":
+            path = Path(path)
         if isinstance(path, Path):
             path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            self._db, self.replaced = open_sqlite(
+                path, _setup, what="the ledger", check_same_thread=False, isolation_level=None
+            )
+        else:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self.replaced = None
+            _setup(self._db)
         self._db.row_factory = sqlite3.Row
         self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
 
     def apply(self, event: AuditEvent) -> bool:
         with self._lock:
