@@ -81,7 +81,7 @@ def _open(
 ) -> sqlite3.Connection:
     if path.exists() and not path.is_file():
         raise Damaged("not a regular file")
-    db = sqlite3.connect(str(path), **connect)
+    db: sqlite3.Connection = sqlite3.connect(str(path), **connect)
     try:
         verdict = [row[0] for row in db.execute("PRAGMA quick_check")]
         if verdict != ["ok"]:
