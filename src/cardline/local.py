@@ -33,6 +33,7 @@ AUDIT_FILE = "audit.jsonl"
 LEDGER_FILE = "ledger.sqlite3"
 OPERATORS_FILE = "operators.json"
 KEY_FILE = "fingerprint.key"
+EMULATOR_FILE = "paypal-emulator.sqlite3"
 
 log = logging.getLogger("cardline.local")
 
@@ -121,7 +122,8 @@ def build_local(data_dir: Path, environ: Mapping[str, str] = os.environ) -> Loca
     if config is None:
         from cardline.sandbox import Emulator
 
-        emulator = Emulator()
+        # Its state lives in the data directory: a restart still knows earlier payments.
+        emulator = Emulator(state_path=data_dir / EMULATOR_FILE)
         base_url = emulator.start()
         config = PayPalConfig(
             base_url=base_url,
