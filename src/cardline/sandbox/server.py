@@ -521,6 +521,7 @@ class Emulator:
             thread.join(timeout=5)
         self._server = self._thread = None
         self._base_url = None
+        self._store.close_state()
 
     def __enter__(self) -> Emulator:
         self.start()

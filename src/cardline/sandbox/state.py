@@ -45,7 +45,7 @@ CREATE TABLE IF NOT EXISTS paid_invoices (invoice_id TEXT PRIMARY KEY);
 
 def _setup(db: sqlite3.Connection) -> None:
     db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")
+    db.execute("PRAGMA synchronous=NORMAL")
     db.executescript(_SCHEMA)
 
 
@@ -62,25 +62,41 @@ class Loaded:
 
 
 class StateFile:
-    """The emulator's SQLite state file, one short connection per operation (so that
-    nothing needs closing); a damaged file is moved aside and started afresh."""
+    """The emulator's SQLite state file; a damaged file is moved aside and started afresh.
+
+    One connection, opened on first use and again after :meth:`close` (closing the last
+    connection checkpoints the WAL, which is what makes a connection per write slow).
+    ``synchronous=NORMAL``: in WAL mode a commit survives the process crashing, which is
+    the crash an emulator must survive; a power cut may lose the last commits.
+    """
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        db, self.replaced = open_sqlite(path, _setup, what="the PayPal emulator's state")
-        db.close()
+        self._db: sqlite3.Connection | None
+        self._db, self.replaced = open_sqlite(
+            path,
+            _setup,
+            what="the PayPal emulator's state",
+            check_same_thread=False,
+            isolation_level=None,
+        )
         self._lock = threading.Lock()
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            db = sqlite3.connect(self.path, isolation_level=None)
-            try:
-                db.execute("PRAGMA synchronous=FULL")
-                yield db
-            finally:
-                db.close()
+            if self._db is None:
+                self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+                _setup(self._db)
+            yield self._db
+
+    def close(self) -> None:
+        """Close the connection (the next use opens it again)."""
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
 
     def load(self) -> Loaded:
         """Everything the file holds, in the order it was first written."""

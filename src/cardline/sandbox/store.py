@@ -96,6 +96,11 @@ class Store:
             if self._state is not None:
                 self._state.forget_request_ids()
 
+    def close_state(self) -> None:
+        """Close the state file, if any, until the next write."""
+        if self._state is not None:
+            self._state.close()
+
     def persist(self, resource_ids: Iterable[str], operation: str, request_id: str | None) -> None:
         """Write what one request may have changed to the state file, if there is one:
         every record of the orders ``resource_ids`` belong to, and the request id."""
