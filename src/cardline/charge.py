@@ -420,7 +420,16 @@ def _for_the_agent(error: GatewayError, payment_id: str) -> GatewayError:
             "(the same Idempotency-Key is safe to reuse)."
         )
     else:
-        return error
+        from cardline.paypal.codes import refusal_words
+
+        words = refusal_words(error.issue, error.http_status)
+        if isinstance(error, GatewayRejected):
+            detail = f"PayPal refused payment {payment_id} and nothing was charged. {words}"
+        else:
+            detail = (
+                f"PayPal gave no usable answer about payment {payment_id}. {words} Retry with "
+                "the same Idempotency-Key: a retry never charges twice."
+            )
     return type(error)(
         detail,
         http_status=error.http_status,

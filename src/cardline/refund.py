@@ -8,8 +8,16 @@ from typing import TYPE_CHECKING, Any
 
 from cardline import audit
 from cardline.charge import paypal_request_id_for, reject_unknown, validate_idempotency_key
-from cardline.errors import GatewayError, InvalidRequest, NotFound
+from cardline.errors import (
+    GatewayError,
+    GatewayOutcomeUnknown,
+    GatewayRejected,
+    GatewayUnavailable,
+    InvalidRequest,
+    NotFound,
+)
 from cardline.money import Money, parse_money
+from cardline.paypal.codes import refusal_words
 
 if TYPE_CHECKING:
     from cardline.ledger import Ledger
@@ -79,7 +87,7 @@ class Refunder:
                 payment_id,
                 {"id": refund_id, "status": "FAILED", "error": error.code},
             )
-            raise
+            raise _in_words(error) from None
         refund = _refund_view(refund_id, payment, answer, money)
         self._emit(operator, origin, payment_id, refund)
         return refund
@@ -98,6 +106,37 @@ class Refunder:
                 details=details,
             )
         )
+
+
+def _in_words(error: GatewayError) -> GatewayError:
+    """The gateway error as the agent reads it: what happened to the refund, what to do,
+    never PayPal's own names (the same class, so its code and status stay)."""
+    if isinstance(error, GatewayOutcomeUnknown):
+        detail = (
+            "PayPal did not confirm the refund in time: it may have been made. Retry with the "
+            "same Idempotency-Key to learn the outcome; a retry never refunds twice."
+        )
+    elif isinstance(error, GatewayUnavailable):
+        detail = (
+            "PayPal could not be reached and nothing was refunded. Try again in a moment "
+            "(the same Idempotency-Key is safe to reuse)."
+        )
+    else:
+        words = refusal_words(error.issue, error.http_status)
+        if isinstance(error, GatewayRejected):
+            detail = f"PayPal refused the refund and nothing was refunded. {words}"
+        else:
+            detail = (
+                f"PayPal gave no usable answer about the refund. {words} Retry with the same "
+                "Idempotency-Key: a retry never refunds twice."
+            )
+    return type(error)(
+        detail,
+        http_status=error.http_status,
+        name=error.name,
+        issue=error.issue,
+        debug_id=error.debug_id,
+    )
 
 
 def _check_remaining(payment: Mapping[str, Any], money: Money | None) -> None:
