@@ -209,7 +209,7 @@ class FileSink:
         self.path = path
         self._lock = allocate_lock()
         self._flock = fcntl.flock
-        self._exclusive, self._unlock = fcntl.LOCK_EX, fcntl.LOCK_UN
+        self._exclusive = fcntl.LOCK_EX
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def emit(self, event: AuditEvent) -> None:
