@@ -477,7 +477,16 @@ def _for_the_agent(error: GatewayError, payment_id: str) -> GatewayError:
     elif isinstance(error, GatewayRejected):
         detail = error.detail.rstrip(".") + ". " + _EARLIER_ATTEMPTS.format(payment_id=payment_id)
     else:
-        return error
+        from cardline.paypal.codes import refusal_words
+
+        words = refusal_words(error.issue, error.http_status)
+        if isinstance(error, GatewayRejected):
+            detail = f"PayPal refused payment {payment_id} and nothing was charged. {words}"
+        else:
+            detail = (
+                f"PayPal gave no usable answer about payment {payment_id}. {words} Retry with "
+                "the same Idempotency-Key: a retry never charges twice."
+            )
     return type(error)(
         detail,
         field=error.field,

@@ -85,16 +85,24 @@ def _ledger(args: argparse.Namespace) -> int:
     data_dir = _data_dir(args.data_dir)
     path = data_dir / LEDGER_FILE
     for suffix in ("", "-wal", "-shm"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
+        old = Path(str(path) + suffix)
+        if old.is_file() or old.is_symlink():  # anything else is moved aside on opening
+            old.unlink()
     ledger = SqliteLedger(path)
+    torn: list[int] = []
     try:
-        applied, skipped = rebuild(ledger, audit.read_events(data_dir / AUDIT_FILE))
+        applied, skipped = rebuild(ledger, audit.read_events(data_dir / AUDIT_FILE, torn=torn))
     finally:
         ledger.close()
     print(
         f"ledger rebuilt from {data_dir / AUDIT_FILE}: {applied} events applied, {skipped} skipped"
+        + (f"; {_count(len(torn), 'torn line')} skipped (see the warnings)" if torn else "")
     )
     return 0
+
+
+def _count(number: int, thing: str) -> str:
+    return f"{number} {thing}{'' if number == 1 else 's'}"
 
 
 def _since(value: str) -> datetime:

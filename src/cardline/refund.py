@@ -19,9 +19,18 @@ from typing import TYPE_CHECKING, Any
 
 from cardline import audit, ids
 from cardline.charge import paypal_request_id_for, reject_unknown, validate_idempotency_key
-from cardline.errors import GatewayError, IdempotencyConflict, InvalidRequest, NotFound
+from cardline.errors import (
+    GatewayError,
+    GatewayOutcomeUnknown,
+    GatewayRejected,
+    GatewayUnavailable,
+    IdempotencyConflict,
+    InvalidRequest,
+    NotFound,
+)
 from cardline.ledger.states import REFUNDED
 from cardline.money import Money, parse_money
+from cardline.paypal.codes import refusal_words
 
 if TYPE_CHECKING:
     from cardline.ledger import Ledger
@@ -132,7 +141,7 @@ class Refunder:
             self._emit(
                 operator, origin, payment_id, {**facts, "status": "FAILED", "error": error.code}
             )
-            raise
+            raise _in_words(error) from None
         if not _answers(answer, str(capture_id), asked, str(payment["currency"])):
             # PayPal replayed a refund this key made of another capture or amount.
             self._refuse_reuse(operator, origin, payment_id, refund_id)
@@ -167,6 +176,37 @@ class Refunder:
                 details=details,
             )
         )
+
+
+def _in_words(error: GatewayError) -> GatewayError:
+    """The gateway error as the agent reads it: what happened to the refund, what to do,
+    never PayPal's own names (the same class, so its code and status stay)."""
+    if isinstance(error, GatewayOutcomeUnknown):
+        detail = (
+            "PayPal did not confirm the refund in time: it may have been made. Retry with the "
+            "same Idempotency-Key to learn the outcome; a retry never refunds twice."
+        )
+    elif isinstance(error, GatewayUnavailable):
+        detail = (
+            "PayPal could not be reached and nothing was refunded. Try again in a moment "
+            "(the same Idempotency-Key is safe to reuse)."
+        )
+    else:
+        words = refusal_words(error.issue, error.http_status)
+        if isinstance(error, GatewayRejected):
+            detail = f"PayPal refused the refund and nothing was refunded. {words}"
+        else:
+            detail = (
+                f"PayPal gave no usable answer about the refund. {words} Retry with the same "
+                "Idempotency-Key: a retry never refunds twice."
+            )
+    return type(error)(
+        detail,
+        http_status=error.http_status,
+        name=error.name,
+        issue=error.issue,
+        debug_id=error.debug_id,
+    )
 
 
 def _same_request(

@@ -23,6 +23,7 @@ from cardline.card import MAX_NAME_LENGTH
 from cardline.charge import MAX_REFERENCE, reject_unknown
 from cardline.errors import InvalidRequest
 from cardline.money import parse_money
+from cardline.sqlite_files import open_sqlite
 
 SESSIONS_FILE = "ivr-sessions.sqlite3"
 SESSION_ATTRIBUTE = "cardline_session_id"
@@ -114,6 +115,11 @@ CREATE TABLE IF NOT EXISTS sessions (
 """
 
 
+def _create_schema(db: sqlite3.Connection) -> None:
+    with db:
+        db.execute(_SCHEMA)
+
+
 _COLUMNS = tuple(Session.__dataclass_fields__)
 _INSERT = "INSERT INTO sessions ({}) VALUES ({})".format(  # noqa: S608 - fixed column names
     ", ".join(_COLUMNS), ", ".join("?" * len(_COLUMNS))
@@ -127,8 +133,10 @@ class SessionStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._path = path
         self._sink = sink
-        with self._connect() as db:
-            db.execute(_SCHEMA)
+        # A damaged file is moved aside and a new one started: sessions live for one call,
+        # and the payments they led to are in the audit log and the ledger.
+        db, _aside = open_sqlite(path, _create_schema, what="the IVR sessions database", timeout=10)
+        db.close()
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:

@@ -21,6 +21,7 @@ from cardline.ledger.states import (
     public_refund,
     with_refunds,
 )
+from cardline.sqlite_files import open_sqlite
 
 # Bumped when a column is added: an older file is dropped and rebuilt from the audit log
 # (the ledger is a view of it; `cardline serve` replays the audit file at start).
@@ -50,6 +51,15 @@ CREATE INDEX IF NOT EXISTS refunds_by_payment ON refunds (payment_id, created_at
 """
 
 
+def _setup(db: sqlite3.Connection) -> None:
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    if db.execute("PRAGMA user_version").fetchone()[0] < _SCHEMA_VERSION:
+        db.executescript(_DROP)
+    db.executescript(_SCHEMA)
+    db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+
+
 def encode_cursor(created_at: str, payment_id: str) -> str:
     return base64.urlsafe_b64encode(f"{created_at}|{payment_id}".encode()).decode()
 
@@ -67,18 +77,22 @@ class SqliteLedger:
     """Thread-safe SQLite ledger; every projection runs in one transaction."""
 
     def __init__(self, path: Path | str) -> None:
+        """Opens (or creates) the ledger at ``path``. A damaged file is moved aside and an
+        empty ledger started: ``replaced`` then names the damaged copy, and the caller
+        rebuilds the ledger from the audit log."""
+        if isinstance(path, str) and path != ":memory:":
+            path = Path(path)
         if isinstance(path, Path):
             path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            self._db, self.replaced = open_sqlite(
+                path, _setup, what="the ledger", check_same_thread=False, isolation_level=None
+            )
+        else:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self.replaced = None
+            _setup(self._db)
         self._db.row_factory = sqlite3.Row
         self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            if self._db.execute("PRAGMA user_version").fetchone()[0] < _SCHEMA_VERSION:
-                self._db.executescript(_DROP)
-            self._db.executescript(_SCHEMA)
-            self._db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
 
     def apply(self, event: AuditEvent) -> bool:
         with self._lock:
