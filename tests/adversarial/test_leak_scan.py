@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from tests import leakscan
 from tests.adversarial.written_pans import WRITTEN_FORMS
 from tests.aws_support import subscription_event
-from tests.cards import AMEX, AMEX_CVV, CVV, MISTYPED_VISA, TEST_PANS, VISA
+from tests.cards import AMEX, AMEX_CVV, CVV, DISCOVER, MISTYPED_VISA, TEST_PANS, VISA, payment
+from tests.conftest import Running
 
 _FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
@@ -230,6 +231,26 @@ def test_the_clean_corpus_gives_no_hit_in_any_encoding(tmp_path: Path) -> None:
         ]
     )
     assert _scan_text(tmp_path, blob) == []
+
+
+@pytest.mark.slow
+def test_what_a_real_payment_flow_leaves_gives_no_hit(running: Running, data_dir: Path) -> None:
+    """The ledger (SQLite), the audit file and the answers of approved, declined, refused
+    and refunded payments: real artifacts, with their ids, times and amounts."""
+    client = running.client
+    paid = client.pay(payment(VISA)).json()
+    assert client.pay(payment(AMEX, code=AMEX_CVV)).status == 201
+    assert client.pay(payment(DISCOVER, name="CCREJECT-IF")).status == 201
+    assert client.pay(payment(MISTYPED_VISA)).status == 422
+    refund = client.request(
+        "POST", f"/v1/payments/{paid['id']}/refunds", {"amount": "5.00"}, idempotency_key="r"
+    )
+    assert refund.status == 201
+    answers = [client.request("GET", "/v1/payments"), client.request("GET", "/openapi.json")]
+    (data_dir / "answers.txt").write_bytes(b"\n".join(a.body for a in answers))
+    files = sorted(p for p in data_dir.rglob("*") if p.is_file())
+    assert any(p.suffix == ".sqlite3" for p in files)
+    assert [str(hit) for hit in leakscan.scan(files)] == []
 
 
 @settings(max_examples=300, derandomize=True, deadline=None)
