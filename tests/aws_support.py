@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from cardline.compliance import cfn_yaml
+from tests.artifacts import dump_moto
 from tests.seeded import unique
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,7 +75,8 @@ class Aws:
 
 
 @pytest.fixture(scope="session")
-def aws() -> Iterator[Aws]:
+def aws(artifacts: Path) -> Iterator[Aws]:
+    """moto's server; what it holds at the end is dumped for the leak scan."""
     from moto.server import ThreadedMotoServer
 
     # Their DEBUG lines (every request and answer) would swamp the suite's log.
@@ -83,8 +85,10 @@ def aws() -> Iterator[Aws]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    stand_in = Aws(f"http://{host}:{port}")
     try:
-        yield Aws(f"http://{host}:{port}")
+        yield stand_in
+        dump_moto(stand_in.client, artifacts)
     finally:
         server.stop()
 

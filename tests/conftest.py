@@ -19,6 +19,7 @@ import pytest
 from cardline.audit import mask_pans
 from cardline.local import LocalStack, build_local, serve_in_background
 from tests import seeded  # noqa: F401 - hypothesis draws the same examples every run
+from tests.artifacts import pytest_runtest_logreport  # noqa: F401 - keeps each test's output
 from tests.aws_support import aws, extension  # noqa: F401 - fixtures for tests/unit and tests/aws
 from tests.raw_capture import FILE_NAME as RAW_LOG_FILE
 from tests.raw_capture import RawCapture, strip_masking_filters

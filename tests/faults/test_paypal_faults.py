@@ -18,6 +18,7 @@ import pytest
 
 from cardline.charge import payment_id_for
 from cardline.sandbox import Fault
+from tests.artifacts import run
 from tests.cards import VISA, payment
 from tests.conftest import Answer, Running
 from tests.faults.conftest import (
@@ -95,7 +96,7 @@ EXHAUSTING = {
 }
 
 
-def _reconcile(running: Running, *extra: str) -> subprocess.CompletedProcess[str]:
+def _reconcile(running: Running, artifacts: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     """`cardline reconcile` as an operator runs it, pointed at the emulator."""
     emulator = emulator_of(running)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAYPAL_")}
@@ -104,13 +105,12 @@ def _reconcile(running: Running, *extra: str) -> subprocess.CompletedProcess[str
         PAYPAL_CLIENT_ID=emulator.client_id,
         PAYPAL_CLIENT_SECRET=emulator.client_secret,
     )
-    return subprocess.run(
+    return run(
         [
             *(sys.executable, "-m", "cardline.cli", "reconcile", "--since", "1h"),
             *("--data-dir", str(running.stack.data_dir), *extra),
         ],
-        capture_output=True,
-        text=True,
+        artifacts,
         env=env,
         timeout=60,
         check=True,
@@ -142,7 +142,7 @@ def test_faults_outlasting_the_retries_end_truthful_and_recoverable(
     record(artifacts, f"{scenario}: first answer", first, fast, key)
 
     if resolution == "reconcile":
-        output = _reconcile(fast).stdout
+        output = _reconcile(fast, artifacts).stdout
         row = fast.stack.ledger.get_payment(payment_id)
         assert row is not None
         if charged:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from cardline.money import parse_money
 from cardline.paypal import PayPalClient, PayPalConfig, interpret_order, timeout_from_env
 from cardline.reconcile import Reconciler
 from cardline.sandbox import Emulator
+from tests.artifacts import run
 from tests.cards import CVV, VISA, future_expiry, payment
 from tests.conftest import Running
 from tests.faults.conftest import emulator_of
@@ -125,12 +125,13 @@ def test_a_refunded_payment_is_not_taken_back_to_approved(
     assert fast.stack.ledger.get_payment(paid["id"])["status"] == "refunded"  # type: ignore[index]
 
 
-def test_reconcile_without_paypal_credentials_says_what_to_set(data_dir: Path) -> None:
+def test_reconcile_without_paypal_credentials_says_what_to_set(
+    data_dir: Path, artifacts: Path
+) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAYPAL_")}
-    done = subprocess.run(
+    done = run(
         [sys.executable, "-m", "cardline.cli", "reconcile", "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
+        artifacts,
         env=env,
         timeout=60,
     )
