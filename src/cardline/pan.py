@@ -93,8 +93,18 @@ def _shadow_char(char: str) -> str:
     return " "
 
 
-def _shadow_of(char: str) -> str:
-    return _ASCII_SHADOW[ord(char)] if char < "\x80" else _shadow_char(char)
+class _Shadows(dict[int, str]):
+    """Any text's shadow table for str.translate: ASCII's, and each other character's
+    shadow worked out when first met (up to a bound: what a caller sends cannot grow it)."""
+
+    def __missing__(self, code: int) -> str:
+        shade = _shadow_char(chr(code))
+        if len(self) < 4096:
+            self[code] = shade
+        return shade
+
+
+_SHADOWS = _Shadows(_ASCII_SHADOW)
 
 
 def _escaped(match: re.Match[str]) -> str:
@@ -106,7 +116,7 @@ def _escaped(match: re.Match[str]) -> str:
         char = chr(int(code, 16))
     else:
         char = chr(0x10000 + ((int(high, 16) - 0xD800) << 10) + int(low, 16) - 0xDC00)
-    shade = _shadow_of(char)
+    shade = _SHADOWS[ord(char)]
     length = match.end() - match.start()
     return shade + ("_" if shade.isdigit() else shade) * (length - 1)
 
@@ -114,7 +124,7 @@ def _escaped(match: re.Match[str]) -> str:
 def _shadow(text: str) -> str:
     """``text`` with one ASCII character per character: its digit, "a" or " " (a digit
     written as an escape: the digit, then "_" for the rest of the escape)."""
-    shadow = text.translate(_ASCII_SHADOW) if text.isascii() else "".join(map(_shadow_of, text))
+    shadow = text.translate(_ASCII_SHADOW if text.isascii() else _SHADOWS)
     if "\\" in text:
         shadow = "".join(
             _escaped(piece) if isinstance(piece, re.Match) else shadow[piece[0] : piece[1]]
@@ -226,16 +236,15 @@ def mask_pans(text: str, *, inside_identifiers: bool = False) -> str:
     every card number, for text a client wrote) replaced by a mask that keeps its last 4
     digits: ``[PAN ••••1111 masked]``. What comes out holds no card number."""
     spans = find_pans(text, inside_identifiers=inside_identifiers)
-    while spans:
-        pieces = []
-        at = 0
-        for start, end, digits in spans:
-            pieces.append(text[at:start])
-            pieces.append(_MASK.format(digits[-4:]))
-            at = end
-        pieces.append(text[at:])
-        text = "".join(pieces)
-        # One pass leaves none (see _spans, and the mask ends in a letter); looking again
-        # makes that a guarantee rather than an argument (each pass removes 9+ digits).
-        spans = find_pans(text, inside_identifiers=inside_identifiers)
-    return text
+    if not spans:
+        return text
+    # One pass leaves no card number: _spans tried every start before and after each span,
+    # and the mask ends in a letter, so its kept digits start no new chain.
+    pieces = []
+    at = 0
+    for start, end, digits in spans:
+        pieces.append(text[at:start])
+        pieces.append(_MASK.format(digits[-4:]))
+        at = end
+    pieces.append(text[at:])
+    return "".join(pieces)
