@@ -156,7 +156,7 @@ class App:
                 continue
             if len(request.body) > self._max_body:
                 raise PayloadTooLarge(f"The request body may be at most {self._max_body} bytes")
-            operator = self._authenticate(request) if route.authenticated else "anonymous"
+            operator = self._authenticate(request, route) if route.authenticated else "anonymous"
             return route.handler(Call(request, match.groupdict(), operator))
         if allowed:
             methods = sorted(set(allowed))
@@ -165,12 +165,14 @@ class App:
             raise refusal
         raise NotFound("No such resource")
 
-    def _authenticate(self, request: Request) -> str:
+    def _authenticate(self, request: Request, route: Route) -> str:
         self._throttle.check(request.source_ip)
         try:
             return self._authenticator.authenticate(request)
         except AuthenticationFailed as error:
-            resource = f"{request.method} {_safe_path(request.path)}"
+            # The route's template, never the client's path: a path segment is whatever the
+            # caller typed (a card number included), and an audit line keeps it for a year.
+            resource = f"{route.method} {route.template}"
             self._sink.emit(
                 audit.AuditEvent(
                     type=audit.AUTH_FAILURE,
@@ -203,5 +205,7 @@ def _frames(error: BaseException) -> list[str]:
 
 
 def _safe_path(path: str) -> str:
-    """The path for a log line: cut short, printable, digits runs kept out by the log filter."""
-    return "".join(c if c.isprintable() else "?" for c in path[:200])
+    """The path for a log line: cut short, printable, every card number masked (identifier-
+    shaped segments too: a client's path is not one of our identifiers)."""
+    printable = "".join(c if c.isprintable() else "?" for c in path[:200])
+    return audit.mask_pans(printable, inside_identifiers=True)
