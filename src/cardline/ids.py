@@ -15,6 +15,10 @@ import hashlib
 import os
 import re
 
+TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
+if TYPE_CHECKING:
+    from typing import TypeGuard
+
 # One letter for each hex digit: no vowel (no words), no "l" (read as "1").
 ALPHABET = "bcdfghjkmnpqrstv"
 _FROM_HEX = str.maketrans("0123456789abcdef", ALPHABET)
@@ -41,6 +45,6 @@ def random_id(length: int = 32) -> str:
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-def is_uuid(text: object) -> bool:
+def is_uuid(text: object) -> TypeGuard[str]:
     """True when ``text`` is a UUID in its canonical lower-case form."""
     return isinstance(text, str) and _UUID.fullmatch(text) is not None
