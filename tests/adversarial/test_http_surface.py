@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 
 from cardline import audit, pan
-from cardline.http.app import App
+from cardline.http.app import App, Call, Route
 from cardline.http.messages import Request, Response
 from cardline.local import AUDIT_FILE, LocalStack, build_local
 from tests.adversarial.stored import holding, unescape
@@ -329,3 +330,29 @@ def test_auth_failures_record_the_route_template_never_the_client_path(surface: 
     assert failures
     assert {e.resource for e in failures} <= templates
     assert not [e for e in failures if "pay_abc" in e.to_json()]
+
+
+@pytest.mark.parametrize("segment", PAN_SHAPED_IDS)
+def test_an_unhandled_error_logs_no_card_shaped_method_or_path(
+    segment: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    def boom(call: Call) -> Response:
+        raise ValueError("a bug")
+
+    app = App([Route("GET", "/boom/{id}", boom, authenticated=False)], _Refuse(), _NoSink())
+    with caplog.at_level(logging.ERROR, logger="cardline.http"):
+        for method in ("GET", segment):
+            assert app.handle(Request(method, f"/boom/{segment}")).status in {405, 500}
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "unhandled ValueError in GET /boom/" in logged
+    assert not {d for _s, _e, d in pan.find_pans(logged)} & NUMBERS
+
+
+class _Refuse:
+    def authenticate(self, request: Request) -> str:
+        raise AssertionError("not reached")
+
+
+class _NoSink:
+    def emit(self, event: audit.AuditEvent) -> None:
+        raise AssertionError("not reached")
