@@ -91,7 +91,7 @@ def test_a_session_for_a_card_number_in_the_name_is_refused(running: Running) ->
         "POST",
         "/v1/ivr/sessions",
         {
-            "contact_id": "c-1",
+            "contact_id": "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9",
             "amount": "1.00",
             "currency": "USD",
             "cardholder_name": f"Ada {TEST_PANS[0]}",

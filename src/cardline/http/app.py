@@ -143,10 +143,9 @@ class App:
         except Exception as error:  # noqa: BLE001 - every failure must still answer
             # Type and frames only: an exception's message may quote data it was handed.
             log.error(
-                "unhandled %s in %s %s\n%s",
+                "unhandled %s in %s\n%s",
                 type(error).__name__,
-                request.method,
-                _safe_path(request.path),
+                _safe_path(f"{request.method[:16]} {request.path}"),
                 "".join(_frames(error)),
             )
             response = problem_response(
@@ -207,5 +206,7 @@ def _frames(error: BaseException) -> list[str]:
 
 
 def _safe_path(path: str) -> str:
-    """The path for a log line: cut short, printable, digits runs kept out by the log filter."""
-    return "".join(c if c.isprintable() else "?" for c in path[:200])
+    """A client's method and path for a log line: cut short, printable, every card number
+    masked (identifier-shaped segments too: a client's path is not one of our identifiers)."""
+    printable = "".join(c if c.isprintable() else "?" for c in path[:200])
+    return audit.mask_pans(printable, inside_identifiers=True)

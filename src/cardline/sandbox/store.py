@@ -19,6 +19,10 @@ from cardline.sandbox.records import Authorization, Capture, Order, Refund
 from cardline.sandbox.state import StateFile, tree
 
 _ID_ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+_ID_LETTERS = _ID_ALPHABET[10:]
+# Letters at these places, as in PayPal's own ids ("5O190127TN364715T"): no run of more
+# than 8 digits, so no id can hold a card number (the leak scan reads every id we keep).
+_ID_LETTER_PLACES = frozenset({1, 8})
 
 
 def now_iso(offset_seconds: float = 0.0) -> str:
@@ -54,10 +58,14 @@ class Store:
     # -- ids and idempotency -------------------------------------------------------
 
     def new_id(self) -> str:
-        """A fresh 17-character PayPal-style id, unique across all resources."""
+        """A fresh 17-character PayPal-style id, unique across all resources; it never holds
+        more than 8 digits in a row."""
         with self.lock:
             while True:
-                candidate = "".join(secrets.choice(_ID_ALPHABET) for _ in range(17))
+                candidate = "".join(
+                    secrets.choice(_ID_LETTERS if place in _ID_LETTER_PLACES else _ID_ALPHABET)
+                    for place in range(17)
+                )
                 if not any(
                     candidate in table
                     for table in (self.orders, self.authorizations, self.captures, self.refunds)
