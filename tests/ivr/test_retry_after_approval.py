@@ -37,13 +37,19 @@ def _session(rig: Rig, contact: str) -> str:
     return session.id
 
 
+def _truthful(spoken: str) -> None:
+    """Said of this attempt only, never of the payment, with what the caller should do."""
+    assert "nothing was charged" not in spoken
+    assert "this attempt" in spoken
+    assert "do not pay again" in spoken
+    assert "agent" in spoken
+
+
 @pytest.mark.parametrize(("status", "issue"), REFUSALS)
 def test_a_failed_retry_after_an_approval_never_says_nothing_was_charged(
     rig: Rig, status: int, issue: str | None
 ) -> None:
-    contact = contact_id()
-    session_id = _session(rig, contact)
-    event = connect_event(contact, {**keyed(rig), "amount": "", "session_id": session_id})
+    event = connect_event(contact_id(), keyed(rig))
     first = rig.handler.handle(event)
     assert first["status"] == "approved"
 
@@ -54,16 +60,21 @@ def test_a_failed_retry_after_an_approval_never_says_nothing_was_charged(
         again = rig.handler.handle(event)
     finally:
         rig.emulator.clear_faults()
-    assert again["action"] == "result"
-    spoken = again["reason_spoken"]
-    # Said of this attempt only, never of the payment.
-    assert "nothing was charged" not in spoken
-    assert "this attempt" in spoken
-    # What to do: not pay again; the agent checks the payment.
-    assert "do not pay again" in spoken
-    assert "agent" in spoken
+    assert (again["action"], again["status"]) == ("result", "failed")
+    _truthful(again["reason_spoken"])
 
-    # The agent's session keeps the approved payment the first attempt made.
+
+def test_a_repeated_invocation_after_an_approved_session_keeps_it_approved(rig: Rig) -> None:
+    contact = contact_id()
+    session_id = _session(rig, contact)
+    event = connect_event(contact, {**keyed(rig), "amount": "", "session_id": session_id})
+    first = rig.handler.handle(event)
+    assert first["status"] == "approved"
+
+    again = rig.handler.handle(event)  # the session is decided: not charged again
+    assert again["action"] == "result"
+    _truthful(again["reason_spoken"])
+    # The agent's session keeps the approved payment the first invocation made.
     session = rig.sessions.get(session_id)
     assert session is not None
     assert (session.status, session.payment_id, session.last4) == (
