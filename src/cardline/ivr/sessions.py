@@ -205,9 +205,11 @@ class SessionStore:
         brand: str | None = None,
         last4: str | None = None,
     ) -> None:
+        # PayPal's decision stands: a later attempt for the same contact (the same key) that
+        # failed or went unanswered never turns an approved or declined session back.
         with self._connect() as db:
             db.execute(
                 "UPDATE sessions SET status = ?, payment_id = ?, brand = ?, last4 = ?, "
-                "updated_at = ? WHERE id = ?",
+                "updated_at = ? WHERE id = ? AND status NOT IN ('approved', 'declined')",
                 (status, payment_id, brand, last4, audit.utc_now(), session_id),
             )
