@@ -94,3 +94,29 @@ def test_a_first_attempt_paypal_cannot_take_is_said_truthfully_too(rig: Rig) -> 
         rig.emulator.clear_faults()
     assert (answer["action"], answer["status"]) == ("result", "failed")
     assert "this attempt" in answer["reason_spoken"]
+
+
+@pytest.mark.parametrize(
+    ("first", "later", "kept"),
+    [
+        ("approved", "failed", "approved"),
+        ("approved", "unknown", "approved"),
+        ("declined", "failed", "declined"),
+        # The first attempt may have charged: a later failed attempt cannot say it did not.
+        ("unknown", "failed", "unknown"),
+        ("unknown", "abandoned", "unknown"),
+        ("unknown", "approved", "approved"),
+        ("failed", "approved", "approved"),
+        ("waiting", "failed", "failed"),
+    ],
+)
+def test_a_sessions_outcome_never_loses_what_an_earlier_attempt_may_have_charged(
+    rig: Rig, first: str, later: str, kept: str
+) -> None:
+    session_id = _session(rig, contact_id())
+    if first != "waiting":
+        rig.sessions.record_outcome(session_id, status=first, payment_id="pay_first")
+    rig.sessions.record_outcome(session_id, status=later)
+    session = rig.sessions.get(session_id)
+    assert session is not None
+    assert session.status == kept
