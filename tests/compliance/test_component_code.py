@@ -19,7 +19,9 @@ LAMBDA_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 
 def _names(component: Component, path: str) -> bool:
     """Whether ``component``'s code names ``path``, itself or through a folder holding it."""
-    return any(path == code or (code.endswith("/") and path.startswith(code)) for code in component.code)
+    return any(
+        path == code or (code.endswith("/") and path.startswith(code)) for code in component.code
+    )
 
 
 def test_every_code_path_exists(declaration: Declaration) -> None:
