@@ -47,7 +47,6 @@ def _text(value: object) -> str:
 PAYMENT = "payment"
 REFUND = "refund"
 AUTH_FAILURE = "auth_failure"
-AUTH_THROTTLED = "auth_throttled"
 OPERATOR_ADDED = "operator_added"
 OPERATOR_REVOKED = "operator_revoked"
 SERVICE_STARTED = "service_started"

@@ -18,7 +18,8 @@ name the field at fault, never its value.
     ├── TooManyRequests                 429 too_many_requests
     └── GatewayError                    502 gateway_error       (PayPal's answer is unusable)
         ├── GatewayRejected             422 gateway_rejected    (PayPal refused the request itself)
-        ├── GatewayUnavailable          503 gateway_unavailable (nothing was charged; safe to retry)
+        ├── GatewayUnavailable          503 gateway_unavailable (this attempt charged nothing;
+                                                                  safe to retry)
         └── GatewayOutcomeUnknown       504 outcome_unknown     (may have been charged; retry with
                                                                   the same Idempotency-Key)
 """

@@ -23,7 +23,7 @@ from cardline.ivr.routes import LocalIvr
 from cardline.ledger.projector import rebuild
 from cardline.ledger.sqlite import SqliteLedger
 from cardline.operators import OperatorStore
-from cardline.paypal import PayPalClient, PayPalConfig, timeout_from_env
+from cardline.paypal import PayPalClient, PayPalConfig
 from cardline.refund import Refunder
 
 if TYPE_CHECKING:
@@ -125,12 +125,13 @@ def build_local(data_dir: Path, environ: Mapping[str, str] = os.environ) -> Loca
         # Its state lives in the data directory: a restart still knows earlier payments.
         emulator = Emulator(state_path=data_dir / EMULATOR_FILE)
         base_url = emulator.start()
-        config = PayPalConfig(
-            base_url=base_url,
-            client_id=emulator.client_id,
-            client_secret=emulator.client_secret,
-            timeout=timeout_from_env(environ),
-        )
+        try:
+            config = PayPalConfig.with_env_timing(
+                base_url, emulator.client_id, emulator.client_secret, environ
+            )
+        except ValueError:  # a bad PAYPAL_TIMEOUT_SECONDS or PAYPAL_DEADLINE_SECONDS
+            emulator.stop()
+            raise
         mode = "emulator"
     else:
         mode = "live" if config.base_url == PayPalConfig.LIVE_URL else "sandbox"

@@ -138,9 +138,8 @@ class Refunder:
                 note=note,
             )
         except GatewayError as error:
-            self._emit(
-                operator, origin, payment_id, {**facts, "status": "FAILED", "error": error.code}
-            )
+            failed = {**facts, "status": "FAILED", "error": error.code, **_paypal_words(error)}
+            self._emit(operator, origin, payment_id, failed)
             raise _in_words(error) from None
         if not _answers(answer, str(capture_id), asked, str(payment["currency"])):
             # PayPal replayed a refund this key made of another capture or amount.
@@ -176,6 +175,14 @@ class Refunder:
                 details=details,
             )
         )
+
+
+def _paypal_words(error: GatewayError) -> dict[str, str]:
+    """PayPal's own issue name and debug id, when it gave them, for the audit event only:
+    support quotes them to PayPal, the agent reads words (card-free tokens: the client
+    keeps nothing else of PayPal's answer)."""
+    words = {"paypal_issue": error.issue, "paypal_debug_id": error.debug_id}
+    return {name: value for name, value in words.items() if value is not None}
 
 
 def _in_words(error: GatewayError) -> GatewayError:

@@ -24,6 +24,10 @@ pytestmark = pytest.mark.slow
 SESSIONS = "/v1/ivr/sessions"
 OUTCOME_TIMEOUT = 30_000  # ms the page may take to poll its way to the outcome
 POLL_INTERVAL = 2000  # ms between the page's polls (IVR_POLL_MS in console.js)
+# The page's own words for a contact id that is not a UUID (names the field, says the form).
+CONTACT_ID_PROBLEM = (
+    "The caller's contact id is a UUID: 36 characters, 8-4-4-4-12 hex digits and dashes."
+)
 
 
 def _start_session(console: Console, contact_id: str, *, amount: str = "42.00") -> str:
@@ -160,7 +164,7 @@ def test_mistakes_are_shown_next_to_their_field_and_nothing_is_sent(console: Con
     page.get_by_label("Amount to take").fill("12.345")
     page.get_by_label("Name on the card").fill(f"Ada {TEST_PANS[0]}")
     page.get_by_role("button", name="Start keypad payment").click()
-    expect(page.locator("#ivr-contact-error")).to_contain_text("letters, digits and dashes")
+    expect(page.locator("#ivr-contact-error")).to_have_text(CONTACT_ID_PROBLEM)
     expect(page.get_by_label("Caller's contact id")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("Caller's contact id")).to_be_focused()
     expect(page.locator("#ivr-amount-error")).to_be_visible()
@@ -168,6 +172,71 @@ def test_mistakes_are_shown_next_to_their_field_and_nothing_is_sent(console: Con
     expect(page.locator("#ivr-session")).to_be_hidden()
     assert posts == []
     page.get_by_label("Name on the card").fill("")  # what the agent typed is not left behind
+
+
+# What the old check let through (letters, digits and dashes) and the service refuses: it
+# takes only a UUID (cardline.ids.is_uuid), so the page must refuse these before sending.
+NOT_UUIDS = [
+    "abc-123",
+    "not-a-contact-id",
+    str(uuid.UUID(int=7)).replace("-", ""),  # the right digits, no dashes
+    str(uuid.UUID(int=7))[:-1],  # one digit short
+    str(uuid.UUID(int=7)) + "0",  # one digit over
+    "g" + str(uuid.UUID(int=7))[1:],  # a letter that is not hex
+    str(uuid.UUID(int=7)).replace("-", "_"),
+]
+
+
+def test_the_contact_id_hint_says_uuid_and_where_connect_shows_it(console: Console) -> None:
+    page = console.page
+    console.sign_in()
+    page.get_by_role("button", name="Caller keys the card").click()
+    hint = page.locator("#ivr-contact-hint")
+    expect(hint).to_be_visible()
+    expect(hint).to_contain_text("Contact Control Panel")
+    expect(hint).to_contain_text("UUID")
+    described = page.get_by_label("Caller's contact id").get_attribute("aria-describedby") or ""
+    assert "ivr-contact-hint" in described.split()
+    assert "letters, digits and dashes" not in page.content()
+
+
+@pytest.mark.parametrize("contact", NOT_UUIDS)
+def test_a_contact_id_that_is_not_a_uuid_is_refused_before_sending(
+    console: Console, contact: str
+) -> None:
+    page = console.page
+    console.sign_in()
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.get_by_role("button", name="Caller keys the card").click()
+    page.get_by_label("Caller's contact id").fill(contact)
+    page.get_by_label("Amount to take").fill("5.00")
+    page.get_by_label("Name on the card").fill("Ada Lovelace")
+    page.get_by_role("button", name="Start keypad payment").click()
+    expect(page.locator("#ivr-contact-error")).to_have_text(CONTACT_ID_PROBLEM)
+    expect(page.get_by_label("Caller's contact id")).to_be_focused()
+    assert posts == []
+
+
+def test_a_contact_id_in_capitals_is_sent_as_the_uuid_connect_writes(console: Console) -> None:
+    page = console.page
+    console.sign_in()
+    contact = str(uuid.uuid4())
+    bodies: list[object] = []
+    page.on(
+        "request",
+        lambda r: bodies.append(r.post_data_json)
+        if r.method == "POST" and r.url.endswith(SESSIONS)
+        else None,
+    )
+    page.get_by_role("button", name="Caller keys the card").click()
+    page.get_by_label("Caller's contact id").fill(f"  {contact.upper()} ")
+    page.get_by_label("Amount to take").fill("5.00")
+    page.get_by_label("Name on the card").fill("Ada Lovelace")
+    page.get_by_role("button", name="Start keypad payment").click()
+    expect(page.locator("#ivr-session")).to_be_visible()
+    expect(page.locator("#ivr-facts")).to_contain_text(contact)
+    assert [b["contact_id"] for b in bodies] == [contact]  # type: ignore[index]
 
 
 def test_without_ivr_sessions_on_the_service_the_panel_is_replaced_by_a_note(

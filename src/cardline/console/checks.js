@@ -114,6 +114,23 @@ export function containsCardNumber(text) {
   return runs.some(luhnValid);
 }
 
+// ---- Amazon Connect's ids ------------------------------------------------------------
+
+// A contact id as Connect writes it: a UUID in lower case (cardline.ids.is_uuid, which the
+// service applies). Capitals are the same UUID: the caller's id is sent in lower case.
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export const contactIdOf = (text) => text.trim().toLowerCase();
+
+export function contactIdProblem(text) {
+  const id = contactIdOf(text);
+  if (!id) return "Enter the caller's contact id, from the Contact Control Panel.";
+  if (!UUID.test(id)) {
+    return "The caller's contact id is a UUID: 36 characters, 8-4-4-4-12 hex digits and dashes.";
+  }
+  return null;
+}
+
 // ---- money ------------------------------------------------------------------------
 
 export const decimalsOf = (currency) => (ZERO_DECIMAL.has(currency) ? 0 : 2);

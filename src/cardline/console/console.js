@@ -19,6 +19,8 @@ import {
   toMinor,
   fromMinor,
   amountProblem,
+  contactIdOf,
+  contactIdProblem,
 } from "./checks.js";
 
 let credential = null; // memory only: reloading or signing out forgets it
@@ -28,7 +30,11 @@ let sessionTimer = null; // ends a Cognito session when its ID token expires
 let signingIn = false;
 let payAttempt = null; // Idempotency-Key of the payment attempt in progress
 let paying = false;
-let refundAttempt = null; // Idempotency-Key of the refund attempt in progress
+// Idempotency-Keys of the shown payment's unfinished refund attempts, by request body: the
+// identical request again (a retry after a lost answer) reuses its key, so it cannot
+// refund twice; another amount is another request with a key of its own (the service
+// refuses a key reused with another amount or note: 409 idempotency_conflict).
+let refundAttempts = new Map();
 let refunding = false;
 let shownPayment = null; // the payment in the detail panel
 let lastReceipt = null;
@@ -344,7 +350,7 @@ function signOut(message) {
   window.clearTimeout(sessionTimer);
   sessionTimer = null;
   payAttempt = null;
-  refundAttempt = null;
+  refundAttempts = new Map();
   shownPayment = null;
   lastReceipt = null;
   nextCursor = null;
@@ -573,13 +579,10 @@ function markIvrUnavailable() {
 
 function ivrProblems() {
   const currency = $("ivr-currency").value;
-  const contact = $("ivr-contact").value.trim();
   const name = $("ivr-name").value.trim();
   const reference = $("ivr-reference").value.trim();
   const problems = [
-    ["ivr-contact", !contact ? "Enter the caller's contact id, as Amazon Connect shows it."
-      : /^[A-Za-z0-9-]{1,64}$/.test(contact) ? null
-        : "A contact id has letters, digits and dashes only (at most 64)."],
+    ["ivr-contact", contactIdProblem($("ivr-contact").value)],
     ["ivr-amount", amountProblem($("ivr-amount").value, currency)],
     ["ivr-name", !name ? "Enter the name on the card."
       : containsCardNumber(name) ? "A name must not hold a card number." : null],
@@ -590,7 +593,7 @@ function ivrProblems() {
 
 function ivrBody() {
   const body = {
-    contact_id: $("ivr-contact").value.trim(),
+    contact_id: contactIdOf($("ivr-contact").value),
     amount: $("ivr-amount").value.trim(),
     currency: $("ivr-currency").value,
     cardholder_name: $("ivr-name").value.trim(),
@@ -833,7 +836,7 @@ async function showPayment(id) {
     return;
   }
   const payment = answer.data;
-  if (!shownPayment || shownPayment.id !== payment.id) refundAttempt = null;
+  if (!shownPayment || shownPayment.id !== payment.id) refundAttempts = new Map();
   shownPayment = payment;
   const decimals = decimalsOf(payment.currency);
   const remaining = toMinor(payment.amount, decimals) - toMinor(payment.refunded_amount || "0", decimals);
@@ -927,26 +930,30 @@ async function confirmRefund() {
   yes.disabled = true;
   const { partial, amount } = refundChoice();
   const payment = shownPayment;
-  refundAttempt = refundAttempt || crypto.randomUUID();
+  const body = partial ? { amount } : undefined;
+  const request = JSON.stringify(body ?? null);
+  if (!refundAttempts.has(request)) refundAttempts.set(request, crypto.randomUUID());
   let answer;
   try {
     answer = await api("POST", `/v1/payments/${encodeURIComponent(payment.id)}/refunds`,
-      partial ? { amount } : undefined, refundAttempt);
+      body, refundAttempts.get(request));
   } finally {
     refunding = false;
     yes.disabled = false;
   }
   if (answer.status === 401) return;
   if (answer.ok) {
-    refundAttempt = null;
+    refundAttempts.delete(request); // done: the same amount again is a new refund
     const message = `Refunded ${answer.data.amount} ${answer.data.currency} to ${maskedCard(payment)} (${words(answer.data.status)}).`;
     await showPayment(payment.id);
     showMessage("refund-outcome", message);
     announce(message);
     return;
   }
-  if (!retryable(answer)) refundAttempt = null;
-  const retry = retryable(answer) ? " Confirm again to retry: the retry cannot refund twice." : "";
+  if (!retryable(answer)) refundAttempts.delete(request); // refused as sent
+  const retry = retryable(answer)
+    ? " Confirm again to retry: the retry cannot refund twice. Another amount is another refund."
+    : "";
   cancelRefund();
   if (!retry && answer.problem.field === "amount") {
     $("refund-partial").checked = true;

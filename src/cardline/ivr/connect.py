@@ -179,7 +179,8 @@ class IvrHandler:
             terms = self._terms(contact)
             card = self._card(params, terms)
         except InvalidRequest as error:
-            return self._give_up(contact, "setup", error.detail, _SETUP_PROBLEM, error.field)
+            spoken = _DECIDED if error.field == "status" else _SETUP_PROBLEM
+            return self._give_up(contact, "setup", error.detail, spoken, error.field)
         except _Reprompt as reprompt:
             return self._reprompt(contact, attempt, reprompt)
         except DecryptionFailed as failure:
@@ -336,12 +337,12 @@ class IvrHandler:
                 origin=f"connect:{contact.contact_id}",
             )
         except GatewayUnavailable:
-            return self._finish(contact, "failed", _UNAVAILABLE)
+            return self._finish(contact, "failed", _UNAVAILABLE + _EARLIER_ATTEMPTS)
         except GatewayOutcomeUnknown:
             return self._finish(contact, "unknown", _UNKNOWN)
         except CardlineError as error:
             log.warning("ivr contact %s: charge failed: %s", contact.contact_id, error.code)
-            return self._finish(contact, "failed", _REFUSED)
+            return self._finish(contact, "failed", _NOT_TAKEN + _EARLIER_ATTEMPTS)
         finally:
             card.wipe()
         return self._answer(contact, terms, receipt)
@@ -377,7 +378,20 @@ class IvrHandler:
 
 _SETUP_PROBLEM = "This payment is not set up correctly, so nothing was charged."
 _TECHNICAL = "We could not read the card details on our side, so nothing was charged."
-_UNAVAILABLE = "We could not reach the card processor, so nothing was charged."
+# A charge error speaks for this attempt only: Connect may have invoked the function before
+# for this contact (the same idempotency key), and an earlier approval stands (charge.py
+# says the same to the API's callers).
+_UNAVAILABLE = "We could not reach the card processor, so this attempt did not charge the card."
+_NOT_TAKEN = "The card processor did not take this attempt, so it did not charge the card."
+# The agent's session was decided by an earlier invocation for this call.
+_DECIDED = (
+    "This payment was already approved or refused earlier in this call, and this attempt "
+    "did not charge the card. Please do not pay again: the agent will tell you the outcome."
+)
+_EARLIER_ATTEMPTS = (
+    " If the payment was already approved earlier in this call, it stands: please do not pay "
+    "again, and the agent will check it for you."
+)
 _UNKNOWN = (
     "We could not confirm whether the payment went through. Please do not pay again: "
     "an agent will check it for you."

@@ -205,9 +205,17 @@ class SessionStore:
         brand: str | None = None,
         last4: str | None = None,
     ) -> None:
+        """Record what an attempt for the session's contact came to.
+
+        Attempts share the contact's idempotency key, so a later one never undoes an
+        earlier: PayPal's decision (approved, declined) stands, and an unknown outcome (the
+        card may have been charged) gives way only to such a decision, never to a later
+        attempt that failed or was abandoned.
+        """
         with self._connect() as db:
             db.execute(
                 "UPDATE sessions SET status = ?, payment_id = ?, brand = ?, last4 = ?, "
-                "updated_at = ? WHERE id = ?",
-                (status, payment_id, brand, last4, audit.utc_now(), session_id),
+                "updated_at = ? WHERE id = ? AND status NOT IN ('approved', 'declined') "
+                "AND (status != 'unknown' OR ? IN ('approved', 'declined'))",
+                (status, payment_id, brand, last4, audit.utc_now(), session_id, status),
             )

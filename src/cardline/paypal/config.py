@@ -132,10 +132,19 @@ class PayPalConfig(FrozenValue):
                 base_url = cls.SANDBOX_URL
             else:
                 raise ValueError("PAYPAL_ENV must be 'sandbox' or 'live'")
+        return cls.with_env_timing(base_url, client_id, secret, environ)
+
+    @classmethod
+    def with_env_timing(
+        cls, base_url: str, client_id: str, client_secret: str, environ: Mapping[str, str]
+    ) -> PayPalConfig:
+        """This PayPal, with the per-attempt timeout and the deadline of a whole call that
+        ``environ`` sets (PAYPAL_TIMEOUT_SECONDS, PAYPAL_DEADLINE_SECONDS; 20 s and 25 s by
+        default): the one reading of them, for every host and for the local emulator."""
         return cls(
             base_url=base_url,
             client_id=client_id,
-            client_secret=secret,
+            client_secret=client_secret,
             timeout=timeout_from_env(environ),
             deadline=timeout_from_env(environ, 25.0, "PAYPAL_DEADLINE_SECONDS"),
         )
