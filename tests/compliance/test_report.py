@@ -93,3 +93,13 @@ def test_index_html_renders_every_image_in_chromium(report: tuple[Report, Path])
     assert all(w > 0 for w in widths)
     assert "Scope summary, side by side" in headings
     assert any("responsibility matrix" in h for h in headings)
+
+
+def test_no_generated_file_names_a_path_of_the_machine_that_made_it(
+    report: tuple[Report, Path],
+) -> None:
+    _, out = report
+    machine = (str(ROOT), str(Path.home()), "site-packages", "/tmp/")
+    for path in [*out.iterdir(), *(ROOT / "docs" / "compliance").iterdir()]:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        assert not [m for m in machine if m in text], path.name

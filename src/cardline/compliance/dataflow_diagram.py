@@ -8,8 +8,10 @@ pytm and Graphviz are tooling dependencies: imported here, never by the charge p
 
 from __future__ import annotations
 
+import base64
 import functools
 import html
+import re
 import subprocess
 import textwrap
 from dataclasses import dataclass
@@ -166,4 +168,17 @@ def draw(architecture: Architecture, declaration: Declaration, out_dir: Path) ->
             capture_output=True,
             timeout=120,
         )
+    svg = files["svg"].read_text(encoding="utf-8")
+    files["svg"].write_text(_IMAGE_HREF.sub(_inline_image, svg), encoding="utf-8")
     return DataFlowDiagram(diagram.dot, diagram.cde_cluster, diagram.nodes, files)
+
+
+# pytm draws data stores with a PNG of its own, which Graphviz links by its path on this
+# machine: the SVG carries the picture itself instead, so it is the same wherever it is made.
+_IMAGE_HREF = re.compile(r'xlink:href="([^"]+\.png)"')
+
+
+def _inline_image(match: re.Match[str]) -> str:
+    picture = base64.b64encode(Path(match.group(1)).read_bytes()).decode()
+    return f'xlink:href="data:image/png;base64,{picture}"'
+
