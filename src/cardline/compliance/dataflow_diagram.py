@@ -181,4 +181,3 @@ _IMAGE_HREF = re.compile(r'xlink:href="([^"]+\.png)"')
 def _inline_image(match: re.Match[str]) -> str:
     picture = base64.b64encode(Path(match.group(1)).read_bytes()).decode()
     return f'xlink:href="data:image/png;base64,{picture}"'
-
