@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cardline import audit
+from cardline import audit, ids
 from cardline.charge import Charger
 from cardline.files import read_or_create_private
 from cardline.http.app import App
@@ -47,10 +46,10 @@ def default_data_dir(environ: Mapping[str, str] = os.environ) -> Path:
 
 
 def fingerprint_key(data_dir: Path) -> bytes:
-    """The secret keying request fingerprints, made on first use (mode 0600)."""
-    return (
-        read_or_create_private(data_dir / KEY_FILE, lambda: secrets.token_hex(32)).strip().encode()
-    )
+    """The secret keying request fingerprints, made on first use (mode 0600): 256 random
+    bits written in letters (cardline.ids), so the file can never hold a card-number-shaped
+    run of digits; a key written in hex by an earlier version is read as it is."""
+    return read_or_create_private(data_dir / KEY_FILE, lambda: ids.random_id(64)).strip().encode()
 
 
 class ProjectingSink:
