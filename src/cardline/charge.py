@@ -483,14 +483,7 @@ def _for_the_agent(error: GatewayError, payment_id: str) -> GatewayError:
                 f"PayPal gave no usable answer about payment {payment_id}. {words} Retry with "
                 "the same Idempotency-Key: a retry never charges twice."
             )
-    return type(error)(
-        detail,
-        field=error.field,
-        http_status=error.http_status,
-        name=error.name,
-        issue=error.issue,
-        debug_id=error.debug_id,
-    )
+    return error.in_words(detail)
 
 
 def _receipt(

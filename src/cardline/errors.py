@@ -141,6 +141,17 @@ class GatewayError(CardlineError):
         self.issue = issue
         self.debug_id = debug_id
 
+    def in_words(self, detail: str) -> GatewayError:
+        """The same error (class, code and PayPal's facts) told to the agent as ``detail``."""
+        return type(self)(
+            detail,
+            field=self.field,
+            http_status=self.http_status,
+            name=self.name,
+            issue=self.issue,
+            debug_id=self.debug_id,
+        )
+
 
 class GatewayRejected(GatewayError):
     """PayPal refused the request (4xx other than a retryable one): fix it, don't retry."""

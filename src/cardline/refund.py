@@ -207,13 +207,7 @@ def _in_words(error: GatewayError) -> GatewayError:
                 f"PayPal gave no usable answer about the refund. {words} Retry with the same "
                 "Idempotency-Key: a retry never refunds twice."
             )
-    return type(error)(
-        detail,
-        http_status=error.http_status,
-        name=error.name,
-        issue=error.issue,
-        debug_id=error.debug_id,
-    )
+    return error.in_words(detail)
 
 
 def _same_request(
