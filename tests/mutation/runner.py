@@ -3,10 +3,11 @@
 The tests for a mutation are chosen by module: every test file (in the fast folders) that
 imports the mutated module, or a module of ``src/`` that imports it, directly or through
 others; a test file also counts its folder's ``conftest.py`` and the tests' helper
-modules it imports. Files that import the mutated module directly run first, and pytest
-stops at the first failure (``-x``): a killed mutant costs seconds, a survivor the whole
-selection. The unmutated copy runs the union of the selections first: a failure there
-would make every "killed" meaningless, so the run stops.
+modules it imports. The files that import the mutated module themselves run first (unit
+tests first), the others only if those all pass, and pytest stops at the first failure
+(``-x``): a killed mutant costs seconds, a survivor the whole selection. The unmutated
+copy runs the union of the selections first: a failure there would make every "killed"
+meaningless, so the run stops.
 
 Usage: ``python -m tests.mutation [--only NAME ...] [--report FILE]`` (``make mutate``).
 Exit status 0 when every mutation is killed or explained, 1 otherwise.
@@ -115,12 +116,13 @@ def _distances(graph: dict[str, set[str]], target: str) -> dict[str, int]:
     return distance
 
 
-def select_tests(root: Path, mutated: str) -> list[str]:
-    """The test files that can reach module ``mutated``, nearest first (paths from root)."""
+def select_tests(root: Path, mutated: str) -> list[tuple[int, str]]:
+    """The test files that can reach module ``mutated`` with the number of import steps
+    between them, nearest first (paths from root)."""
     graph = _graph(root)
     distance = _distances(graph, mutated)
-    chosen: list[tuple[int, str]] = []
-    for folder in FAST_FOLDERS:
+    chosen: list[tuple[int, int, str]] = []
+    for rank, folder in enumerate(FAST_FOLDERS):
         for path in sorted((root / "tests" / folder).rglob("test_*.py")):
             module = _module_name(path, root)
             reach = [distance.get(module)]
@@ -130,8 +132,8 @@ def select_tests(root: Path, mutated: str) -> list[str]:
                     reach.append(distance.get(_module_name(conftest, root)))
             steps = [d for d in reach if d is not None]
             if steps:
-                chosen.append((min(steps), str(path.relative_to(root))))
-    return [path for _steps, path in sorted(chosen)]
+                chosen.append((min(steps), rank, str(path.relative_to(root))))
+    return [(steps, path) for steps, _rank, path in sorted(chosen)]
 
 
 # ------------------------------------------------------------------ running
@@ -193,13 +195,19 @@ def run_mutation(tree: Path, mutation: Mutation) -> Result:
     if original.count(mutation.find) != 1:
         seen = original.count(mutation.find)
         return Result(mutation, "stale", 0.0, 0, f"its text occurs {seen} times, not once")
-    tests = select_tests(tree, _module_of(mutation.path))
-    if not tests:
+    selected = select_tests(tree, _module_of(mutation.path))
+    if not selected:
         return Result(mutation, "error", 0.0, 0, "no test file reaches the module")
+    tests = [path for _steps, path in selected]
+    # The files importing the module itself first; the others only if those pass.
+    stages = [[p for d, p in selected if d == 0], [p for d, p in selected if d > 0]]
     started = time.monotonic()
     source.write_text(original.replace(mutation.find, mutation.replace), encoding="utf-8")
     try:
-        code, output = _pytest(tree, tests, MUTANT_TIMEOUT)
+        code, output = 0, ""
+        for stage in stages:
+            if stage and code == 0:
+                code, output = _pytest(tree, stage, MUTANT_TIMEOUT)
     finally:
         source.write_text(original, encoding="utf-8")
     seconds = time.monotonic() - started
@@ -217,7 +225,7 @@ def baseline(tree: Path, mutations: Iterable[Mutation]) -> tuple[bool, str, floa
     """The unmutated copy passes every test any mutation selects."""
     tests: set[str] = set()
     for mutation in mutations:
-        tests.update(select_tests(tree, _module_of(mutation.path)))
+        tests.update(path for _steps, path in select_tests(tree, _module_of(mutation.path)))
     started = time.monotonic()
     code, output = _pytest(tree, sorted(tests), 2 * MUTANT_TIMEOUT)
     return code == 0, _first_failure(output) or output[-2000:], time.monotonic() - started
