@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.mutation.catalog import MUTATIONS, Mutation
@@ -61,6 +61,7 @@ class Result:
     seconds: float
     tests: int  # test files selected
     by: str = ""  # the first failing test, or what went wrong
+    flaky: list[str] = field(default_factory=list)  # failed, then passed alone: left out
 
 
 # ------------------------------------------------------------------ choosing the tests
@@ -185,6 +186,31 @@ def _first_failure(output: str) -> str:
     return found.group(1) if found else ""
 
 
+@dataclass
+class _Run:
+    code: int  # pytest's exit status; -1 for a timeout
+    failure: str  # the first failing test, confirmed by running it again alone
+    flaky: list[str]  # failures that did not happen again alone: run without them
+
+
+def _run_confirmed(tree: Path, tests: Sequence[str], timeout: float) -> _Run:
+    """Run ``tests``; a failure counts only if its test fails again when run alone.
+
+    A test that fails under a loaded machine's timing and then passes alone is not the
+    mutant's doing: it is reported as flaky and the run goes on without it (twice at most).
+    """
+    flaky: list[str] = []
+    while True:
+        code, output = _pytest(tree, [*tests, *(f"--deselect={t}" for t in flaky)], timeout)
+        failure = _first_failure(output) if code == 1 else ""
+        if not failure:
+            return _Run(code, "error" if code not in (0, -1) else "", flaky)
+        again, _output = _pytest(tree, [failure], timeout)
+        if again != 0 or len(flaky) == 2:
+            return _Run(code, failure, flaky)
+        flaky.append(failure)
+
+
 def _module_of(path: str) -> str:
     return _module_name(Path(path), Path())
 
@@ -198,43 +224,48 @@ def run_mutation(tree: Path, mutation: Mutation) -> Result:
     selected = select_tests(tree, _module_of(mutation.path))
     if not selected:
         return Result(mutation, "error", 0.0, 0, "no test file reaches the module")
-    tests = [path for _steps, path in selected]
     # The files importing the module itself first; the others only if those pass.
     stages = [[p for d, p in selected if d == 0], [p for d, p in selected if d > 0]]
     started = time.monotonic()
     source.write_text(original.replace(mutation.find, mutation.replace), encoding="utf-8")
     try:
-        code, output = 0, ""
+        run = _Run(0, "", [])
         for stage in stages:
-            if stage and code == 0:
-                code, output = _pytest(tree, stage, MUTANT_TIMEOUT)
+            if stage and run.code == 0:
+                flaky = run.flaky
+                run = _run_confirmed(tree, stage, MUTANT_TIMEOUT)
+                run.flaky = flaky + run.flaky
     finally:
         source.write_text(original, encoding="utf-8")
     seconds = time.monotonic() - started
-    if code == 0:
-        status = "explained" if mutation.explained else "survived"
-        return Result(mutation, status, seconds, len(tests), mutation.explained or "")
-    if code == -1:
-        return Result(mutation, "killed", seconds, len(tests), f"timeout after {MUTANT_TIMEOUT}s")
-    if code in (1, 2):  # tests failed / collection failed (the mutant does not import)
-        return Result(mutation, "killed", seconds, len(tests), _first_failure(output) or "error")
-    return Result(mutation, "error", seconds, len(tests), f"pytest exited {code}")
+    result = Result(mutation, "error", seconds, len(selected), f"pytest exited {run.code}")
+    if run.code == 0:
+        result.status = "explained" if mutation.explained else "survived"
+        result.by = mutation.explained or ""
+    elif run.code == -1:
+        result.status, result.by = "killed", f"timeout after {MUTANT_TIMEOUT}s"
+    elif run.code in (1, 2):  # tests failed / collection failed (the mutant does not import)
+        result.status, result.by = "killed", run.failure
+    result.flaky = run.flaky
+    return result
 
 
-def baseline(tree: Path, mutations: Iterable[Mutation]) -> tuple[bool, str, float]:
-    """The unmutated copy passes every test any mutation selects."""
+def baseline(tree: Path, mutations: Iterable[Mutation]) -> tuple[_Run, float]:
+    """The unmutated copy passes every test any mutation selects (flaky ones aside)."""
     tests: set[str] = set()
     for mutation in mutations:
         tests.update(path for _steps, path in select_tests(tree, _module_of(mutation.path)))
     started = time.monotonic()
-    code, output = _pytest(tree, sorted(tests), 2 * MUTANT_TIMEOUT)
-    return code == 0, _first_failure(output) or output[-2000:], time.monotonic() - started
+    run = _run_confirmed(tree, sorted(tests), 2 * MUTANT_TIMEOUT)
+    return run, time.monotonic() - started
 
 
 # ------------------------------------------------------------------ the report
 
 
-def report(results: Sequence[Result], baseline_seconds: float, total_seconds: float) -> str:
+def report(
+    results: Sequence[Result], flaky: Sequence[str], baseline_seconds: float, total_seconds: float
+) -> str:
     counts = {s: sum(r.status == s for r in results) for s in ("killed", "survived", "explained")}
     others = len(results) - sum(counts.values())
     lines = [
@@ -253,6 +284,10 @@ def report(results: Sequence[Result], baseline_seconds: float, total_seconds: fl
             f"| `{r.mutation.name}` | `{r.mutation.path}` | {r.status} | "
             f"{_cell(r.by)} | {r.tests} | {r.seconds:.1f} |"
         )
+    flaky = sorted({*flaky, *(t for r in results for t in r.flaky)})
+    if flaky:
+        lines += ["", "Failed once, then passed alone (left out of that run, not a kill):", ""]
+        lines += [f"- `{test}`" for test in flaky]
     lines += ["", "What each mutation would break:", ""]
     lines += [f"- `{r.mutation.name}`: {r.mutation.why}." for r in results]
     return "\n".join(lines) + "\n"
@@ -276,18 +311,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="cardline-mutate-") as scratch:
         tree = _copy_tree(ROOT, Path(scratch))
-        passed, failure, baseline_seconds = baseline(tree, chosen)
-        if not passed:
-            print(f"the unmutated tree fails its tests ({failure}): nothing to measure")
+        passed, baseline_seconds = baseline(tree, chosen)
+        if passed.code != 0:
+            print(f"the unmutated tree fails its tests ({passed.failure}): nothing to measure")
             return 1
-        print(f"baseline passed in {baseline_seconds:.0f} s", flush=True)
+        print(f"baseline passed in {baseline_seconds:.0f} s {passed.flaky or ''}", flush=True)
         results = []
         for mutation in chosen:
             result = run_mutation(tree, mutation)
             print(f"{result.status:9} {mutation.name} {result.by} ({result.seconds:.1f} s)")
             sys.stdout.flush()
             results.append(result)
-    text = report(results, baseline_seconds, time.monotonic() - started)
+    text = report(results, passed.flaky, baseline_seconds, time.monotonic() - started)
     print(text)
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)
