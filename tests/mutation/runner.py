@@ -20,6 +20,7 @@ import ast
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -308,6 +309,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for m in MUTATIONS:
             print(f"{m.name}\t{m.path}")
         return 0 if args.list else 1
+    # Started in the background, a process inherits SIGINT ignored, and so would the
+    # tests' own children (a test stops a server with SIGINT): handle it, so they do not.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="cardline-mutate-") as scratch:
         tree = _copy_tree(ROOT, Path(scratch))
