@@ -167,19 +167,26 @@ def _pytest(tree: Path, tests: Sequence[str], timeout: float) -> tuple[int, str]
         "-rfE",
         *tests,
     ]
+    # A session of its own: on a timeout the servers the tests started go with pytest.
+    process = subprocess.Popen(
+        command,
+        cwd=tree,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
-        done = subprocess.run(
-            command,
-            cwd=tree,
-            env=environ,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        output, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
         return -1, ""
-    return done.returncode, done.stdout + done.stderr
+    except BaseException:  # Ctrl-C on the runner: the tests' session goes too
+        os.killpg(process.pid, signal.SIGKILL)
+        raise
+    return process.returncode, output
 
 
 def _first_failure(output: str) -> str:
