@@ -100,6 +100,33 @@ mutate: $(STAMP)
 	mkdir -p $(ARTIFACTS)
 	$(BIN)/python -m tests.mutation --report $(ARTIFACTS)/mutation-report.md
 
+# The suite RUNS times over (10 unless told: `make flake-check RUNS=3`), as `make test` runs
+# it: each run on fresh artifacts, then the leak scan over them. One line per run; fails if
+# any run failed. FLAKE_TESTS narrows it to some tests (default: all of them).
+RUNS ?= 10
+FLAKE_TESTS ?= tests
+FLAKE_DIR := $(ARTIFACTS)/flake-check
+.PHONY: flake-check
+flake-check: $(STAMP) $(TOOLS_STAMP) chromium graphviz
+	@rm -rf $(FLAKE_DIR) && mkdir -p $(FLAKE_DIR); failed=0; \
+	for run in $$(seq 1 $(RUNS)); do \
+		dir=$(abspath $(FLAKE_DIR))/run-$$run; mkdir -p $$dir; \
+		CARDLINE_TEST_ARTIFACTS=$$dir $(BIN)/pytest -q -p no:cacheprovider $(FLAKE_TESTS) \
+			> $$dir/pytest-output.txt 2>&1; tests=$$?; \
+		$(BIN)/python -m tests.leakscan $$dir > $(abspath $(FLAKE_DIR))/leakscan-$$run.txt 2>&1; scan=$$?; \
+		summary=$$(tail -n 1 $$dir/pytest-output.txt); \
+		if [ $$tests -eq 0 ] && [ $$scan -eq 0 ]; then \
+			echo "flake-check: run $$run/$(RUNS) green: $$summary"; \
+		else \
+			failed=$$((failed + 1)); \
+			echo "flake-check: run $$run/$(RUNS) FAILED (pytest $$tests, leak scan $$scan): $$summary"; \
+			grep -E "^(FAILED|ERROR) " $$dir/pytest-output.txt | sed 's/^/    /'; \
+			grep -E "HIT|FAILED" $(abspath $(FLAKE_DIR))/leakscan-$$run.txt | sed 's/^/    /'; \
+		fi; \
+	done; \
+	echo "flake-check: $$(( $(RUNS) - failed )) of $(RUNS) runs green (outputs in $(FLAKE_DIR))"; \
+	test $$failed -eq 0
+
 # The console's pictures in docs/console/, shown in the README (not part of make test).
 screenshots: $(STAMP) chromium
 	$(BIN)/python -m tests.browser.screenshots docs/console

@@ -14,8 +14,9 @@ Cold start = a new process: start -> first approved payment against the local em
 child reports it (VmHWM). Warm overhead = per payment, the handler's time minus a bare
 http.client exchange of the same order with the same emulator, paired and interleaved.
 Round trips per payment are counted at the emulator. Also: the charge zip's size,
-backoffice list/get latency over 10,000 ledger rows, and a short concurrent load through
-the local server.
+backoffice list/get latency over 10,000 ledger rows, a short concurrent load through
+the local server, and the throughput of one `cardline serve` process with PayPal
+answering in 250 ms under 16 concurrent agents (against the 16 / 0.25 s they allow).
 
 Writes benchmarks/results.md and benchmarks/results.json. Absolute times depend on the
 machine; the ratios are the point.
@@ -65,6 +66,7 @@ TARGETS = {
     "warm_overhead_us_median": ("<=", 100.0),
     "paypal_round_trips_per_payment": ("==", 1.0),
     "charge_package_bytes": ("<=", float(MIB)),
+    "serve_fraction_of_concurrency_ceiling": (">=", 0.8),
 }
 
 
@@ -280,6 +282,65 @@ def load() -> dict[str, Any]:
     return result.summary()
 
 
+SERVE_AGENTS = 16
+SERVE_PAYPAL_DELAY_S = 0.25
+SERVE_PAYMENTS_EACH = int(os.environ.get("CARDLINE_BENCH_SERVE_PAYMENTS", "20"))
+# What 16 agents allow when each payment waits 250 ms for PayPal: 16 / 0.25 s.
+SERVE_CEILING_PER_S = SERVE_AGENTS / SERVE_PAYPAL_DELAY_S
+
+
+def serve_throughput() -> dict[str, Any]:
+    """Payments/s of one `cardline serve` process (waitress, the embedded emulator told to
+    answer every order in 250 ms) under 16 concurrent agents, against 16 / 0.25 s."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    from benchmarks.load import run_load
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYPAL_", "CARDLINE_"))}
+    with tempfile.TemporaryDirectory() as folder:
+        command = [sys.executable, "-m", "cardline.cli", "serve", "--port", "0"]
+        process = subprocess.Popen(
+            [*command, "--data-dir", folder],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        try:
+            assert process.stdout is not None
+            lines: list[str] = []
+            while not any("try: curl" in line for line in lines):
+                line = process.stdout.readline().decode()
+                if not line:
+                    raise RuntimeError("cardline serve stopped before it was ready")
+                lines.append(line)
+            url = next(line.split()[-1] for line in lines if "listening on" in line)
+            key = next(line.strip() for line in lines if line.strip().startswith("cl_"))
+            emulator = urlsplit(next(t.split()[3] for t in lines if "PayPal: emulator at" in t))
+            delay = {
+                "kind": "delay",
+                "delay": SERVE_PAYPAL_DELAY_S,
+                "path_prefix": "/v2/checkout/orders",
+                "method": "POST",
+                "times": SERVE_AGENTS * SERVE_PAYMENTS_EACH * 4,
+            }
+            control = http.client.HTTPConnection(emulator.hostname or "", emulator.port, timeout=10)
+            control.request("POST", "/_emulator/faults", json.dumps(delay))
+            assert control.getresponse().status == 201
+            control.close()
+            result = run_load(
+                url, key, clients=SERVE_AGENTS, payments_per_client=SERVE_PAYMENTS_EACH
+            )
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    summary = result.summary()
+    summary["paypal_delay_s"] = SERVE_PAYPAL_DELAY_S
+    summary["ceiling_per_s"] = SERVE_CEILING_PER_S
+    summary["fraction_of_ceiling"] = round(result.throughput_per_s / SERVE_CEILING_PER_S, 3)
+    return summary
+
+
 def _assess(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     assessed: dict[str, dict[str, Any]] = {}
     for key, (op, target) in TARGETS.items():
@@ -287,9 +348,9 @@ def _assess(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
         if value is None:
             assessed[key] = {"target": f"{op} {target:g}", "value": None, "met": None}
             continue
-        met = value <= target if op == "<=" else value == target
+        met = {"<=": value <= target, ">=": value >= target, "==": value == target}[op]
         entry: dict[str, Any] = {"target": f"{op} {target:g}", "value": value, "met": met}
-        if not met and op == "<=":
+        if not met and op in ("<=", ">="):
             entry["missed_by"] = f"{value / target:.2f}x the target ({value - target:+g})"
         assessed[key] = entry
     return assessed
@@ -312,6 +373,8 @@ def main() -> int:
     backoffice = backoffice_latency()
     _log("  load")
     loaded = load()
+    _log(f"  cardline serve: {SERVE_AGENTS} agents, PayPal answering in {SERVE_PAYPAL_DELAY_S} s")
+    served = serve_throughput()
 
     def ratio(peer: str) -> float | None:
         return round(medians["cardline"] / medians[peer], 3) if peer in medians else None
@@ -337,6 +400,8 @@ def main() -> int:
         "warm": warm_results,
         "backoffice": backoffice,
         "load": loaded,
+        "serve": served,
+        "serve_fraction_of_concurrency_ceiling": served["fraction_of_ceiling"],
         "cold_runs": COLD_RUNS,
         "warm_runs": WARM_RUNS,
         "not_measured": failed
@@ -392,6 +457,7 @@ def _markdown(results: dict[str, Any]) -> str:
         )
     backoffice = results["backoffice"]
     loaded = results["load"]
+    served = results["serve"]
     lines += [
         "",
         f"Charge package: {results['charge_package_bytes']} bytes zipped "
@@ -406,6 +472,13 @@ def _markdown(results: dict[str, Any]) -> str:
         f"{loaded['payments']} payments, {loaded['errors']} errors, "
         f"{loaded['throughput_per_s']} payments/s, latency p50 {loaded['latency_ms_p50']} ms, "
         f"p99 {loaded['latency_ms_p99']} ms.",
+        "",
+        f"One `cardline serve` process (waitress) with the emulator answering every order in "
+        f"{served['paypal_delay_s'] * 1000:.0f} ms, {served['clients']} concurrent agents: "
+        f"{served['payments']} payments, {served['errors']} errors, "
+        f"{served['throughput_per_s']} payments/s = {served['fraction_of_ceiling']} of the "
+        f"{served['ceiling_per_s']:g}/s their concurrency allows (target >= 0.8); latency "
+        f"p50 {served['latency_ms_p50']} ms, p99 {served['latency_ms_p99']} ms.",
         "",
     ]
     if results["not_measured"]:
@@ -431,9 +504,10 @@ NOTES = """\
 - **Bytecode.** `cardline_zip_no_pyc` runs the charge zip's files as Lambda would if the
   zip holds no `.pyc`: every cold start then compiles cardline's modules. Shipping
   bytecode in the zip (compiled for the Lambda runtime's Python) removes that cost.
-- **Warm overhead** (at the target within this shared machine's noise: four `make bench` runs
-  on 2026-11-28 gave 93.6, 97.9, 103.3 and 104.9 µs; 166 µs before the change below; the
-  table above says whether this run met it). Per payment
+- **Warm overhead** (before http.client parsed the answers again, see below: four `make
+  bench` runs on 2026-11-28 gave 93.6, 97.9, 103.3 and 104.9 µs; 166 µs before the change
+  below; the table above says whether this run met it, and on how busy a machine: compare
+  the floor's own figures). Per payment
   cardline validates the card (Luhn, brand ranges, expiry, security-code length, a name
   free of card numbers), computes a keyed fingerprint (three HMAC-SHA256), encodes the
   order, interprets PayPal's answer, writes an audit event (JSON + a PAN-masking pass)
@@ -442,14 +516,14 @@ NOTES = """\
   code (~85 µs with PayPal faked in-process: right after the network wait on this
   shared 2-core machine the same code runs ~1.5x as slowly) plus ~25 µs more spent in
   the exchange than the bare http.client exchange spends (more headers, a larger order,
-  the idle-connection check). What changed: the PayPal client still lets http.client
-  open the connection (the verifying TLS context, SNI, timeouts) but writes each request
-  in one send and reads the answer itself (status line, header fields, Content-Length
-  or chunked body, interim 1xx answers skipped, the same size and line limits, no CR/LF
-  accepted in the target or a header; tests/unit/test_paypal_wire.py), instead of
-  http.client's request state machine and email-package header parser: its exchange is
-  now ~20 µs faster than the bare one that the overhead subtracts, which is real
-  per-payment latency saved, not a change of what is measured. Also: the receipt is
+  the idle-connection check). Since then the PayPal client's hand-written answer reader
+  is gone again: it let errors escape after an order was sent (payment-truth finding 7),
+  and the design keeps protocol code out of cardline, so http.client parses every answer
+  (its email-package header parser included) and the client adds a deadline, a byte
+  budget and a connection pool around it. That costs back the ~20-45 µs the reader saved
+  (paired runs of both on the same loaded machine: 323-370 µs before, 430-845 µs after,
+  the floor 46-76 µs), so this target is now missed by about that much: the price of
+  parsing PayPal's answers with the standard library's hardened parser. Also: the receipt is
   encoded once for the audit line and the answer, the audit line is built directly
   (same bytes as before for every other event) and masked once, the event translation
   lower-cases header names in one pass, fixed PayPal headers are prebuilt and not copied,
@@ -460,6 +534,12 @@ NOTES = """\
   above 100. The Powertools + pydantic peer checks types only (no Luhn, no brand, no
   audit event, no fingerprint). Against a real PayPal the wait is hundreds of
   milliseconds, so this is well under 0.1 % of a payment.
+- **One `cardline serve` under 16 agents** (met: 0.89-0.94 of 16 / 0.25 s; 3.9
+  payments/s, 0.06, before). The client held one connection under one lock, so every
+  payment of the process waited for the one before it; it now keeps a pool of
+  connections (one per concurrent caller, 16 idle at most) and holds no lock across an
+  exchange. `cardline serve` runs 16 waitress threads (8 before: at most 32 payments/s
+  when each waits 250 ms for PayPal).
 - **What was fixed on the way** (found by this benchmark): the client read every answer
   into a 1 MiB buffer (`read(limit + 1)` allocates the limit), the receipt was deep-copied
   twice per payment (`dataclasses.asdict`), and the client sent headers and body without

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from cardline.compliance import cfn_yaml
+from tests.artifacts import dump_moto
+from tests.seeded import unique
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "infra" / "serverless" / "template.yaml"
@@ -68,13 +69,14 @@ class Aws:
 
     def ledger_table(self) -> str:
         """A fresh, empty ledger table."""
-        name = f"ledger-{uuid.uuid4().hex[:12]}"
+        name = unique("ledger-")
         create_ledger_table(self.client("dynamodb"), name)
         return name
 
 
 @pytest.fixture(scope="session")
-def aws() -> Iterator[Aws]:
+def aws(artifacts: Path) -> Iterator[Aws]:
+    """moto's server; what it holds at the end is dumped for the leak scan."""
     from moto.server import ThreadedMotoServer
 
     # Their DEBUG lines (every request and answer) would swamp the suite's log.
@@ -83,8 +85,10 @@ def aws() -> Iterator[Aws]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    stand_in = Aws(f"http://{host}:{port}")
     try:
-        yield Aws(f"http://{host}:{port}")
+        yield stand_in
+        dump_moto(stand_in.client, artifacts)
     finally:
         server.stop()
 
@@ -106,7 +110,7 @@ class FakeExtension:
 
 @pytest.fixture
 def extension() -> Iterator[FakeExtension]:
-    fake = FakeExtension(token=f"session-{uuid.uuid4().hex}")
+    fake = FakeExtension(token=unique("session-"))
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:

@@ -18,7 +18,15 @@ import pytest
 
 from cardline.audit import mask_pans
 from cardline.local import LocalStack, build_local, serve_in_background
+from tests import seeded  # noqa: F401 - hypothesis draws the same examples every run
+from tests.artifacts import pytest_runtest_logreport  # noqa: F401 - keeps each test's output
 from tests.aws_support import aws, extension  # noqa: F401 - fixtures for tests/unit and tests/aws
+from tests.raw_capture import FILE_NAME as RAW_LOG_FILE
+from tests.raw_capture import RawCapture, strip_masking_filters
+from tests.reference_docs import (  # noqa: F401 - with CI set, a missing document fails
+    pytest_make_collect_report,
+    pytest_runtest_makereport,
+)
 
 
 @pytest.fixture(scope="session")
@@ -31,22 +39,45 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def raw_logs(artifacts: Path) -> Iterator[Path]:
-    """Every log record of the suite, written WITHOUT the PAN-masking filter: the leak scan
-    then proves the code never logs card data, not merely that the filter masks it."""
-    path = artifacts / "suite-logs.log"
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+def raw_logs(artifacts: Path) -> Iterator[RawCapture]:
+    """Every log record of the suite, written WITHOUT the PAN-masking filter to
+    ``suite-logs.log`` in the artifacts: the leak scan then proves the code never logs card
+    data, not merely that the filter masks it. On no logger, so no product code reaches it
+    (tests/raw_capture.py)."""
+    capture = RawCapture(artifacts / RAW_LOG_FILE)
     root = logging.getLogger()
     previous = root.level
-    root.addHandler(handler)
     root.setLevel(logging.DEBUG)
+    capture.install()
     try:
-        yield path
+        yield capture
     finally:
-        root.removeHandler(handler)
+        capture.close()
         root.setLevel(previous)
-        handler.close()
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """No test leaves the root logger changed for the tests after it: its level back at
+    DEBUG, and no masking filter left on pytest's handlers by a Lambda's first call."""
+    yield
+    logging.getLogger().setLevel(logging.DEBUG)
+    strip_masking_filters()
+
+
+@pytest.fixture
+def raw_log(raw_logs: RawCapture) -> Iterator[list[str]]:
+    """The raw capture's lines made during this test (every thread), unfiltered."""
+    with raw_logs.tap() as lines:
+        yield lines
+
+
+@pytest.fixture
+def planted_logs(raw_logs: RawCapture, tmp_path: Path) -> Iterator[Path]:
+    """For a test that logs a card number on purpose: what its thread logs goes to this
+    file (outside the artifacts) instead of the suite's raw log."""
+    with raw_logs.planted(tmp_path / RAW_LOG_FILE) as path:
+        yield path
 
 
 @pytest.fixture

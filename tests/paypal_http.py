@@ -5,12 +5,12 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from tests.cards import CVV, VISA
+from tests.seeded import unique
 
 
 def paypal_expiry(years: int = 3) -> str:
@@ -141,5 +141,5 @@ class PayPalHttp:
 
     def create_order(self, body: dict[str, Any] | None = None, **options: Any) -> Answer:
         """POST /v2/checkout/orders with a fresh PayPal-Request-Id unless one is given."""
-        options.setdefault("request_id", str(uuid.uuid4()))
+        options.setdefault("request_id", unique("request-"))
         return self.call("POST", "/v2/checkout/orders", body or order_body(), **options)

@@ -195,34 +195,101 @@ class StreamSink:
 
 
 class FileSink:
-    """Appends events to a JSON-lines file, each one flushed and fsynced before returning."""
+    """Appends events to a JSON-lines file, each one flushed and fsynced before returning.
+
+    Every append starts on a line of its own: when the file does not end with a newline
+    (a writer crashed mid-append, or a write failed part-way), the event is written after
+    one, so a torn line never swallows the next event. An exclusive ``flock`` around the
+    check and the write keeps two processes appending to one file from racing each other.
+    """
 
     def __init__(self, path: Path) -> None:
+        import fcntl  # imported here: the charge path on Lambda never appends to a file
+
         self.path = path
         self._lock = allocate_lock()
+        self._flock = fcntl.flock
+        self._exclusive = fcntl.LOCK_EX
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def emit(self, event: AuditEvent) -> None:
-        line = mask_pans(event.to_json()) + "\n"
-        with self._lock, open(self.path, "a", encoding="utf-8") as out:
-            out.write(line)
-            out.flush()
-            os.fsync(out.fileno())
+        data = (mask_pans(event.to_json()) + "\n").encode()
+        with self._lock:
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
+            try:
+                self._flock(fd, self._exclusive)
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    data = b"\n" + data
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)  # releases the flock too
 
 
-def read_events(path: Path) -> Iterator[AuditEvent]:
-    """Every well-formed event in a JSON-lines audit file, in order; a torn last line is skipped."""
+_DECODER = json.JSONDecoder()
+
+
+def _events_in(line: str) -> tuple[list[AuditEvent], bool]:
+    """The whole events a line holds, and whether anything else was on it.
+
+    One event is the rule. Files written before every append started on a new line can
+    hold a torn event glued to a whole one, or two whole ones: each whole one is kept,
+    found by decoding from the start and then from each later ``{``.
+    """
+    events: list[AuditEvent] = []
+    damaged = False
+    at, end = 0, len(line)
+    while at < end:
+        event = None
+        try:
+            data, after = _DECODER.raw_decode(line, at)
+            if isinstance(data, dict):
+                event = AuditEvent.from_dict(data)
+        except (ValueError, KeyError, TypeError, RecursionError):
+            pass
+        if event is not None:
+            events.append(event)
+            at = after
+            while at < end and line[at].isspace():
+                at += 1
+            continue
+        damaged = True
+        at = line.find("{", at + 1)
+        if at == -1:
+            break
+    return events, damaged
+
+
+def read_events(path: Path, *, torn: list[int] | None = None) -> Iterator[AuditEvent]:
+    """Every whole event in a JSON-lines audit file, in order.
+
+    A line that is not a whole event (torn by a crash mid-append) is skipped with a
+    warning naming the file and the line number, never the line's content; its number is
+    appended to ``torn`` when given. A whole event glued to the end of a torn one is kept.
+    """
     if not path.exists():
         return
-    with open(path, encoding="utf-8") as source:
-        for line in source:
-            line = line.strip()
+    with open(path, "rb") as source:
+        for number, raw in enumerate(source, 1):
+            # surrogateescape: bytes a crash left that are not UTF-8 only fail that part.
+            line = raw.decode("utf-8", "surrogateescape").strip()
             if not line:
                 continue
-            try:
-                yield AuditEvent.from_dict(json.loads(line))
-            except (ValueError, KeyError, TypeError):
-                continue
+            events, damaged = _events_in(line)
+            if damaged:
+                if torn is not None:
+                    torn.append(number)
+                _log.warning(
+                    "%s line %d holds a torn audit event (a crash mid-append?): skipped it, "
+                    "kept the %d whole event(s) on the line",
+                    path,
+                    number,
+                    len(events),
+                )
+            yield from events
 
 
 # The card-number detector lives in cardline.pan; these names are its public face here.
@@ -260,8 +327,9 @@ class PanMaskingFilter:
 def install_log_filter(logger: logging.Logger | None = None) -> None:
     """Attach a PanMaskingFilter to every handler of ``logger`` (the root logger by default).
 
-    Before anything imported logging no handler exists, so there is nothing to attach to
-    (on Lambda the runtime has imported logging and set up its handler already)."""
+    A host's start-up step, never an import side effect: each Lambda entry point calls it on
+    its first invocation (the runtime has set up its handler by then, and nothing has been
+    logged yet). Before anything imported logging no handler exists: nothing to attach to."""
     if logger is None:
         if "logging" not in sys.modules:
             return
@@ -276,16 +344,21 @@ def install_log_filter(logger: logging.Logger | None = None) -> None:
 def configure_logging(level: int = 20, stream: TextIO | None = None) -> None:
     """One stderr handler with the PAN-masking filter, for the CLI and local hosts.
 
-    ``level`` defaults to logging.INFO."""
+    Only when the process has no logging of its own yet: a host that set it up (a test
+    runner calling ``cli.main`` in-process) keeps its handlers, their filters and its
+    levels as they were. ``level`` defaults to logging.INFO."""
     import logging
 
     root = logging.getLogger()
-    if not root.handlers:
-        handler = logging.StreamHandler(stream or sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(handler)
-    root.setLevel(level)
-    install_log_filter(root)
+    if root.handlers:
+        return
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(level)
+    handler.addFilter(PanMaskingFilter())
+    root.addHandler(handler)
+    if root.level > level:
+        root.setLevel(level)
 
 
 _DEBUG, _INFO, _WARNING = 10, 20, 30  # logging's levels
@@ -330,3 +403,6 @@ class LazyLogger:
 
     def error(self, msg: str, *args: object) -> None:
         self._log(40, msg, args)
+
+
+_log = LazyLogger("cardline.audit")

@@ -14,9 +14,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
 
 from cardline import audit, ids
+from cardline.audit import LazyLogger
 from cardline.card import Card
 from cardline.errors import (
     GatewayError,
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from typing import Any
 
     from cardline.paypal import ChargeOutcome, PayPalClient
+
+_log = LazyLogger("cardline.charge")
 
 PAYMENT_FIELDS = frozenset({"amount", "currency", "reference", "intent", "card"})
 CARD_FIELDS = frozenset({"number", "expiry", "security_code", "name"})
@@ -172,16 +174,14 @@ def _require_string(body: Mapping[str, Any], key: str, field: str) -> str:
     return value
 
 
-_SAFE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,39}$")
-
-
 def reject_unknown(names: Iterable[str], allowed: frozenset[str], where: str) -> None:
-    """Refuse fields outside ``allowed``; only identifier-like names are repeated back, since a
-    caller can put anything, a card number included, in a key."""
-    unknown = sorted(set(names) - allowed)
-    if unknown:
-        shown = [name if _SAFE_NAME.match(name) else "(name not shown)" for name in unknown[:5]]
-        raise InvalidRequest(f"Unknown field(s) in {where}: {', '.join(shown)}", field=where)
+    """Refuse fields outside ``allowed``. The answer names the fields that are allowed and
+    never one it was sent: a caller can put anything, a card number included, in a key."""
+    if not set(names) <= allowed:
+        raise InvalidRequest(
+            f"{where} holds a field that is not one of: {', '.join(sorted(allowed))}",
+            field=where,
+        )
 
 
 def parse_payment_request(body: object) -> PaymentRequest:
@@ -305,6 +305,9 @@ class Charger:
             "reference": request.reference,
             "intent": request.intent,
         }
+        # Once create_order is called the order may have been sent: from here on, any
+        # failure at all is an unknown outcome, never "failed" or a generic 500.
+        failure: GatewayError | None = None
         try:
             try:
                 order = self._paypal.create_order(
@@ -321,31 +324,44 @@ class Charger:
                 if error.issue != DUPLICATE_INVOICE:
                     raise
                 order = self._existing_order(payment_id)
+            from cardline.paypal import interpret_order
+
+            outcome = interpret_order(order)
         except GatewayError as error:
-            self._sink.emit(
+            failure = error
+        except Exception as error:  # noqa: BLE001 - see above
+            failure = GatewayOutcomeUnknown(
+                f"The call to PayPal failed after the order may have been sent "
+                f"({type(error).__name__})"
+            )
+        finally:
+            card.wipe()
+        if failure is None and outcome.status == "unknown":
+            failure = GatewayOutcomeUnknown(
+                "PayPal's answer holds no capture or authorization", issue=outcome.decline_reason
+            )
+            facts["paypal_order_id"] = outcome.order_id
+        if failure is not None:
+            unknown = isinstance(failure, GatewayOutcomeUnknown)
+            self._record(
                 audit.AuditEvent(
                     type=audit.PAYMENT,
                     operator=operator,
-                    outcome="unknown" if error.status == 504 else "failure",
+                    outcome="unknown" if unknown else "failure",
                     origin=origin,
                     resource=payment_id,
                     details={
                         **facts,
-                        "status": "unknown" if error.status == 504 else "failed",
-                        "error": error.code,
-                        "paypal_debug_id": error.debug_id,
+                        "status": "unknown" if unknown else "failed",
+                        "error": failure.code,
+                        "paypal_debug_id": failure.debug_id,
                     },
                 )
             )
-            raise _for_the_agent(error, payment_id) from None
-        finally:
-            card.wipe()
+            raise _for_the_agent(failure, payment_id)
 
-        from cardline.paypal import interpret_order
-
-        outcome = interpret_order(order)
         if outcome.custom_id is not None and outcome.custom_id != expected:
-            self._sink.emit(
+            self._record(
                 audit.AuditEvent(
                     type=audit.PAYMENT,
                     operator=operator,
@@ -362,7 +378,7 @@ class Charger:
             )
         receipt = _receipt(payment_id, operator, facts, outcome, order)
         details = receipt.to_dict()
-        self._sink.emit(
+        recorded = self._record(
             audit.AuditEvent(
                 type=audit.PAYMENT,
                 operator=operator,
@@ -374,7 +390,34 @@ class Charger:
                 details_json=receipt.to_json(details),
             )
         )
+        if not recorded:
+            # PayPal answered, but the books do not say so: the agent must not take the card
+            # again, and a retry with the same key replays PayPal's answer and records it.
+            raise GatewayOutcomeUnknown(
+                f"PayPal answered for payment {payment_id}, but its record could not be "
+                "written: the card may have been charged. Retry with the same "
+                "Idempotency-Key to record and learn the outcome; a retry never charges "
+                "twice. Do not take the payment again with a new key."
+            )
         return receipt
+
+    def _record(self, event: audit.AuditEvent) -> bool:
+        """Emit ``event``; False (logged at error level, naming the payment) when the sink
+        fails, so that the caller answers truthfully instead of with a generic error."""
+        try:
+            self._sink.emit(event)
+        except Exception as error:  # noqa: BLE001 - the answer must still be true
+            # The type only: a sink's message could quote what it was handed.
+            _log.error(
+                "audit event %s for payment %s (status %s) could not be written: %s; "
+                "the payment's outcome is not in the audit log",
+                event.event_id,
+                event.resource,
+                event.details.get("status"),
+                type(error).__name__,
+            )
+            return False
+        return True
 
     def _existing_order(self, payment_id: str) -> dict[str, Any]:
         """The order PayPal already holds for this payment: its invoice id is the payment id,
@@ -406,6 +449,14 @@ def charger_from_environment(environ: Mapping[str, str], sink: audit.AuditSink) 
     return Charger(PayPalClient(config), sink, key.encode())
 
 
+# PayPal can only speak for the attempt it refused: an earlier one with the same key (a
+# lost answer, a "Confirm again") may have been approved, and that payment stands.
+_EARLIER_ATTEMPTS = (
+    "This attempt charged nothing; if an earlier attempt with this Idempotency-Key was "
+    "approved, that payment stands: look up payment {payment_id} before taking the card again."
+)
+
+
 def _for_the_agent(error: GatewayError, payment_id: str) -> GatewayError:
     """The gateway error in words for the agent: what happened to the card, what to do."""
     if isinstance(error, GatewayOutcomeUnknown):
@@ -416,13 +467,26 @@ def _for_the_agent(error: GatewayError, payment_id: str) -> GatewayError:
         )
     elif isinstance(error, GatewayUnavailable):
         detail = (
-            "PayPal could not be reached and nothing was charged. Try again in a moment "
-            "(the same Idempotency-Key is safe to reuse)."
+            "PayPal could not be reached. "
+            + _EARLIER_ATTEMPTS.format(payment_id=payment_id)
+            + " Trying again in a moment with the same Idempotency-Key is safe."
         )
+    elif isinstance(error, GatewayRejected):
+        detail = error.detail.rstrip(".") + ". " + _EARLIER_ATTEMPTS.format(payment_id=payment_id)
     else:
-        return error
+        from cardline.paypal.codes import refusal_words
+
+        words = refusal_words(error.issue, error.http_status)
+        if isinstance(error, GatewayRejected):
+            detail = f"PayPal refused payment {payment_id} and nothing was charged. {words}"
+        else:
+            detail = (
+                f"PayPal gave no usable answer about payment {payment_id}. {words} Retry with "
+                "the same Idempotency-Key: a retry never charges twice."
+            )
     return type(error)(
         detail,
+        field=error.field,
         http_status=error.http_status,
         name=error.name,
         issue=error.issue,

@@ -22,24 +22,20 @@ def _data_dir(value: str | None) -> Path:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import waitress
-
-    from cardline.http.wsgi import wsgi_app
+    from cardline.http.waitress_server import make_server, port_of, serve_until_stopped
     from cardline.local import build_local
 
     data_dir = _data_dir(args.data_dir)
     stack = build_local(data_dir)
     try:
-        server = waitress.create_server(
-            wsgi_app(stack.app), host=args.host, port=args.port, threads=8, ident="cardline"
-        )
+        server = make_server(stack.app, args.host, args.port)
     except OSError as error:
         stack.close()
         print(
             f"cardline: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr
         )
         return 1
-    url = f"http://{args.host}:{server.effective_port}"
+    url = f"http://{args.host}:{port_of(server)}"
     print(f"cardline {__version__} listening on {url}", flush=True)
     print(f"  data directory: {data_dir}", flush=True)
     if stack.emulator is not None:
@@ -55,9 +51,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"  {key}", flush=True)
     print("  try: curl -s " + url + "/health", flush=True)
     try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
+        serve_until_stopped(server, stack.app)
     finally:
         stack.close()
     return 0
@@ -91,16 +85,24 @@ def _ledger(args: argparse.Namespace) -> int:
     data_dir = _data_dir(args.data_dir)
     path = data_dir / LEDGER_FILE
     for suffix in ("", "-wal", "-shm"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
+        old = Path(str(path) + suffix)
+        if old.is_file() or old.is_symlink():  # anything else is moved aside on opening
+            old.unlink()
     ledger = SqliteLedger(path)
+    torn: list[int] = []
     try:
-        applied, skipped = rebuild(ledger, audit.read_events(data_dir / AUDIT_FILE))
+        applied, skipped = rebuild(ledger, audit.read_events(data_dir / AUDIT_FILE, torn=torn))
     finally:
         ledger.close()
     print(
         f"ledger rebuilt from {data_dir / AUDIT_FILE}: {applied} events applied, {skipped} skipped"
+        + (f"; {_count(len(torn), 'torn line')} skipped (see the warnings)" if torn else "")
     )
     return 0
+
+
+def _count(number: int, thing: str) -> str:
+    return f"{number} {thing}{'' if number == 1 else 's'}"
 
 
 def _since(value: str) -> datetime:

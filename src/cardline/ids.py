@@ -13,6 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+
+TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
+if TYPE_CHECKING:
+    from typing import TypeGuard
 
 # One letter for each hex digit: no vowel (no words), no "l" (read as "1").
 ALPHABET = "bcdfghjkmnpqrstv"
@@ -32,3 +37,14 @@ def digest(*parts: str) -> str:
 def random_id(length: int = 32) -> str:
     """``length`` letters (4 random bits each; 32 letters are 128 bits, as uuid4's hex)."""
     return from_hex(os.urandom((length + 1) // 2).hex())[:length]
+
+
+# The shape of an identifier another system makes and we keep (Amazon Connect's contact and
+# instance ids): a UUID, any version, as Connect writes it. The PAN mask leaves a UUID whole,
+# so a value kept as one must be checked for this shape where it comes in.
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def is_uuid(text: object) -> TypeGuard[str]:
+    """True when ``text`` is a UUID in its canonical lower-case form."""
+    return isinstance(text, str) and _UUID.fullmatch(text) is not None

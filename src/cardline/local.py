@@ -33,6 +33,7 @@ AUDIT_FILE = "audit.jsonl"
 LEDGER_FILE = "ledger.sqlite3"
 OPERATORS_FILE = "operators.json"
 KEY_FILE = "fingerprint.key"
+EMULATOR_FILE = "paypal-emulator.sqlite3"
 
 log = logging.getLogger("cardline.local")
 
@@ -99,7 +100,15 @@ def open_store(data_dir: Path) -> tuple[SqliteLedger, ProjectingSink, OperatorSt
     are projected first; events already applied are skipped by their id.
     """
     ledger = SqliteLedger(data_dir / LEDGER_FILE)
-    rebuild(ledger, audit.read_events(data_dir / AUDIT_FILE))
+    applied, _skipped = rebuild(ledger, audit.read_events(data_dir / AUDIT_FILE))
+    if ledger.replaced is not None:
+        log.warning(
+            "the ledger was rebuilt from the audit log %s (%d events applied); the damaged "
+            "ledger is kept as %s",
+            data_dir / AUDIT_FILE,
+            applied,
+            ledger.replaced.name,
+        )
     sink = ProjectingSink(audit.FileSink(data_dir / AUDIT_FILE), ledger)
     return ledger, sink, OperatorStore(data_dir / OPERATORS_FILE, sink)
 
@@ -113,7 +122,8 @@ def build_local(data_dir: Path, environ: Mapping[str, str] = os.environ) -> Loca
     if config is None:
         from cardline.sandbox import Emulator
 
-        emulator = Emulator()
+        # Its state lives in the data directory: a restart still knows earlier payments.
+        emulator = Emulator(state_path=data_dir / EMULATOR_FILE)
         base_url = emulator.start()
         config = PayPalConfig(
             base_url=base_url,
@@ -146,14 +156,10 @@ class BackgroundServer:
 
 
 def serve_in_background(app: App, host: str = "127.0.0.1", port: int = 0) -> BackgroundServer:
-    import waitress
+    from cardline.http.waitress_server import make_server, port_of
 
-    from cardline.http.wsgi import wsgi_app
-
-    # A short loop timeout lets stop() return promptly.
-    server = waitress.create_server(
-        wsgi_app(app), host=host, port=port, threads=8, asyncore_loop_timeout=0.05
-    )
+    # The public host's settings; a short loop timeout lets stop() return promptly.
+    server = make_server(app, host, port, asyncore_loop_timeout=0.05)
     stopping = threading.Event()
 
     def run() -> None:
@@ -171,5 +177,6 @@ def serve_in_background(app: App, host: str = "127.0.0.1", port: int = 0) -> Bac
         stopping.set()
         server.close()
         thread.join(timeout=5)
+        app.flush()  # the audit events held back (aggregated failed authentication)
 
-    return BackgroundServer(f"http://{host}:{server.effective_port}", stop)
+    return BackgroundServer(f"http://{host}:{port_of(server)}", stop)

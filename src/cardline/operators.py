@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from cardline import audit
+from cardline import audit, ids
 from cardline.errors import AuthenticationFailed, InvalidRequest, NotFound
 from cardline.http.messages import Request
 
@@ -79,9 +79,11 @@ class OperatorStore:
 
     def add(self, name: str, *, by: str = "cli", origin: str = "local") -> tuple[Operator, str]:
         """Create an operator; returns it and its new key (the only time the key exists)."""
-        if not _NAME.match(name):
+        if not _NAME.match(name) or audit.contains_pan(name):
             raise InvalidRequest(
-                "Operator names are 1 to 64 letters, digits, spaces or . _ @ -", field="name"
+                "Operator names are 1 to 64 letters, digits, spaces or . _ @ -, "
+                "without a card number",
+                field="name",
             )
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         with self._lock:
@@ -89,7 +91,7 @@ class OperatorStore:
             if any(o.name == name and o.revoked_at is None for o in operators):
                 raise InvalidRequest(f"An operator named {name!r} already exists", field="name")
             operator = Operator(
-                id="op_" + secrets.token_hex(8),
+                id="op_" + ids.random_id(16),
                 name=name,
                 key_sha256=_hash(key),
                 created_at=audit.utc_now(),
@@ -107,7 +109,7 @@ class OperatorStore:
                     self._save(operators)
                     break
             else:
-                raise NotFound(f"No active operator {name_or_id!r}")
+                raise NotFound("No active operator has this name or id")
         self._emit(audit.OPERATOR_REVOKED, operator, by, origin)
         return operator
 

@@ -10,6 +10,15 @@ is still found, through Transaction Search (``GET /v1/reporting/transactions``) 
 period. Orders the ledger already knows are re-read with ``GET /v2/checkout/orders/{id}``.
 Transaction Search lists a transaction up to 3 hours late (``search_delay``): a ledger
 payment younger than that which PayPal does not list is reported, never marked failed.
+
+Refunds: the order PayPal returns lists every refund of its captures
+(``purchase_units[].payments.refunds``). Each is matched to the ledger's refund row with
+its PayPal refund id, else to a row of the same payment and amount that has none (an
+attempt whose answer was lost); a refund the ledger lacks (made outside cardline, say) is
+added under ``ref_`` + letters of its PayPal id, a wrong status or amount is corrected,
+and a completed refund PayPal does not list is reported. A repair is kept only where the
+ledger's state machine (:mod:`cardline.ledger.states`) takes it; elsewhere it is
+reported.
 """
 
 from __future__ import annotations
@@ -17,11 +26,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from cardline import audit
+from cardline import audit, ids
 from cardline.errors import NotFound
 from cardline.ledger import Ledger
+from cardline.ledger.states import REFUNDED, current_id, fold_refund, payment_supersedes
 from cardline.paypal import PayPalClient, interpret_order, order_id_of
 
 RECONCILER = "reconcile"
@@ -36,7 +47,9 @@ class Difference:
     """One way the ledger and PayPal disagreed, and whether the ledger was repaired."""
 
     payment_id: str
-    kind: str  # missing | status | not_at_paypal | not_listed_yet | ledger_only
+    # missing | status | not_at_paypal | not_listed_yet | ledger_only
+    # | refund_missing | refund_status | refund_ledger_only
+    kind: str
     ledger_status: str | None
     paypal_status: str | None
     repaired: bool
@@ -119,25 +132,27 @@ class Reconciler:
         seen: set[str] = set()
         for start, end in _windows(since, until):
             for info in self._paypal.search_transactions(_stamp(start), _stamp(end)):
-                payment_id = info.get("invoice_id")
-                if not isinstance(payment_id, str) or not payment_id.startswith("pay_"):
+                invoice_id = info.get("invoice_id")
+                if not isinstance(invoice_id, str) or not invoice_id.startswith("pay_"):
                     continue
+                payment_id = current_id(invoice_id)
                 if payment_id in seen:
                     continue
                 order_id = order_id_of(info) or self._order_of_capture(info)
                 if order_id is None:
                     continue
                 seen.add(payment_id)
-                found = self._compare(payment_id, self._paypal.get_order(order_id))
-                if found is not None:
-                    differences.append(found)
+                differences.extend(self._check(payment_id, self._paypal.get_order(order_id)))
         for row in self._ledger_rows(since, until):
             if row["id"] in seen:
                 continue
-            found = self._unlisted(row, now)
-            if found is not None:
-                differences.append(found)
+            differences.extend(self._unlisted(row, now))
         return differences
+
+    def _check(self, payment_id: str, order: dict[str, Any]) -> list[Difference]:
+        """The payment's differences, then its refunds'."""
+        found = self._compare(payment_id, order)
+        return ([found] if found is not None else []) + self._compare_refunds(payment_id, order)
 
     def _order_of_capture(self, info: dict[str, Any]) -> str | None:
         transaction_id = info.get("transaction_id")
@@ -180,12 +195,12 @@ class Reconciler:
         if ledger_status in _REFUNDED and paypal_status == "approved":
             return None  # a refund moved it on; the capture itself still reads approved
         settled_here = ledger_status in _REFUNDED
-        if settled_here or (paypal_status == "pending" and ledger_status != "unknown"):
+        if settled_here or not payment_supersedes(row, facts):
             return Difference(payment_id, "status", ledger_status, paypal_status, repaired=False)
         self._repair(payment_id, facts)
         return Difference(payment_id, "status", ledger_status, paypal_status, not self._dry_run)
 
-    def _unlisted(self, row: dict[str, Any], now: datetime) -> Difference | None:
+    def _unlisted(self, row: dict[str, Any], now: datetime) -> list[Difference]:
         """A ledger payment PayPal's search did not list."""
         status = str(row["status"])
         order_id = row.get("paypal_order_id")
@@ -193,14 +208,14 @@ class Reconciler:
             try:
                 order = self._paypal.get_order(order_id)
             except NotFound:
-                return Difference(row["id"], "ledger_only", status, None, repaired=False)
-            return self._compare(row["id"], order)
+                return [Difference(row["id"], "ledger_only", status, None, repaired=False)]
+            return self._check(row["id"], order)
         if status not in _OPEN:
-            return None  # a decline PayPal refused outright (422): no order, nothing listed
+            return []  # a decline PayPal refused outright (422): no order, nothing listed
         created = datetime.fromisoformat(str(row["created_at"]).replace("Z", "+00:00"))
         if now - created < self._search_delay:
             note = "PayPal lists payments up to 3 hours late; run reconcile again later"
-            return Difference(row["id"], "not_listed_yet", status, None, False, note)
+            return [Difference(row["id"], "not_listed_yet", status, None, False, note)]
         self._repair(
             row["id"],
             {
@@ -209,7 +224,91 @@ class Reconciler:
                 "reconciled": True,
             },
         )
-        return Difference(row["id"], "not_at_paypal", status, None, not self._dry_run)
+        return [Difference(row["id"], "not_at_paypal", status, None, not self._dry_run)]
+
+    def _compare_refunds(self, payment_id: str, order: dict[str, Any]) -> list[Difference]:
+        """Every refund PayPal lists for the order against the ledger's refunds."""
+        rows = self._ledger.refunds_for(payment_id)
+        by_paypal = {r["paypal_refund_id"]: r for r in rows if r.get("paypal_refund_id")}
+        unanswered = [r for r in rows if not r.get("paypal_refund_id")]
+        differences: list[Difference] = []
+        listed: set[str] = set()
+        for refund in _refunds_of(order):
+            paypal_id = str(refund["id"])
+            listed.add(paypal_id)
+            amount = _money(refund.get("amount"))
+            row = by_paypal.get(paypal_id)
+            if row is None:
+                row = next((r for r in unanswered if _same_amount(r, amount)), None)
+                if row is not None:
+                    unanswered.remove(row)
+            elif row.get("status") == refund.get("status") and _same_amount(row, amount):
+                continue
+            refund_id = str(row["id"]) if row else _outside_refund_id(paypal_id)
+            facts = {
+                "id": refund_id,
+                "payment_id": payment_id,
+                "status": refund.get("status"),
+                "amount": amount[0],
+                "currency": amount[1],
+                "paypal_refund_id": paypal_id,
+                "created_at": refund.get("create_time"),
+                "reconciled": True,
+            }
+            facts = {key: value for key, value in facts.items() if value is not None}
+            kind = "refund_missing" if row is None else "refund_status"
+            ledger_status = str(row["status"]) if row else None
+            paypal_status = str(refund.get("status"))
+            if row is not None and not self._refund_repairable(refund_id, payment_id, facts):
+                differences.append(
+                    Difference(payment_id, kind, ledger_status, paypal_status, False, refund_id)
+                )
+                continue
+            self._repair_refund(payment_id, facts)
+            differences.append(
+                Difference(
+                    payment_id, kind, ledger_status, paypal_status, not self._dry_run, refund_id
+                )
+            )
+        for kept in rows:
+            kept_id = kept.get("paypal_refund_id")
+            if kept.get("status") in REFUNDED and kept_id and kept_id not in listed:
+                differences.append(
+                    Difference(
+                        payment_id,
+                        "refund_ledger_only",
+                        str(kept["status"]),
+                        None,
+                        False,
+                        str(kept["id"]),
+                    )
+                )
+        return differences
+
+    def _refund_repairable(self, refund_id: str, payment_id: str, facts: dict[str, Any]) -> bool:
+        """Whether the ledger's state machine takes the repair (it never undoes a completed
+        refund, for one)."""
+        row = self._ledger.get_refund(refund_id)
+        event = audit.AuditEvent(audit.REFUND, RECONCILER, "", RECONCILER, payment_id, facts)
+        after = fold_refund(row, event)
+        return after is not None and (
+            row is None
+            or (after["status"], after["amount"]) != (row.get("status"), row.get("amount"))
+        )
+
+    def _repair_refund(self, payment_id: str, facts: dict[str, Any]) -> None:
+        if self._dry_run:
+            return
+        self._sink.emit(
+            audit.AuditEvent(
+                type=audit.REFUND,
+                operator=RECONCILER,
+                outcome="success" if facts.get("status") in REFUNDED else "failure",
+                origin=RECONCILER,
+                resource=payment_id,
+                details=facts,
+            )
+        )
 
     def _repair(self, payment_id: str, facts: dict[str, Any]) -> None:
         if self._dry_run:
@@ -225,3 +324,38 @@ class Reconciler:
                 details=facts,
             )
         )
+
+
+def _refunds_of(order: dict[str, Any]) -> list[dict[str, Any]]:
+    """The refunds an order lists, across its purchase units."""
+    found: list[dict[str, Any]] = []
+    units = order.get("purchase_units")
+    for unit in units if isinstance(units, list) else []:
+        payments = unit.get("payments") if isinstance(unit, dict) else None
+        refunds = payments.get("refunds") if isinstance(payments, dict) else None
+        for refund in refunds if isinstance(refunds, list) else []:
+            if isinstance(refund, dict) and isinstance(refund.get("id"), str):
+                found.append(refund)
+    return found
+
+
+def _money(value: object) -> tuple[str | None, str | None]:
+    if not isinstance(value, dict):
+        return None, None
+    amount, currency = value.get("value"), value.get("currency_code")
+    return (
+        amount if isinstance(amount, str) else None,
+        currency if isinstance(currency, str) else None,
+    )
+
+
+def _same_amount(row: dict[str, Any], amount: tuple[str | None, str | None]) -> bool:
+    try:
+        return amount[0] is not None and Decimal(str(row.get("amount"))) == Decimal(amount[0])
+    except InvalidOperation:
+        return False
+
+
+def _outside_refund_id(paypal_refund_id: str) -> str:
+    """The id of a refund the ledger learns from PayPal (made outside cardline)."""
+    return "ref_" + ids.digest("paypal-refund", paypal_refund_id)[:24]

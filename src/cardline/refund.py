@@ -1,15 +1,36 @@
-"""Refunds: need only the PayPal capture id from the ledger, never card data."""
+"""Refunds: need only the PayPal capture id from the ledger, never card data.
+
+Keyed like charges. The operator's Idempotency-Key names one refund: its id is derived
+from the operator and the key (:func:`refund_id_for`), and so is its PayPal-Request-Id
+(unchanged since the first release: PayPal replays a refund request id for 45 days, so a
+retry after a deploy is answered with the first refund instead of refunding twice). A
+fingerprint of the request (operator, payment, amount, note) is kept in the refund's
+audit event; a key reused with another payment, amount or note is refused with
+``409 idempotency_conflict``, whether the ledger already holds the first refund or only
+PayPal does (its replayed answer is checked against the request: capture and amount).
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from cardline import audit
+from cardline import audit, ids
 from cardline.charge import paypal_request_id_for, reject_unknown, validate_idempotency_key
-from cardline.errors import GatewayError, InvalidRequest, NotFound
+from cardline.errors import (
+    GatewayError,
+    GatewayOutcomeUnknown,
+    GatewayRejected,
+    GatewayUnavailable,
+    IdempotencyConflict,
+    InvalidRequest,
+    NotFound,
+)
+from cardline.ledger.states import REFUNDED
 from cardline.money import Money, parse_money
+from cardline.paypal.codes import refusal_words
 
 if TYPE_CHECKING:
     from cardline.ledger import Ledger
@@ -17,6 +38,34 @@ if TYPE_CHECKING:
 
 REFUND_FIELDS = frozenset({"amount", "note"})
 MAX_NOTE = 255
+REFUND_FINGERPRINT_PREFIX = "clrf1:"
+_VIEW = ("id", "payment_id", "status", "amount", "currency", "paypal_refund_id", "created_at")
+
+
+def refund_id_for(operator: str, idempotency_key: str) -> str:
+    """The refund id: ``ref_`` + the last 24 letters of ``ids.digest("refund", operator,
+    key)`` (the hex id it replaced, written in letters)."""
+    return "ref_" + ids.digest("refund", operator, idempotency_key)[-24:]
+
+
+def refund_fingerprint(
+    operator: str, payment_id: str, money: Money | None, note: str | None
+) -> str:
+    """A digest of everything the refund request says (no amount: the rest of the payment).
+
+    Its bytes must never change: a retry after a deploy must still match its first request.
+    """
+    canonical = json.dumps(
+        {
+            "amount": money.value if money is not None else None,
+            "currency": money.currency if money is not None else None,
+            "note": note,
+            "operator": operator,
+            "payment": payment_id,
+        },
+        sort_keys=True,
+    )
+    return REFUND_FINGERPRINT_PREFIX + ids.digest("refund-fingerprint", canonical)[:40]
 
 
 def parse_refund_request(body: object, currency: str) -> tuple[Money | None, str | None]:
@@ -56,15 +105,31 @@ class Refunder:
         payment = self._ledger.get_payment(payment_id)
         if payment is None:
             raise NotFound("No payment with this id")
+        payment_id = str(payment["id"])  # the current form of a legacy id
         money, note = parse_refund_request(body, str(payment["currency"]))
+        refund_id = refund_id_for(operator, key)
+        fingerprint = refund_fingerprint(operator, payment_id, money, note)
+        earlier = self._ledger.get_refund(refund_id)
+        if earlier is not None:
+            if not _same_request(earlier, payment_id, money, fingerprint):
+                self._refuse_reuse(operator, origin, payment_id, refund_id)
+            if earlier.get("status") in REFUNDED:
+                return {name: earlier.get(name) for name in _VIEW}  # a replay
         capture_id = payment.get("paypal_capture_id")
         if payment["status"] not in {"approved", "partially_refunded"} or not capture_id:
             raise InvalidRequest(
                 f"Only captured payments can be refunded; this one is {payment['status']}",
                 field="payment",
             )
-        _check_remaining(payment, money)
-        refund_id = "ref_" + paypal_request_id_for(operator, key, "refund")[-24:]
+        remaining = _check_remaining(payment, money)
+        asked = money.value if money is not None else str(remaining)
+        facts = {
+            "id": refund_id,
+            "payment_id": payment_id,
+            "amount": asked,
+            "currency": str(payment["currency"]),
+            "fingerprint": fingerprint,
+        }
         try:
             answer = self._paypal.refund_capture(
                 str(capture_id),
@@ -74,15 +139,28 @@ class Refunder:
             )
         except GatewayError as error:
             self._emit(
-                operator,
-                origin,
-                payment_id,
-                {"id": refund_id, "status": "FAILED", "error": error.code},
+                operator, origin, payment_id, {**facts, "status": "FAILED", "error": error.code}
             )
-            raise
-        refund = _refund_view(refund_id, payment, answer, money)
-        self._emit(operator, origin, payment_id, refund)
+            raise _in_words(error) from None
+        if not _answers(answer, str(capture_id), asked, str(payment["currency"])):
+            # PayPal replayed a refund this key made of another capture or amount.
+            self._refuse_reuse(operator, origin, payment_id, refund_id)
+        refund = _refund_view(refund_id, payment, answer, asked)
+        self._emit(operator, origin, payment_id, {**refund, "fingerprint": fingerprint})
         return refund
+
+    def _refuse_reuse(self, operator: str, origin: str, payment_id: str, refund_id: str) -> None:
+        self._emit(
+            operator,
+            origin,
+            payment_id,
+            {"id": refund_id, "status": "rejected", "error": IdempotencyConflict.code},
+        )
+        raise IdempotencyConflict(
+            "This Idempotency-Key was already used for a different refund request; "
+            "use a new key for a new refund",
+            field="Idempotency-Key",
+        )
 
     def _emit(
         self, operator: str, origin: str, payment_id: str, details: Mapping[str, Any]
@@ -100,33 +178,95 @@ class Refunder:
         )
 
 
-def _check_remaining(payment: Mapping[str, Any], money: Money | None) -> None:
-    if money is None:
-        return
+def _in_words(error: GatewayError) -> GatewayError:
+    """The gateway error as the agent reads it: what happened to the refund, what to do,
+    never PayPal's own names (the same class, so its code and status stay)."""
+    if isinstance(error, GatewayOutcomeUnknown):
+        detail = (
+            "PayPal did not confirm the refund in time: it may have been made. Retry with the "
+            "same Idempotency-Key to learn the outcome; a retry never refunds twice."
+        )
+    elif isinstance(error, GatewayUnavailable):
+        detail = (
+            "PayPal could not be reached and nothing was refunded. Try again in a moment "
+            "(the same Idempotency-Key is safe to reuse)."
+        )
+    else:
+        words = refusal_words(error.issue, error.http_status)
+        if isinstance(error, GatewayRejected):
+            detail = f"PayPal refused the refund and nothing was refunded. {words}"
+        else:
+            detail = (
+                f"PayPal gave no usable answer about the refund. {words} Retry with the same "
+                "Idempotency-Key: a retry never refunds twice."
+            )
+    return type(error)(
+        detail,
+        http_status=error.http_status,
+        name=error.name,
+        issue=error.issue,
+        debug_id=error.debug_id,
+    )
+
+
+def _same_request(
+    earlier: Mapping[str, Any], payment_id: str, money: Money | None, fingerprint: str
+) -> bool:
+    """Whether the refund row ``earlier`` was made by this very request."""
+    if earlier.get("payment_id") != payment_id:
+        return False
+    if earlier.get("fingerprint"):
+        return bool(earlier["fingerprint"] == fingerprint)
+    # Recorded before fingerprints were: only the amount can be compared.
+    return money is None or _decimal(earlier.get("amount")) == money.amount
+
+
+def _decimal(value: object) -> Decimal | None:
+    try:
+        return Decimal(str(value)) if value is not None else None
+    except ArithmeticError:
+        return None
+
+
+def _answers(answer: Mapping[str, Any], capture_id: str, amount: str, currency: str) -> bool:
+    """Whether PayPal's refund is of this capture and amount (a replayed answer may be the
+    refund a reused key made elsewhere)."""
+    links = answer.get("links")
+    for link in links if isinstance(links, list) else []:
+        if not isinstance(link, dict) or link.get("rel") != "up":
+            continue
+        href = link.get("href")
+        if isinstance(href, str) and href.rstrip("/").rsplit("/", 1)[-1] != capture_id:
+            return False
+    money = answer.get("amount")
+    if isinstance(money, dict) and money.get("value") is not None:
+        if _decimal(money.get("value")) != Decimal(amount):
+            return False
+        if money.get("currency_code") not in (None, currency):
+            return False
+    return True
+
+
+def _check_remaining(payment: Mapping[str, Any], money: Money | None) -> Decimal:
+    """What is left to refund; InvalidRequest when ``money`` asks for more."""
     remaining = Decimal(str(payment["amount"])) - Decimal(str(payment.get("refunded_amount") or 0))
-    if money.amount > remaining:
+    if money is not None and money.amount > remaining:
         raise InvalidRequest(
             f"The refund exceeds what is left to refund ({remaining} {payment['currency']})",
             field="amount",
         )
+    return remaining
 
 
 def _refund_view(
-    refund_id: str, payment: Mapping[str, Any], answer: Mapping[str, Any], money: Money | None
+    refund_id: str, payment: Mapping[str, Any], answer: Mapping[str, Any], asked: str
 ) -> dict[str, Any]:
     amount = answer.get("amount") or {}
-    if money is not None:
-        value = money.value
-    else:
-        remaining = Decimal(str(payment["amount"])) - Decimal(
-            str(payment.get("refunded_amount") or 0)
-        )
-        value = str(amount.get("value") or remaining)
     return {
         "id": refund_id,
         "payment_id": payment["id"],
         "status": str(answer.get("status", "PENDING")),
-        "amount": value,
+        "amount": asked,
         "currency": str(amount.get("currency_code") or payment["currency"]),
         "paypal_refund_id": answer.get("id"),
         "created_at": answer.get("create_time") or audit.utc_now(),

@@ -17,6 +17,7 @@ from cardline import secrets
 from cardline.http import lambda_backoffice, lambda_charge
 from cardline.ledger import lambda_projector
 from cardline.sandbox import Emulator
+from tests.artifacts import LAMBDA_STDOUT, keep
 from tests.aws_support import Aws, FakeExtension, subscription_event
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -34,6 +35,14 @@ class Deployment:
 
     table: str
     capsys: pytest.CaptureFixture[str]
+    stdout: Path  # what the functions printed, kept for the leak scan
+
+    def printed(self) -> str:
+        """What the functions printed since the last call (their log stream on AWS)."""
+        captured = self.capsys.readouterr()
+        with open(self.stdout, "a", encoding="utf-8") as out:
+            out.write(captured.out + captured.err)
+        return captured.out
 
     def charge(self, event: dict[str, Any]) -> dict[str, Any]:
         return lambda_charge.handler(event, None)
@@ -43,7 +52,7 @@ class Deployment:
 
     def project_what_was_logged(self) -> dict[str, int]:
         """Hand the functions' stdout to the projector, as the log subscription does."""
-        lines = self.capsys.readouterr().out.splitlines()
+        lines = self.printed().splitlines()
         return lambda_projector.handler(subscription_event(lines), None)
 
 
@@ -53,6 +62,8 @@ def deployment(
     extension: FakeExtension,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    artifacts: Path,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Deployment]:
     with Emulator() as emulator:
         extension.put(
@@ -83,9 +94,12 @@ def deployment(
         ):
             monkeypatch.setattr(module, attribute, None)
         secrets.forget_secrets()
+        stdout = keep(artifacts, LAMBDA_STDOUT, request.node.nodeid, "")
+        deployed = Deployment(table, capsys, stdout)
         try:
-            yield Deployment(table, capsys)
+            yield deployed
         finally:
+            deployed.printed()
             secrets.forget_secrets()
 
 
@@ -127,6 +141,13 @@ def test_a_payment_flows_from_charge_through_the_logs_to_the_backoffice(
     payment = json.loads(deployment.backoffice(one)["body"])
     assert (payment["status"], payment["refunded_amount"]) == ("partially_refunded", "5.00")
     assert [r["amount"] for r in payment["refunds"]] == ["5.00"]
+
+
+def test_what_the_functions_print_is_kept_for_the_leak_scan(deployment: Deployment) -> None:
+    charged = json.loads(deployment.charge(_event("charge-rest-v1.json"))["body"])
+    deployment.project_what_was_logged()
+    kept = [json.loads(line) for line in deployment.stdout.read_text().splitlines() if line]
+    assert charged["id"] in [event.get("resource") for event in kept]
 
 
 def _console_event(path: str) -> dict[str, Any]:

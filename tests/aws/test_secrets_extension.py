@@ -67,14 +67,16 @@ def test_a_secret_that_is_not_a_json_object_is_refused(extension: FakeExtension)
 def test_an_unreachable_extension_is_unavailable() -> None:
     import socket
 
-    with socket.socket() as probe:  # a port with nothing listening
+    # A port bound but not listening refuses connections, and stays ours (no other
+    # process can start listening there) until the test is done.
+    with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    client = SecretsExtension(
-        {"PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(port)}, attempts=2, retry_delay=0.01
-    )
-    with pytest.raises(SecretUnavailable, match="unreachable"):
-        client.secret_string(SECRET_ID)
+        client = SecretsExtension(
+            {"PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(port)}, attempts=2, retry_delay=0.01
+        )
+        with pytest.raises(SecretUnavailable, match="unreachable"):
+            client.secret_string(SECRET_ID)
 
 
 def test_settings_are_read_once_per_instance_and_laid_over_the_environment(

@@ -11,6 +11,7 @@ from cardline.compliance.architecture import Architecture
 from cardline.compliance.matrix import Requirements
 from cardline.compliance.report import Report
 from tests.compliance.conftest import ROOT
+from tests.reference_docs import missing
 
 PCI_MD = ROOT.parent / "shared" / "brief" / "PCI.md"
 
@@ -41,7 +42,7 @@ def test_the_committed_copy_of_pci_md_ids_is_the_matrix_scope(requirements: Requ
 
 def test_the_committed_copy_matches_pci_md() -> None:
     if not PCI_MD.is_file():
-        pytest.skip(f"{PCI_MD} is absent: the committed copy of its ids stands in")
+        pytest.skip(missing(f"{PCI_MD} (the committed copy of its ids stands in)"))
     assert pci_md_ids(PCI_MD.read_text()) == list(_copy())
 
 

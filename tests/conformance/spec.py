@@ -13,7 +13,7 @@ not be sent).
 
 The folder is ``../shared/paypal-openapi`` next to the repository, or the directory in
 ``CARDLINE_PAYPAL_OPENAPI``; :data:`SPEC_DIR` is None when neither exists, and test
-modules skip themselves then.
+modules skip themselves then (and fail the run when ``CI`` is set: tests/reference_docs.py).
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ from openapi_schema_validator import (
 from referencing import Registry
 from referencing.jsonschema import DRAFT4
 
+from tests.reference_docs import missing
+
 SPEC_NAMES = ("checkout_orders_v2", "payments_payment_v2")
 _URI = "urn:paypal-openapi:"
 
@@ -49,8 +51,8 @@ def _spec_dir() -> Path | None:
 
 
 SPEC_DIR: Path | None = _spec_dir()
-SKIP_REASON = (
-    "PayPal's OpenAPI documents are absent: expected ../shared/paypal-openapi/"
+SKIP_REASON = missing(
+    "PayPal's OpenAPI documents: expected ../shared/paypal-openapi/"
     "{checkout_orders_v2,payments_payment_v2}.json next to the repository, "
     "or a directory in CARDLINE_PAYPAL_OPENAPI"
 )

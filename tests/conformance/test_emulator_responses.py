@@ -3,30 +3,26 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-from tests.conformance.spec import SKIP_REASON, SPEC_DIR
-
-if SPEC_DIR is None:
-    pytest.skip(SKIP_REASON, allow_module_level=True)
-
 from jsonschema.exceptions import ValidationError
 
 from cardline.sandbox import Emulator, Fault
 from cardline.sandbox.cards import DECLINE_TRIGGERS, luhn_valid
 from tests.cards import AMEX, AMEX_CVV, MASTERCARD
-from tests.conformance.spec import load_spec, validate_response
+from tests.conformance.spec import SKIP_REASON, SPEC_DIR, load_spec, validate_response
 from tests.paypal_http import Answer, PayPalHttp, card, order_body
+from tests.seeded import unique
 
 ORDERS = "/v2/checkout/orders"
 ORDER = "/v2/checkout/orders/{id}"
 AUTHORIZATION = "/v2/payments/authorizations/{authorization_id}"
 CAPTURE = "/v2/payments/captures/{capture_id}"
 REFUND = "/v2/payments/refunds/{refund_id}"
+
+pytestmark = pytest.mark.skipif(SPEC_DIR is None, reason=SKIP_REASON)
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +96,7 @@ def authorization_id(order: dict[str, Any]) -> str:
 def test_create_order_representation(
     orders: dict[str, Any], paypal: PayPalHttp, payment_card: dict[str, Any], intent: str
 ) -> None:
-    invoice = f"INV-{uuid.uuid4().hex[:8]}"  # PayPal refuses a paid invoice id twice
+    invoice = unique("INV-")  # PayPal refuses a paid invoice id twice
     body = order_body(intent=intent, payment_card=payment_card, invoice_id=invoice, custom_id="c-1")
     conforms(orders, ORDERS, "POST", paypal.create_order(body), 201)
 

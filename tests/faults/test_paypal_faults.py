@@ -12,13 +12,13 @@ import os
 import subprocess
 import sys
 import threading
-import uuid
 from pathlib import Path
 
 import pytest
 
 from cardline.charge import payment_id_for
 from cardline.sandbox import Fault
+from tests.artifacts import run
 from tests.cards import VISA, payment
 from tests.conftest import Answer, Running
 from tests.faults.conftest import (
@@ -30,6 +30,7 @@ from tests.faults.conftest import (
     operator_id,
     record,
 )
+from tests.seeded import unique
 
 pytestmark = pytest.mark.slow
 
@@ -69,7 +70,7 @@ def test_faults_the_client_rides_out_charge_once_and_answer_approved(
     emulator = emulator_of(fast)
     for fault in RIDDEN_OUT[scenario]:
         emulator.inject(fault)
-    key = f"ridden-{uuid.uuid4()}"
+    key = unique("ridden-")
     answer = fast.client.pay(payment(VISA), key=key)
     record(artifacts, scenario, answer, fast, key)
     assert answer.status == 201, answer.body
@@ -95,7 +96,7 @@ EXHAUSTING = {
 }
 
 
-def _reconcile(running: Running, *extra: str) -> subprocess.CompletedProcess[str]:
+def _reconcile(running: Running, artifacts: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     """`cardline reconcile` as an operator runs it, pointed at the emulator."""
     emulator = emulator_of(running)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAYPAL_")}
@@ -104,13 +105,12 @@ def _reconcile(running: Running, *extra: str) -> subprocess.CompletedProcess[str
         PAYPAL_CLIENT_ID=emulator.client_id,
         PAYPAL_CLIENT_SECRET=emulator.client_secret,
     )
-    return subprocess.run(
+    return run(
         [
             *(sys.executable, "-m", "cardline.cli", "reconcile", "--since", "1h"),
             *("--data-dir", str(running.stack.data_dir), *extra),
         ],
-        capture_output=True,
-        text=True,
+        artifacts,
         env=env,
         timeout=60,
         check=True,
@@ -126,7 +126,7 @@ def test_faults_outlasting_the_retries_end_truthful_and_recoverable(
     faults, charged = EXHAUSTING[scenario]
     for fault in faults:
         emulator.inject(fault)
-    key = f"exhausted-{uuid.uuid4()}"
+    key = unique("exhausted-")
     payment_id = payment_id_for(operator_id(fast), key)
     first = fast.client.pay(payment(VISA), key=key)
     emulator.clear_faults()
@@ -142,7 +142,7 @@ def test_faults_outlasting_the_retries_end_truthful_and_recoverable(
     record(artifacts, f"{scenario}: first answer", first, fast, key)
 
     if resolution == "reconcile":
-        output = _reconcile(fast).stdout
+        output = _reconcile(fast, artifacts).stdout
         row = fast.stack.ledger.get_payment(payment_id)
         assert row is not None
         if charged:
@@ -180,7 +180,7 @@ def test_a_decline_under_faults_stays_a_decline_and_charges_nothing(
 ) -> None:
     emulator = emulator_of(fast)
     emulator.inject(_order_fault("drop_after"))
-    key = f"decline-{uuid.uuid4()}"
+    key = unique("decline-")
     answer = fast.client.pay(payment(VISA, name="CCREJECT-IF"), key=key)
     record(artifacts, "decline, answer lost once", answer, fast, key)
     assert answer.status == 201
@@ -194,7 +194,7 @@ def test_token_expiring_mid_run_is_refreshed_once(fast: Running, artifacts: Path
     assert fast.client.pay(payment(VISA)).status == 201
     tokens = emulator.stats()["token_requests"]
     emulator.expire_tokens()
-    key = f"token-{uuid.uuid4()}"
+    key = unique("token-")
     answer = fast.client.pay(payment(VISA), key=key)
     record(artifacts, "token expired mid-run", answer, fast, key)
     assert answer.status == 201
@@ -207,7 +207,7 @@ def test_token_expiring_mid_run_is_refreshed_once(fast: Running, artifacts: Path
 def test_a_double_click_sends_two_requests_and_charges_once(fast: Running, artifacts: Path) -> None:
     emulator = emulator_of(fast)
     emulator.inject(_order_fault("delay", times=2, delay=0.3))
-    key = f"double-{uuid.uuid4()}"
+    key = unique("double-")
     answers: list[Answer] = []
     clicks = [
         threading.Thread(target=lambda: answers.append(fast.client.pay(payment(VISA), key=key)))
@@ -232,7 +232,7 @@ def test_a_retry_after_paypal_forgot_the_request_id_finds_the_first_payment(
     """Past PayPal's 6-hour request-id window the invoice id (our payment id) still guards:
     PayPal refuses a duplicate invoice, and the charge looks the first payment up."""
     emulator = emulator_of(fast)
-    key = f"window-{uuid.uuid4()}"
+    key = unique("window-")
     first = fast.client.pay(payment(VISA), key=key)
     assert first.status == 201
     emulator.expire_request_ids()
@@ -249,7 +249,7 @@ def test_a_lost_answer_retried_after_the_window_finds_the_payment(
 ) -> None:
     emulator = emulator_of(fast)
     emulator.inject(_order_fault("drop_after", times=4))
-    key = f"lost-window-{uuid.uuid4()}"
+    key = unique("lost-window-")
     first = fast.client.pay(payment(VISA), key=key)
     assert (first.status, first.json()["code"]) == (504, "outcome_unknown")
     emulator.expire_request_ids()
@@ -276,7 +276,7 @@ def test_reconcile_marks_an_attempt_paypal_never_saw_as_failed_once_listing_has_
 
     emulator = emulator_of(fast)
     emulator.inject(_order_fault("reset", times=4))
-    key = f"never-{uuid.uuid4()}"
+    key = unique("never-")
     first = fast.client.pay(payment(VISA), key=key)
     assert first.status == 504
     paypal = PayPalClient(

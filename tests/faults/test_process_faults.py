@@ -4,10 +4,8 @@ crashing. PayPal (the emulator) lives in the test process, so it outlives the se
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,9 +17,11 @@ from cardline.charge import payment_id_for
 from cardline.ledger.sqlite import SqliteLedger
 from cardline.local import AUDIT_FILE, LEDGER_FILE, build_local, serve_in_background
 from cardline.sandbox import Emulator, Fault
+from tests.artifacts import run
 from tests.cards import VISA, payment
 from tests.conftest import Answer, Client, Running
 from tests.faults.conftest import assert_no_double_charge, assert_truthful, captures_of
+from tests.seeded import unique
 from tests.serve_process import CARDLINE, Served, clean_env
 
 pytestmark = pytest.mark.slow
@@ -56,7 +56,7 @@ def test_serve_killed_mid_payment_loses_no_charge_and_a_retry_charges_once(
     key = served.key()
     client = Client(served.url, key, artifacts / "http-answers.log")
     operator = json.loads((data_dir / "operators.json").read_text())["operators"][0]["id"]
-    idempotency_key = f"killed-{uuid.uuid4()}"
+    idempotency_key = unique("killed-")
     payment_id = payment_id_for(operator, idempotency_key)
     emulator.inject(Fault("delay", path_prefix="/v2/checkout/orders", method="POST", delay=1.5))
 
@@ -88,10 +88,9 @@ def test_serve_killed_mid_payment_loses_no_charge_and_a_retry_charges_once(
     assert [e for e in _audit_events(data_dir) if e["resource"] == payment_id] == []
 
     # Recovery 1: reconcile finds the charge the dead process never recorded.
-    reconciled = subprocess.run(
+    reconciled = run(
         [*CARDLINE, "reconcile", "--since", "1h", "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
+        artifacts,
         env=_env(emulator),
         timeout=60,
         check=True,
@@ -158,10 +157,9 @@ def test_a_projector_crash_keeps_the_answer_true_and_replay_restores_the_ledger(
     # A torn last line (a crash mid-write) must not stop the replay.
     with open(data_dir / AUDIT_FILE, "a", encoding="utf-8") as out:
         out.write('{"schema": "cardline.audit/1", "event_id": "torn')
-    rebuilt = subprocess.run(
+    rebuilt = run(
         [*CARDLINE, "ledger", "rebuild", "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
+        artifacts,
         timeout=60,
         check=True,
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
@@ -13,11 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from cardline import audit
-from cardline.paypal import PayPalClient, PayPalConfig, timeout_from_env
+from cardline import audit, ids
+from cardline.card import Card
+from cardline.money import parse_money
+from cardline.paypal import PayPalClient, PayPalConfig, interpret_order, timeout_from_env
 from cardline.reconcile import Reconciler
 from cardline.sandbox import Emulator
-from tests.cards import VISA, payment
+from tests.artifacts import run
+from tests.cards import CVV, VISA, future_expiry, payment
 from tests.conftest import Running
 from tests.faults.conftest import emulator_of
 
@@ -61,11 +63,26 @@ def test_a_ledger_in_step_with_paypal_shows_no_difference(
     assert Reconciler(paypal, fast.stack.ledger, fast.stack.sink).run(_since()) == []
 
 
+def _charged_with_a_false_decline(fast: Running, paypal: PayPalClient) -> dict[str, str]:
+    """A card PayPal charged whose only audit event says declined (a later, lower-ranked
+    event could not overwrite an approval: the ledger never regresses one)."""
+    payment_id = "pay_" + ids.random_id(24)
+    card = Card.parse(number=VISA, expiry=future_expiry(), security_code=CVV, name="Ada Lovelace")
+    order = paypal.create_order(
+        request_id="false-decline-" + payment_id,
+        money=parse_money("12.50", "USD"),
+        card=card,
+        invoice_id=payment_id,
+    )
+    assert interpret_order(order).status == "approved"
+    fast.stack.sink.emit(_event(payment_id, status="declined"))
+    return {"id": payment_id}
+
+
 def test_a_false_decline_in_the_ledger_is_repaired_to_approved(
     fast: Running, paypal: PayPalClient
 ) -> None:
-    paid = fast.client.pay(payment(VISA)).json()
-    fast.stack.sink.emit(_event(paid["id"], status="declined"))
+    paid = _charged_with_a_false_decline(fast, paypal)
     assert fast.stack.ledger.get_payment(paid["id"])["status"] == "declined"  # type: ignore[index]
     found = Reconciler(paypal, fast.stack.ledger, fast.stack.sink).run(_since())
     seen = [(d.payment_id, d.kind, d.ledger_status, d.paypal_status, d.repaired) for d in found]
@@ -79,8 +96,7 @@ def test_a_false_decline_in_the_ledger_is_repaired_to_approved(
 
 
 def test_a_dry_run_reports_and_repairs_nothing(fast: Running, paypal: PayPalClient) -> None:
-    paid = fast.client.pay(payment(VISA)).json()
-    fast.stack.sink.emit(_event(paid["id"], status="declined"))
+    paid = _charged_with_a_false_decline(fast, paypal)
     dry = Reconciler(paypal, fast.stack.ledger, fast.stack.sink, dry_run=True).run(_since())
     assert [(d.kind, d.repaired) for d in dry] == [("status", False)]
     assert fast.stack.ledger.get_payment(paid["id"])["status"] == "declined"  # type: ignore[index]
@@ -109,12 +125,13 @@ def test_a_refunded_payment_is_not_taken_back_to_approved(
     assert fast.stack.ledger.get_payment(paid["id"])["status"] == "refunded"  # type: ignore[index]
 
 
-def test_reconcile_without_paypal_credentials_says_what_to_set(data_dir: Path) -> None:
+def test_reconcile_without_paypal_credentials_says_what_to_set(
+    data_dir: Path, artifacts: Path
+) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAYPAL_")}
-    done = subprocess.run(
+    done = run(
         [sys.executable, "-m", "cardline.cli", "reconcile", "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
+        artifacts,
         env=env,
         timeout=60,
     )

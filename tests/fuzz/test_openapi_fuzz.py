@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import pytest
 
 from cardline.http.throttle import FailureThrottle
 from cardline.local import build_local, serve_in_background
+from tests.artifacts import DATA
 from tests.conftest import Running
 
 pytestmark = pytest.mark.slow
@@ -32,8 +34,9 @@ EXCLUDED_CHECKS = "positive_data_acceptance"
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    data_dir = tmp_path_factory.mktemp("fuzz-data")
+def service(artifacts: Path) -> Iterator[Running]:
+    (artifacts / DATA).mkdir(exist_ok=True)  # the leak scan reads what the run leaves
+    data_dir = Path(tempfile.mkdtemp(prefix="fuzz-", dir=artifacts / DATA))
     stack = build_local(data_dir, environ={})
     # The fuzzer probes each operation with a bad key once; that must not throttle the
     # run (the throttle has tests of its own).

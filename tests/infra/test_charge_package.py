@@ -4,7 +4,6 @@ its own (standard library + the zip, no site-packages) to take a payment."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 
 from cardline.deploy.package import CHARGE_MODULES, build_zip, charge_files
 from cardline.sandbox import Emulator
+from tests.artifacts import run
 from tests.aws_support import ROOT, FakeExtension
 
 EVENT = ROOT / "events" / "charge-rest-v1.json"
@@ -49,7 +49,7 @@ def test_the_zip_holds_the_charge_modules_and_nothing_else(charge_zip: Path) -> 
 
 
 def test_the_zip_alone_takes_a_payment_reading_its_secret_through_the_extension(
-    charge_zip: Path, extension: FakeExtension, tmp_path: Path
+    charge_zip: Path, extension: FakeExtension, tmp_path: Path, artifacts: Path
 ) -> None:
     out = tmp_path / "result.json"
     task = tmp_path / "task"
@@ -71,10 +71,9 @@ def test_the_zip_alone_takes_a_payment_reading_its_secret_through_the_extension(
             "CARDLINE_PAYPAL_SECRET_ID": SECRET_ID,
             "PAYPAL_BASE_URL": emulator.base_url,
         }
-        done = subprocess.run(
+        done = run(
             [sys.executable, "-S", "-I", "-c", _PROGRAM, str(task), str(EVENT), str(out)],
-            capture_output=True,
-            text=True,
+            artifacts,
             env=environment,
             timeout=60,
             check=False,

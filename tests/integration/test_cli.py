@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.artifacts import run
 from tests.cards import MISTYPED_VISA, VISA, payment
 from tests.conftest import Client
 from tests.serve_process import CARDLINE, Served, clean_env
@@ -45,10 +45,9 @@ def test_serve_prints_url_and_first_operator_key_then_takes_payments(
 
 
 def test_operators_add_prints_the_key_alone_and_it_works(data_dir: Path, artifacts: Path) -> None:
-    added = subprocess.run(
+    added = run(
         [*CARDLINE, "operators", "add", "grace", "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
+        artifacts,
         env=_env(data_dir),
         check=True,
     )
@@ -57,19 +56,17 @@ def test_operators_add_prints_the_key_alone_and_it_works(data_dir: Path, artifac
     assert key.count("\n") == 1
     stored = json.loads((data_dir / "operators.json").read_text())
     assert key.strip() not in json.dumps(stored)
-    listed = subprocess.run(
+    listed = run(
         [*CARDLINE, "operators", "list", "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
+        artifacts,
         env=_env(data_dir),
         check=True,
     )
     assert "grace" in listed.stdout
     assert "cl_" not in listed.stdout
-    duplicate = subprocess.run(
+    duplicate = run(
         [*CARDLINE, "operators", "add", "grace", "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
+        artifacts,
         env=_env(data_dir),
     )
     assert duplicate.returncode == 1
@@ -85,10 +82,9 @@ def test_ledger_rebuild_restores_a_deleted_ledger(
     for name in ("Ada Lovelace", "CCREJECT-IF"):
         assert client.pay(payment(VISA, name=name)).status == 201
     before = client.request("GET", "/v1/payments").json()["items"]
-    rebuilt = subprocess.run(
+    rebuilt = run(
         [*CARDLINE, "ledger", "rebuild", "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
+        artifacts,
         env=_env(data_dir),
         check=True,
     )

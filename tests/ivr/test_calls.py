@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from cardline.ivr.flow import default_flow_path
 from cardline.ivr.scenarios import SCENARIOS
 from cardline.ivr.simulator import CallResult, run_call
+from tests.artifacts import run
 from tests.cards import TEST_PANS
 from tests.conftest import Running
 from tests.serve_process import CARDLINE, Served, clean_env
@@ -91,7 +91,7 @@ def test_a_session_for_a_card_number_in_the_name_is_refused(running: Running) ->
         "POST",
         "/v1/ivr/sessions",
         {
-            "contact_id": "c-1",
+            "contact_id": "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9",
             "amount": "1.00",
             "currency": "USD",
             "cardholder_name": f"Ada {TEST_PANS[0]}",
@@ -104,7 +104,7 @@ def test_a_session_for_a_card_number_in_the_name_is_refused(running: Running) ->
 def test_cardline_call_against_cardline_serve(data_dir: Path, artifacts: Path) -> None:
     server = Served(data_dir, artifacts / "ivr-serve.log")
     try:
-        called = subprocess.run(
+        called = run(
             [
                 *CARDLINE,
                 "call",
@@ -117,8 +117,7 @@ def test_cardline_call_against_cardline_serve(data_dir: Path, artifacts: Path) -
                 "--emulator",
                 server.emulator_url(),
             ],
-            capture_output=True,
-            text=True,
+            artifacts,
             env=clean_env(),
             timeout=60,
         )

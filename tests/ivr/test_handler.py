@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from datetime import date
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from cardline.ivr.keys import KeyPair
 from cardline.sandbox import Emulator
 from tests.cards import AMEX, AMEX_CVV, CVV, MISTYPED_VISA, TEST_CVVS, TEST_PANS, VISA
 from tests.ivr.conftest import INSTANCE, Rig, connect_event
+from tests.seeded import contact_id
 
 EXPIRY = f"12{(date.today().year + 3) % 100:02d}"
 
@@ -50,7 +50,7 @@ def no_card_data(path: Path) -> None:
 
 
 def test_a_good_card_is_charged_and_read_back(rig: Rig) -> None:
-    contact = str(uuid.uuid4())
+    contact = contact_id()
     answer = rig.handler.handle(connect_event(contact, keyed(rig)))
     assert answer["action"] == "result"
     assert answer["status"] == "approved"
@@ -66,7 +66,7 @@ def test_a_good_card_is_charged_and_read_back(rig: Rig) -> None:
 
 
 def test_repeated_invocations_for_one_contact_charge_once(rig: Rig) -> None:
-    contact = str(uuid.uuid4())
+    contact = contact_id()
     event = connect_event(contact, keyed(rig))
     first = rig.handler.handle(event)
     second = rig.handler.handle(event)
@@ -76,9 +76,7 @@ def test_repeated_invocations_for_one_contact_charge_once(rig: Rig) -> None:
 
 
 def test_an_amex_takes_a_four_digit_code(rig: Rig) -> None:
-    answer = rig.handler.handle(
-        connect_event(str(uuid.uuid4()), keyed(rig, number=AMEX, code=AMEX_CVV))
-    )
+    answer = rig.handler.handle(connect_event(contact_id(), keyed(rig, number=AMEX, code=AMEX_CVV)))
     assert (answer["status"], answer["last4"]) == ("approved", AMEX[-4:])
 
 
@@ -97,7 +95,7 @@ def test_an_amex_takes_a_four_digit_code(rig: Rig) -> None:
 def test_a_bad_field_is_reprompted_first_in_keying_order(
     rig: Rig, fields: dict[str, str], field: str, reason: str
 ) -> None:
-    contact = str(uuid.uuid4())
+    contact = contact_id()
     answer = rig.handler.handle(connect_event(contact, keyed(rig, **fields)))
     assert answer["action"] == "reprompt"
     assert (answer["field"], answer["reason"], answer["attempt"]) == (field, reason, "1")
@@ -117,14 +115,14 @@ def test_a_bad_field_is_reprompted_first_in_keying_order(
 def test_an_encrypted_timeout_counts_as_a_timeout(rig: Rig) -> None:
     parameters = keyed(rig)
     parameters["security_code"] = rig.encrypt(TIMEOUT)
-    answer = rig.handler.handle(connect_event(str(uuid.uuid4()), parameters))
+    answer = rig.handler.handle(connect_event(contact_id(), parameters))
     assert (answer["field"], answer["reason"]) == ("security_code", "timeout")
 
 
 def test_after_the_limit_the_caller_goes_to_an_agent_uncharged(rig: Rig) -> None:
     parameters = keyed(rig, number=MISTYPED_VISA)
     parameters["attempt"] = "3"
-    answer = rig.handler.handle(connect_event(str(uuid.uuid4()), parameters))
+    answer = rig.handler.handle(connect_event(contact_id(), parameters))
     assert answer["action"] == "result"
     assert answer["status"] == "abandoned"
     assert "nothing was charged" in answer["reason_spoken"]
@@ -137,7 +135,7 @@ def test_a_decryption_failure_gives_up_with_the_reason_in_the_audit(
     parameters["card_number"] = encrypt_like_connect(
         VISA, key_id=other_key_pair.key_id, certificate_pem=other_key_pair.certificate_pem
     )
-    answer = rig.handler.handle(connect_event(str(uuid.uuid4()), parameters))
+    answer = rig.handler.handle(connect_event(contact_id(), parameters))
     assert (answer["action"], answer["status"]) == ("result", "failed")
     (event,) = [e for e in rig.events() if e.type == IVR_INPUT]
     assert event.details["reason"] == "unknown_key_id"
@@ -147,19 +145,19 @@ def test_a_decryption_failure_gives_up_with_the_reason_in_the_audit(
 
 def test_a_decline_is_said_in_words(rig: Rig) -> None:
     parameters = {**keyed(rig), "cardholder_name": "CCREJECT-IF"}
-    answer = rig.handler.handle(connect_event(str(uuid.uuid4()), parameters))
+    answer = rig.handler.handle(connect_event(contact_id(), parameters))
     assert answer["status"] == "declined"
     assert "insufficient funds" in answer["reason_spoken"]
 
 
 def test_missing_payment_terms_give_up_without_charging(rig: Rig) -> None:
     parameters = {**keyed(rig), "amount": ""}
-    answer = rig.handler.handle(connect_event(str(uuid.uuid4()), parameters))
+    answer = rig.handler.handle(connect_event(contact_id(), parameters))
     assert (answer["action"], answer["status"]) == ("result", "failed")
 
 
 def test_an_agent_session_supplies_the_terms_and_gets_the_outcome(rig: Rig) -> None:
-    contact = str(uuid.uuid4())
+    contact = contact_id()
     session = rig.sessions.create(
         {
             "contact_id": contact,
@@ -196,7 +194,7 @@ def test_a_session_of_another_contact_is_refused(rig: Rig) -> None:
         origin="127.0.0.1",
     )
     parameters = {**keyed(rig), "session_id": session.id}
-    answer = rig.handler.handle(connect_event(str(uuid.uuid4()), parameters))
+    answer = rig.handler.handle(connect_event(contact_id(), parameters))
     assert answer["status"] == "failed"
     still = rig.sessions.get(session.id)
     assert still is not None
@@ -238,7 +236,7 @@ def test_the_lambda_entry_point_takes_a_payment(
 
     monkeypatch.setattr(keys, "keys_from_secrets_manager", from_secret)
     monkeypatch.setattr(lambda_handler, "_handler", None)
-    answer = lambda_handler.handler(connect_event(str(uuid.uuid4()), keyed(rig)), None)
+    answer = lambda_handler.handler(connect_event(contact_id(), keyed(rig)), None)
     assert answer["status"] == "approved"
     assert asked == ["cardline/ivr-keys"]
     assert os.environ["CARDLINE_IVR_KEYS_SECRET_ID"] == "cardline/ivr-keys"

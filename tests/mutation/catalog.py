@@ -63,10 +63,9 @@ ISSUE_11 = [
     Mutation(
         "log-mask-15-16-digits-only",
         "cardline/pan.py",
-        "    spans = find_pans(text, inside_identifiers=False)\n    if not spans:\n"
-        "        return text\n    pieces",
-        "    spans = [s for s in find_pans(text, inside_identifiers=False)"
-        " if 15 <= len(s[2]) <= 16]\n    if not spans:\n        return text\n    pieces",
+        "    spans = find_pans(text, inside_identifiers=inside_identifiers)\n    if not spans:\n",
+        "    spans = [s for s in find_pans(text, inside_identifiers=inside_identifiers)"
+        " if 15 <= len(s[2]) <= 16]\n    if not spans:\n",
         "a 13-, 14-, 17-, 18- or 19-digit card number reaches the logs in full",
     ),
     Mutation(
@@ -110,8 +109,9 @@ ISSUE_11 = [
         "refund-ignores-refunded-amount",
         REFUND,
         '    remaining = Decimal(str(payment["amount"])) - Decimal('
-        'str(payment.get("refunded_amount") or 0))\n    if money.amount > remaining:',
-        '    remaining = Decimal(str(payment["amount"]))\n    if money.amount > remaining:',
+        'str(payment.get("refunded_amount") or 0))\n    if money is not None and money.amount',
+        '    remaining = Decimal(str(payment["amount"]))\n'
+        "    if money is not None and money.amount",
         "a payment refunded twice over: more money back than was taken",
     ),
 ]
@@ -171,7 +171,7 @@ MORE = [
     Mutation(
         "unknown-outcome-audited-as-failure",
         CHARGE,
-        'outcome="unknown" if error.status == 504 else "failure",',
+        'outcome="unknown" if unknown else "failure",',
         'outcome="failure",',
         "a payment that may be charged is recorded as failed: reconcile never looks at it",
     ),
@@ -236,8 +236,8 @@ MORE = [
     Mutation(
         "refund-exactly-the-remainder-refused",
         REFUND,
-        "if money.amount > remaining:",
-        "if money.amount >= remaining:",
+        "if money is not None and money.amount > remaining:",
+        "if money is not None and money.amount >= remaining:",
         "the last part of a partly refunded payment can never be refunded",
     ),
     Mutation(

@@ -1,4 +1,4 @@
-"""Credentials on every route, and throttling of repeated bad keys.
+"""Credentials on every route, and the slowing of repeated bad keys.
 
 Routes are enumerated from the App itself, so a route added later is covered without
 touching this file. Only /health, /openapi.json and routes marked ``static`` (the
@@ -17,7 +17,14 @@ import pytest
 from cardline import audit
 from cardline.http.app import App, Route
 from cardline.http.messages import Request
-from cardline.http.throttle import FAILURE_LIMIT, FailureThrottle, Throttled
+from cardline.http.throttle import (
+    BASE_DELAY,
+    FREE_GLOBAL,
+    FREE_PER_SOURCE,
+    MAX_DELAY,
+    WINDOW_SECONDS,
+    FailureThrottle,
+)
 from cardline.local import AUDIT_FILE, LocalStack, build_local
 from tests.conftest import Running
 
@@ -96,63 +103,81 @@ def test_the_public_routes_answer_without_credentials(stack: LocalStack) -> None
         assert answer.status == 200, route.template
 
 
-def test_repeated_bad_keys_are_throttled_per_address_and_audited(running: Running) -> None:
+def test_repeated_bad_keys_are_slowed_audited_in_aggregate_and_never_block_a_good_key(
+    running: Running,
+) -> None:
     client = running.client
-    for _ in range(FAILURE_LIMIT):
+    for _ in range(FREE_PER_SOURCE + 1):  # the last one waits BASE_DELAY
         bad = client.request(
             "GET", "/v1/payments", auth=False, headers={"Authorization": "Bearer x"}
         )
         assert bad.status == 401
-    throttled = client.request(
-        "GET", "/v1/payments", auth=False, headers={"Authorization": "Bearer x"}
-    )
-    assert throttled.status == 429
-    assert throttled.json()["code"] == "too_many_requests"
-    assert 1 <= int(throttled.headers["Retry-After"]) <= 60
-    # While throttled even a good key waits: a guess cannot be told apart from it.
-    assert client.request("GET", "/v1/payments").status == 429
+        assert bad.headers["WWW-Authenticate"].startswith("Bearer")
+    assert client.request("GET", "/v1/payments").status == 200
     assert client.request("GET", "/health").status == 200
+    running.stack.app.flush()
     events = list(audit.read_events(running.stack.data_dir / AUDIT_FILE))
-    assert [e.type for e in events].count(audit.AUTH_FAILURE) == FAILURE_LIMIT
-    throttles = [e for e in events if e.type == audit.AUTH_THROTTLED]
-    assert len(throttles) == 1
-    assert throttles[0].origin == "127.0.0.1"
-    # Another address is not affected.
-    other = running.stack.app.handle(
-        Request(
-            method="GET",
-            path="/v1/payments",
-            headers={"authorization": f"Bearer {running.key}"},
-            source_ip="192.0.2.99",
+    failures = [e for e in events if e.type == audit.AUTH_FAILURE]
+    assert len(failures) == 1
+    assert failures[0].origin == "127.0.0.1"
+    assert failures[0].details["count"] == FREE_PER_SOURCE + 1
+    assert failures[0].details["delayed"] == 1
+    assert failures[0].details["delay_seconds"] == BASE_DELAY
+    assert failures[0].details["routes"] == {"GET /v1/payments": FREE_PER_SOURCE + 1}
+
+
+class _Time:
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_missing_credentials_are_not_delayed_and_spend_no_budget(stack: LocalStack) -> None:
+    fake = _Time()
+    throttle = FailureThrottle(clock=fake.clock, sleep=fake.sleep)
+    app = App(stack.app.routes, stack.operators, stack.sink, throttle=throttle)
+    for _ in range(FREE_GLOBAL + 5):
+        assert app.handle(Request("GET", "/v1/payments", source_ip="192.0.2.9")).status == 401
+    for _ in range(FREE_PER_SOURCE):
+        bad = Request(
+            "GET", "/v1/payments", headers={"authorization": "Bearer x"}, source_ip="192.0.2.9"
         )
-    )
-    assert other.status == 200
+        assert app.handle(bad).status == 401
+    assert fake.slept == []
+    app.flush()
 
 
-def test_missing_credentials_do_not_count_towards_the_throttle(running: Running) -> None:
-    for _ in range(FAILURE_LIMIT + 5):
-        assert running.client.request("GET", "/v1/payments", auth=False).status == 401
-    assert running.client.request("GET", "/v1/payments").status == 200
-
-
-def test_the_throttle_lifts_when_failures_leave_the_window() -> None:
-    now = [1000.0]
-    throttle = FailureThrottle(limit=3, window=60.0, clock=lambda: now[0])
-    assert [throttle.failure("a") for _ in range(3)] == [False, False, True]
-    with pytest.raises(Throttled) as refused:
-        throttle.check("a")
-    assert refused.value.headers["Retry-After"] == "60"
-    throttle.check("b")
-    now[0] += 30
-    with pytest.raises(Throttled) as still:
-        throttle.check("a")
-    assert still.value.retry_after == 30
-    now[0] += 30.5
-    throttle.check("a")
+def test_delays_double_per_failure_up_to_the_bound_and_lift_with_the_window() -> None:
+    fake = _Time()
+    throttle = FailureThrottle(clock=fake.clock, sleep=fake.sleep)
+    delays = []
+    for _ in range(FREE_PER_SOURCE + 8):
+        delay = throttle.failure("a")
+        throttle.wait(delay)
+        delays.append(delay)
+    assert delays[:FREE_PER_SOURCE] == [0.0] * FREE_PER_SOURCE
+    assert delays[FREE_PER_SOURCE : FREE_PER_SOURCE + 4] == [
+        BASE_DELAY,
+        2 * BASE_DELAY,
+        4 * BASE_DELAY,
+        8 * BASE_DELAY,
+    ]
+    assert max(delays) == MAX_DELAY
+    assert throttle.failure("b") == 0.0  # another address starts free
+    fake.now += WINDOW_SECONDS + 1
+    assert throttle.failure("a") == 0.0
 
 
 def test_the_throttle_remembers_a_bounded_number_of_addresses() -> None:
-    throttle = FailureThrottle(limit=2, max_sources=100)
+    fake = _Time()
+    throttle = FailureThrottle(max_sources=100, clock=fake.clock, sleep=fake.sleep)
     for n in range(1000):
-        throttle.failure(f"198.51.100.{n}")
+        throttle.wait(throttle.failure(f"198.51.100.{n}"))
     assert len(throttle._failures) == 100

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 
 from tests.cards import AMEX, CVV, TEST_PANS, VISA, payment
 from tests.conftest import Answer, Running
+from tests.seeded import unique
 
 pytestmark = pytest.mark.slow
 
@@ -47,14 +47,14 @@ def test_malformed_requests_holding_card_data_never_echo_it(running: Running) ->
             "/v1/payments",
             raw=body[:-5].encode(),
             headers={"Content-Type": "application/json"},
-            idempotency_key=str(uuid.uuid4()),
+            idempotency_key=unique("key-"),
         ),
         client.request(
             "POST",
             "/v1/payments",
             raw=body.encode(),
             headers={"Content-Type": "text/plain"},
-            idempotency_key=str(uuid.uuid4()),
+            idempotency_key=unique("key-"),
         ),
         client.pay({**payment(VISA), VISA: "as a field name"}),
         client.pay({"amount": VISA, "currency": "USD", "card": payment(VISA)["card"]}),

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import socket
-import uuid
 
 import pytest
 
 from tests.cards import VISA, payment
 from tests.conftest import Answer, Running
+from tests.seeded import unique
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +55,7 @@ def test_oversize_bodies_are_refused_before_they_are_read(running: Running) -> N
         "/v1/payments",
         raw=body,
         headers={"Content-Type": "application/json"},
-        idempotency_key=str(uuid.uuid4()),
+        idempotency_key=unique("key-"),
     )
     assert answer.status == 413
     assert answer.json()["code"] == "payload_too_large"
@@ -86,7 +86,7 @@ def test_a_payment_must_be_sent_as_json(running: Running, content_type: str | No
         "/v1/payments",
         raw=json.dumps(payment(VISA)).encode(),
         headers=headers,
-        idempotency_key=str(uuid.uuid4()),
+        idempotency_key=unique("key-"),
     )
     assert answer.status == 415
     assert answer.json()["code"] == "unsupported_media_type"
@@ -98,7 +98,7 @@ def test_json_with_a_charset_parameter_is_accepted(running: Running) -> None:
         "/v1/payments",
         raw=json.dumps(payment(VISA)).encode(),
         headers={"Content-Type": "application/json; charset=utf-8"},
-        idempotency_key=str(uuid.uuid4()),
+        idempotency_key=unique("key-"),
     )
     assert answer.status == 201
 

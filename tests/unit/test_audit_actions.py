@@ -331,6 +331,9 @@ class _Ledger:
     def get_payment(self, payment_id: str) -> dict[str, Any] | None:
         return self.payment if payment_id == self.payment["id"] else None
 
+    def get_refund(self, refund_id: str) -> dict[str, Any] | None:
+        return None  # no refund made with this key yet
+
 
 class _RefundingPayPal:
     def __init__(self, error: Exception | None = None) -> None:
@@ -390,11 +393,21 @@ def _refund_event(outcome: str, details: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize(("body", "amount"), [(None, "12.50"), ({"amount": "5.00"}, "5.00")])
-def test_a_refund_is_audited_as_a_success_with_its_amount(body: object, amount: str) -> None:
+# The refund request's fingerprint, kept in its events (of operator, payment, amount, note).
+REFUND_REST = "clrf1:rrgkjmgsjnqcjdgtvgfvjrsfchmpjmcdpjvkskvr"  # no amount: the rest
+REFUND_5 = "clrf1:sbcbsbckpngsvtphvsdjkhvknmksnktqgdjqvndj"  # 5.00 USD
+
+
+@pytest.mark.parametrize(
+    ("body", "amount", "fingerprint"),
+    [(None, "12.50", REFUND_REST), ({"amount": "5.00"}, "5.00", REFUND_5)],
+)
+def test_a_refund_is_audited_as_a_success_with_its_amount(
+    body: object, amount: str, fingerprint: str
+) -> None:
     refund, events, _paypal = _refund(_payment(), body)
     (event,) = events.events
-    # The refund id's derivation is not pinned here: it is being redone (letters, not hex).
+    # The refund id's own known answers: tests/adversarial/test_refund_ids.py.
     assert refund["id"].startswith("ref_")
     assert _fields(event) == _refund_event(
         "success",
@@ -406,6 +419,7 @@ def test_a_refund_is_audited_as_a_success_with_its_amount(body: object, amount: 
             "currency": "USD",
             "paypal_refund_id": "1JU08902781691411",
             "created_at": "2026-11-28T11:00:00Z",
+            "fingerprint": fingerprint,
         },
     )
 
@@ -413,13 +427,21 @@ def test_a_refund_is_audited_as_a_success_with_its_amount(body: object, amount: 
 def test_a_refund_paypal_refused_is_audited_as_a_failure() -> None:
     refused = GatewayRejected("refused", issue="CAPTURE_FULLY_REFUNDED")
     raised, events, _paypal = _refund(_payment(), None, _RefundingPayPal(refused))
-    assert raised is refused
+    assert raised.code == "gateway_rejected"
     (event,) = events.events
+    assert event.details["id"].startswith("ref_")
     assert _fields(event) == _refund_event(
         "failure",
-        {"id": event.details["id"], "status": "FAILED", "error": "gateway_rejected"},
+        {
+            "id": event.details["id"],
+            "payment_id": PAYMENT_ID,
+            "amount": "12.50",
+            "currency": "USD",
+            "fingerprint": REFUND_REST,
+            "status": "FAILED",
+            "error": "gateway_rejected",
+        },
     )
-    assert event.details["id"].startswith("ref_")
 
 
 @pytest.mark.parametrize(

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from cardline.sandbox import Emulator
+from tests.artifacts import run
 
 EVENT = Path(__file__).resolve().parents[2] / "events" / "charge-rest-v1.json"
 FORBIDDEN = (
@@ -51,7 +51,7 @@ with open(sys.argv[2], "w") as out:
 
 
 @pytest.fixture(scope="module")
-def after_a_payment(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+def after_a_payment(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> dict[str, object]:
     out = tmp_path_factory.mktemp("imports") / "result.json"
     with Emulator() as emulator:
         env = {
@@ -61,10 +61,10 @@ def after_a_payment(tmp_path_factory: pytest.TempPathFactory) -> dict[str, objec
             "PAYPAL_BASE_URL": emulator.base_url,
             "CARDLINE_FINGERPRINT_KEY": "k" * 64,
         }
-        subprocess.run(
+        run(
             [sys.executable, "-c", _PROGRAM, str(EVENT), str(out)],
+            artifacts,
             check=True,
-            capture_output=True,
             env=env,
             timeout=60,
         )

@@ -120,3 +120,76 @@ def test_status_filter_pages_newest_first_within_a_window(ledger: Ledger) -> Non
             break
     assert seen == ["pay_6", "pay_4", "pay_2"]
     assert ledger.list_payments(status="refunded").items == []
+
+
+def _failed_retry(resource: str, error: str) -> audit.AuditEvent:
+    details = {"status": "failed", "amount": "20.00", "currency": "USD", "error": error}
+    return audit.AuditEvent(audit.PAYMENT, "op", "failure", "ip", resource, details)
+
+
+def _refund_attempt(resource: str, refund_id: str, status: str, **more: Any) -> audit.AuditEvent:
+    details = {"id": refund_id, "status": status, "amount": "5.00", "currency": "USD", **more}
+    outcome = "success" if status == "COMPLETED" else "failure"
+    return audit.AuditEvent(audit.REFUND, "op", outcome, "ip", resource, details)
+
+
+@pytest.mark.parametrize("error", ["gateway_unavailable", "gateway_rejected"])
+def test_a_failed_retry_never_regresses_an_approved_payment(ledger: Ledger, error: str) -> None:
+    ledger.apply(_payment("pay_1", "approved", paypal_capture_id="CAP1"))
+    ledger.apply(_failed_retry("pay_1", error))
+    row = ledger.get_payment("pay_1")
+    assert row is not None
+    assert (row["status"], row["paypal_capture_id"]) == ("approved", "CAP1")
+    # Delivered the other way round, the ledger ends the same.
+    ledger.apply(_failed_retry("pay_2", error))
+    ledger.apply(_payment("pay_2", "approved", paypal_capture_id="CAP2"))
+    assert ledger.get_payment("pay_2")["status"] == "approved"  # type: ignore[index]
+
+
+def test_a_refunds_later_success_supersedes_its_failure(ledger: Ledger) -> None:
+    ledger.apply(_payment("pay_1", "approved"))
+    ledger.apply(_refund_attempt("pay_1", "ref_a", "FAILED", error="outcome_unknown"))
+    ledger.apply(_refund_attempt("pay_1", "ref_a", "COMPLETED", paypal_refund_id="R1"))
+    row = ledger.get_payment("pay_1")
+    assert row is not None
+    assert (row["status"], row["refunded_amount"]) == ("partially_refunded", "5.00")
+    assert [(r["id"], r["status"]) for r in ledger.refunds_for("pay_1")] == [("ref_a", "COMPLETED")]
+    # A later failed retry of the same refund changes nothing.
+    ledger.apply(_refund_attempt("pay_1", "ref_a", "FAILED", error="gateway_unavailable"))
+    assert [r["status"] for r in ledger.refunds_for("pay_1")] == ["COMPLETED"]
+    assert ledger.get_payment("pay_1")["refunded_amount"] == "5.00"  # type: ignore[index]
+
+
+def test_a_refund_delivered_before_its_payment_is_counted(ledger: Ledger) -> None:
+    ledger.apply(_refund("pay_1", "ref_a", "5.00"))
+    assert ledger.get_payment("pay_1") is None
+    ledger.apply(_payment("pay_1", "approved"))
+    row = ledger.get_payment("pay_1")
+    assert row is not None
+    assert (row["status"], row["refunded_amount"]) == ("partially_refunded", "5.00")
+
+
+def test_a_sqlite_ledger_of_an_older_schema_is_dropped_for_a_rebuild(tmp_path: Any) -> None:
+    import sqlite3
+
+    path = tmp_path / "ledger.sqlite3"
+    old = sqlite3.connect(str(path))
+    old.executescript(
+        "CREATE TABLE applied_events (event_id TEXT PRIMARY KEY, applied_at TEXT NOT NULL);"
+        "INSERT INTO applied_events VALUES ('ev1', 'then');"
+        "CREATE TABLE payments (id TEXT PRIMARY KEY, status TEXT NOT NULL);"
+        "INSERT INTO payments VALUES ('pay_0123456789abcdef01234567', 'approved');"
+    )
+    old.commit()
+    old.close()
+    ledger = SqliteLedger(path)
+    try:
+        assert ledger.list_payments().items == []
+        event = _payment("pay_1", "approved")
+        event = audit.AuditEvent(
+            event.type, "op", "success", "ip", "pay_1", event.details, event_id="ev1"
+        )
+        assert ledger.apply(event) is True  # the applied-event marks went with the rows
+        assert ledger.get_payment("pay_1")["status"] == "approved"  # type: ignore[index]
+    finally:
+        ledger.close()

@@ -115,6 +115,8 @@ def test_an_outage_before_anything_was_sent_is_answered_nothing_was_charged(
         charger.charge(_request(), operator=LOCAL_OPERATOR, idempotency_key="k-2", origin="ip")
     assert caught.value.status == 503
     assert caught.value.detail == (
-        "PayPal could not be reached and nothing was charged. Try again in a moment "
-        "(the same Idempotency-Key is safe to reuse)."
+        "PayPal could not be reached. This attempt charged nothing; if an earlier attempt "
+        "with this Idempotency-Key was approved, that payment stands: look up payment "
+        "pay_hssnmqcbntqnhntrmpfcnjhs before taking the card again. Trying again in a moment "
+        "with the same Idempotency-Key is safe."
     )

@@ -611,6 +611,20 @@ def test_token_is_refreshed_shortly_before_it_expires(
     assert fake.api_requests()[-1].headers["authorization"] == "Bearer A21AAfake-token-2"
 
 
+def test_a_failed_refresh_keeps_using_the_token_that_has_not_expired(
+    client: PayPalClient, fake: FakePayPal, clock: Clock
+) -> None:
+    fake.token_ttl = 3600
+    start = clock.now
+    order(client, "a")
+    clock.now = start + 3600 - 100  # inside the 300 s refresh margin, before expiry
+    fake.token_script.append(Reply(503, {"name": "SERVICE_UNAVAILABLE"}))
+
+    assert interpret_order(order(client, "b")).status == "approved"
+    assert len(fake.token_requests()) == 2
+    assert fake.api_requests()[-1].headers["authorization"] == "Bearer A21AAfake-token-1"
+
+
 def test_a_401_fetches_a_new_token_once_and_retries(
     client: PayPalClient, fake: FakePayPal, sleeps: list[float]
 ) -> None:
@@ -727,8 +741,9 @@ def test_a_replay_after_a_lost_answer_returns_the_first_order(
 
 
 def test_retry_after_is_honoured_on_429_and_capped(
-    client: PayPalClient, fake: FakePayPal, sleeps: list[float]
+    make_client: Callable[..., PayPalClient], fake: FakePayPal, sleeps: list[float]
 ) -> None:
+    client = make_client(deadline=120.0)  # room for both waits
     fake.script += [
         Reply(429, error_body("RATE_LIMIT_REACHED"), {"Retry-After": "7"}),
         Reply(429, error_body("RATE_LIMIT_REACHED"), {"Retry-After": "3600"}),
@@ -900,13 +915,13 @@ def test_connection_refused_is_unavailable(
 
 
 def test_an_unreachable_token_endpoint_is_unavailable(sleeps: list[float], clock: Clock) -> None:
-    with socket.socket() as probe:
+    with socket.socket() as probe:  # bound, not listening: refused, and no one else's port
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    config = PayPalConfig(f"http://127.0.0.1:{port}", "id", "secret", max_attempts=2)
-    client = PayPalClient(config, sleep=sleeps.append, clock=clock)
-    with pytest.raises(GatewayUnavailable):
-        order(client)
+        config = PayPalConfig(f"http://127.0.0.1:{port}", "id", "secret", max_attempts=2)
+        client = PayPalClient(config, sleep=sleeps.append, clock=clock)
+        with pytest.raises(GatewayUnavailable):
+            order(client)
     assert len(sleeps) == 1
 
 
@@ -1198,9 +1213,10 @@ def order_body(
             "PAYER_ACTION_REQUIRED",
             False,
         ),
-        (order_body(status="CREATED", capture_status=None), "failed", None, False),
-        (order_body(status="COMPLETED", capture_status=None), "pending", None, False),
-        ({}, "failed", None, False),
+        # No capture and no authorization: the answer does not say what became of the card.
+        (order_body(status="CREATED", capture_status=None), "unknown", None, False),
+        (order_body(status="COMPLETED", capture_status=None), "unknown", None, False),
+        ({}, "unknown", None, False),
     ],
 )
 def test_interpret_order(
@@ -1314,7 +1330,8 @@ def test_tls_is_verified_and_at_least_1_2() -> None:
 
 def test_loopback_http_uses_a_plain_connection(client: PayPalClient) -> None:
     connection = client._new_connection()
-    assert type(connection).__name__ == "HTTPConnection"
+    assert isinstance(connection, http.client.HTTPConnection)
+    assert not isinstance(connection, http.client.HTTPSConnection)
     assert client._ssl_context is None
 
 

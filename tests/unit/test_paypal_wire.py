@@ -1,131 +1,54 @@
-"""The PayPal client's own HTTP/1.1 writing and reading (cardline.paypal.client).
+"""The PayPal client on the wire (cardline.paypal.client and .transport).
 
-http.client still opens the connection (TLS, timeouts); the request is written in one
-send and the answer read by ``_read_answer``. These pin the rules it keeps: lengths,
-chunks, interim answers, connection reuse, limits, and no way to inject a line.
+http.client writes every request and parses every answer; the client adds the deadline,
+the byte budget, the pool and the checks that no field can inject a line. These pin what
+goes out and how answers are taken, against raw servers on loopback.
 """
 
 from __future__ import annotations
 
-import http.client
-import io
 import socket
 import threading
 from collections.abc import Iterator
 
 import pytest
 
-from cardline.errors import GatewayOutcomeUnknown
+from cardline.errors import GatewayError, GatewayOutcomeUnknown
 from cardline.paypal import PayPalClient, PayPalConfig
-from cardline.paypal.client import _MAX_BODY, _Payload, _read_answer
-
-
-def _answer(raw: bytes, method: str = "POST") -> tuple[int, dict[str, str], bytes | None, bool]:
-    return _read_answer(io.BufferedReader(io.BytesIO(raw)), method)  # type: ignore[arg-type]
-
-
-def test_content_length_body_and_keep_alive() -> None:
-    status, fields, data, reuse = _answer(
-        b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
-        b"Paypal-Debug-Id: abc123\r\nContent-Length: 2\r\n\r\n{}trailing"
-    )
-    assert (status, data, reuse) == (201, b"{}", True)
-    assert fields["paypal-debug-id"] == "abc123"
-
-
-def test_chunked_body_with_extensions_and_trailers() -> None:
-    status, _, data, reuse = _answer(
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-        b'3;ext=1\r\n{"a\r\n4\r\n": 1\r\n1\r\n}\r\n0\r\nX-Trailer: yes\r\n\r\n'
-    )
-    assert (status, data, reuse) == (200, b'{"a": 1}', True)
-
-
-def test_interim_answers_are_skipped() -> None:
-    status, _, data, _ = _answer(
-        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
-    )
-    assert (status, data) == (200, b"")
-
-
-def test_connection_close_and_http_1_0_are_not_reused() -> None:
-    assert not _answer(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")[3]
-    assert not _answer(b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n")[3]
-    assert _answer(b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n")[3]
-
-
-def test_no_length_reads_to_the_end_and_closes() -> None:
-    assert _answer(b"HTTP/1.1 200 OK\r\n\r\n{}")[2:] == (b"{}", False)
-
-
-def test_no_content_answers_have_no_body() -> None:
-    assert _answer(b"HTTP/1.1 204 No Content\r\n\r\n")[2:] == (b"", True)
-
-
-def test_repeated_and_folded_fields() -> None:
-    fields = _answer(
-        b"HTTP/1.1 200 OK\r\nA: 1\r\nA: 2\r\nB: x\r\n  y\r\nContent-Length: 0\r\n\r\n"
-    )[1]
-    assert fields["a"] == "1, 2"
-    assert fields["b"] == "x y"
-
-
-def test_oversize_bodies_are_not_buffered() -> None:
-    big = str(_MAX_BODY + 1).encode()
-    assert _answer(b"HTTP/1.1 200 OK\r\nContent-Length: " + big + b"\r\n\r\n")[2:] == (None, False)
-    chunk = f"{_MAX_BODY + 1:x}".encode()
-    raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk + b"\r\n"
-    assert _answer(raw)[2:] == (None, False)
-
-
-@pytest.mark.parametrize(
-    ("raw", "error"),
-    [
-        (b"", http.client.RemoteDisconnected),
-        (b"garbage\r\n\r\n", http.client.BadStatusLine),
-        (b"HTTP/1.1 2000 OK\r\n\r\n", http.client.BadStatusLine),
-        (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", http.client.HTTPException),
-        (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", http.client.IncompleteRead),
-        (b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", http.client.HTTPException),
-        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", http.client.HTTPException),
-        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", http.client.HTTPException),
-        (b"HTTP/1.1 200 OK\r\n" + b"X: y\r\n" * 101 + b"\r\n", http.client.HTTPException),
-        (b"HTTP/1.1 200 OK\r\nX: " + b"y" * 70000 + b"\r\n\r\n", http.client.LineTooLong),
-    ],
-)
-def test_malformed_answers_raise_http_errors(raw: bytes, error: type[Exception]) -> None:
-    with pytest.raises(error):
-        _answer(raw)
+from cardline.paypal.transport import MAX_BODY
+from tests.adversarial.hostile_paypal import Exchange, answer_with, hostile_paypal, json_answer
 
 
 def _client(url: str = "http://127.0.0.1:8888") -> PayPalClient:
     return PayPalClient(PayPalConfig(url, "id", "secret", max_attempts=1))
 
 
-def test_the_request_is_written_as_http_client_would() -> None:
-    client = _client()
-    head = client._request_bytes(
-        "POST", "/v2/checkout/orders", _Payload(b"{}"), {"Authorization": "Bearer t"}
-    )
-    assert head == (
-        b"POST /v2/checkout/orders HTTP/1.1\r\nHost: 127.0.0.1:8888\r\n"
-        b"Accept-Encoding: identity\r\nContent-Length: 2\r\nAuthorization: Bearer t\r\n\r\n{}"
-    )
-    assert b"Content-Length: 0\r\n" in client._request_bytes("POST", "/x", None, {})
-    assert b"Content-Length" not in client._request_bytes("GET", "/x", None, {})
+def _sent(answer: bytes, call: str = "get") -> Exchange:
+    """The request the client wrote for one call, answered with ``answer``."""
+    with hostile_paypal(answer_with(answer)) as server:
+        client = _client(server.base_url)
+        try:
+            if call == "get":
+                client.get_order("ORD1")
+            else:
+                client.void_authorization("A1", request_id="r-1")
+        except GatewayError:
+            pass
+        client.close()
+    (exchange,) = server.api_requests()
+    return exchange
 
 
-@pytest.mark.parametrize(
-    ("url", "host"),
-    [
-        ("https://api-m.paypal.com", "api-m.paypal.com"),
-        ("https://api-m.paypal.com:8443", "api-m.paypal.com:8443"),
-        ("http://[::1]:8080", "[::1]:8080"),
-        ("http://localhost", "localhost"),
-    ],
-)
-def test_the_host_field(url: str, host: str) -> None:
-    assert f"\r\nHost: {host}\r\n".encode() in _client(url)._request_bytes("GET", "/", None, {})
+def test_the_request_is_written_by_http_client() -> None:
+    exchange = _sent(json_answer(200, {"id": "ORD1"}))
+    assert (exchange.method, exchange.path) == ("GET", "/v2/checkout/orders/ORD1")
+    assert exchange.headers["host"].startswith("127.0.0.1:")
+    assert exchange.headers["accept-encoding"] == "identity"
+    assert exchange.headers["authorization"] == "Bearer A21AAhostile"
+    assert "content-length" not in exchange.headers
+    posted = _sent(b"HTTP/1.1 204 No Content\r\n\r\n", call="post")
+    assert posted.headers["content-length"] == "0"
+    assert posted.headers["paypal-request-id"] == "r-1"
 
 
 @pytest.mark.parametrize(
@@ -141,14 +64,33 @@ def test_the_host_field(url: str, host: str) -> None:
 )
 def test_no_line_can_be_injected(headers: dict[str, str]) -> None:
     with pytest.raises(ValueError, match="header") as caught:
-        _client()._request_bytes("GET", "/", None, headers)
+        _client()._target("/", headers)
     assert "Injected" not in str(caught.value)
 
 
 @pytest.mark.parametrize("path", ["/a b", "/a\r\nX: 1", "/é"])
 def test_no_odd_path_is_sent(path: str) -> None:
     with pytest.raises(ValueError, match="path"):
-        _client()._request_bytes("GET", path, None, {})
+        _client()._target(path, {})
+
+
+def test_an_oversize_body_is_not_read() -> None:
+    big = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (MAX_BODY + 1)
+    with hostile_paypal(answer_with(big + b"{}")) as server:
+        client = _client(server.base_url)
+        with pytest.raises(GatewayError, match="could not be read"):
+            client.get_order("ORD1")
+        with pytest.raises(GatewayOutcomeUnknown):
+            client.void_authorization("A1", request_id="r-1")
+        client.close()
+
+
+def test_interim_continue_answers_are_skipped() -> None:
+    answer = b"HTTP/1.1 100 Continue\r\n\r\n" + json_answer(200, {"id": "ORD1"})
+    with hostile_paypal(answer_with(answer)) as server:
+        client = _client(server.base_url)
+        assert client.get_order("ORD1") == {"id": "ORD1"}
+        client.close()
 
 
 @pytest.fixture
@@ -203,3 +145,65 @@ def test_a_dropped_answer_is_an_unknown_outcome() -> None:
         client.void_authorization("A1", request_id="r-1")
     listener.close()
     thread.join(5)
+
+
+class _FakeConnection:
+    """Stands in for a pooled connection: open (a socket) until closed."""
+
+    def __init__(self) -> None:
+        self.sock: socket.socket | None
+        self.sock, self._peer = socket.socketpair()  # connected, and idle
+        self.closed = False
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self._peer.close()
+        self.sock = None
+        self.closed = True
+
+
+def test_the_pool_gives_each_concurrent_caller_its_own_connection_and_keeps_them() -> None:
+    from cardline.paypal.transport import Pool
+
+    made: list[_FakeConnection] = []
+
+    def make() -> _FakeConnection:
+        made.append(_FakeConnection())
+        return made[-1]
+
+    pool = Pool(make, size=2)  # type: ignore[arg-type]
+    first, second, third = pool.take(), pool.take(), pool.take()  # three callers at once
+    assert len({id(first), id(second), id(third)}) == 3
+    for connection in (first, second, third):
+        pool.give_back(connection)  # type: ignore[arg-type]
+    assert [c.closed for c in made] == [False, False, True]  # two kept idle, the third closed
+    again = {id(pool.take()), id(pool.take())}
+    assert again == {id(first), id(second)}  # reused: nothing new opened
+    assert len(made) == 3
+    for connection in made:
+        connection.close()
+
+
+def test_the_pool_drops_closed_and_peer_closed_connections() -> None:
+    from cardline.paypal.transport import Pool
+
+    made: list[_FakeConnection] = []
+
+    def make() -> _FakeConnection:
+        made.append(_FakeConnection())
+        return made[-1]
+
+    pool = Pool(make, size=4)  # type: ignore[arg-type]
+    closed = pool.take()
+    closed.close()
+    pool.give_back(closed)
+    readable = _FakeConnection()
+    readable._peer.sendall(b"junk")  # bytes waiting on an idle connection: the server gave up
+    pool.give_back(readable)  # type: ignore[arg-type]
+    fresh = pool.take()
+    assert fresh is not readable
+    assert fresh is not closed
+    assert readable.closed
+    for connection in made:
+        connection.close()

@@ -855,7 +855,8 @@ async function showPayment(id) {
     const row = document.createElement("tr");
     row.append(
       element("td", when(refund.created_at)),
-      element("td", `${refund.amount} ${refund.currency}`, "num"),
+      // A refund PayPal refused has no confirmed amount: a dash, never "null null".
+      element("td", refund.amount ? `${refund.amount} ${refund.currency}` : "—", "num"),
       element("td", words(refund.status)),
       element("td", refund.id),
     );

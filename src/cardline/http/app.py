@@ -15,6 +15,7 @@ from cardline.errors import (
     NotFound,
     PayloadTooLarge,
 )
+from cardline.http.failure_audit import AggregatedFailures, FailureAudit
 from cardline.http.messages import (
     MAX_BODY_BYTES,
     SECURITY_HEADERS,
@@ -22,7 +23,7 @@ from cardline.http.messages import (
     Response,
     problem_response,
 )
-from cardline.http.throttle import FAILURE_LIMIT, WINDOW_SECONDS, FailureThrottle
+from cardline.http.throttle import FailureThrottle, Throttled
 from cardline.values import Value
 
 TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
@@ -103,7 +104,12 @@ class GatewayAuthenticator:
 
 
 class App:
-    """Dispatches a Request to its route and always answers with a Response."""
+    """Dispatches a Request to its route and always answers with a Response.
+
+    Failed authentication is slowed by ``throttle`` (a valid key never is: see
+    cardline.http.throttle) and reported to ``failures``, by default aggregated per source
+    and interval (cardline.http.failure_audit); ``flush`` writes what is held back.
+    """
 
     def __init__(
         self,
@@ -113,12 +119,19 @@ class App:
         *,
         max_body: int = MAX_BODY_BYTES,
         throttle: FailureThrottle | None = None,
+        failures: FailureAudit | None = None,
     ) -> None:
         self.routes = list(routes)
         self._authenticator = authenticator
         self._sink = sink
         self._max_body = max_body
         self._throttle = throttle or FailureThrottle()
+        self._failures = failures or AggregatedFailures(sink)
+
+    def flush(self) -> None:
+        """Write the audit events held back (aggregated failed authentication); the
+        server calls it when it stops."""
+        self._failures.flush()
 
     def handle(self, request: Request) -> Response:
         if not request.request_id:
@@ -130,10 +143,9 @@ class App:
         except Exception as error:  # noqa: BLE001 - every failure must still answer
             # Type and frames only: an exception's message may quote data it was handed.
             log.error(
-                "unhandled %s in %s %s\n%s",
+                "unhandled %s in %s\n%s",
                 type(error).__name__,
-                request.method,
-                _safe_path(request.path),
+                _safe_path(f"{request.method[:16]} {request.path}"),
                 "".join(_frames(error)),
             )
             response = problem_response(
@@ -158,7 +170,7 @@ class App:
                 continue
             if len(request.body) > self._max_body:
                 raise PayloadTooLarge(f"The request body may be at most {self._max_body} bytes")
-            operator = self._authenticate(request) if route.authenticated else "anonymous"
+            operator = self._authenticate(request, route) if route.authenticated else "anonymous"
             return route.handler(Call(request, match.groupdict(), operator))
         if allowed:
             methods = sorted(set(allowed))
@@ -167,34 +179,25 @@ class App:
             raise refusal
         raise NotFound("No such resource")
 
-    def _authenticate(self, request: Request) -> str:
-        self._throttle.check(request.source_ip)
+    def _authenticate(self, request: Request, route: Route) -> str:
         try:
             return self._authenticator.authenticate(request)
         except AuthenticationFailed as error:
-            resource = f"{request.method} {_safe_path(request.path)}"
-            self._sink.emit(
-                audit.AuditEvent(
-                    type=audit.AUTH_FAILURE,
-                    operator="unknown",
-                    outcome="failure",
-                    origin=request.source_ip,
-                    resource=resource,
-                    details={"reason": error.detail},
-                )
-            )
-            presented = request.header("authorization") is not None
-            if presented and self._throttle.failure(request.source_ip):
-                self._sink.emit(
-                    audit.AuditEvent(
-                        type=audit.AUTH_THROTTLED,
-                        operator="unknown",
-                        outcome="failure",
-                        origin=request.source_ip,
-                        resource=resource,
-                        details={"failures": FAILURE_LIMIT, "window_seconds": WINDOW_SECONDS},
-                    )
-                )
+            source = request.source_ip
+            attempt = f"{route.method} {route.template}"  # a template: no caller's text
+            if request.header("authorization") is None:
+                # No key, nothing guessed: not delayed, only counted.
+                self._failures.record(source, attempt, error.detail)
+                raise
+            try:
+                delay = self._throttle.failure(source)
+            except Throttled:
+                self._failures.record(source, attempt, error.detail, refused=True)
+                raise
+            try:
+                self._failures.record(source, attempt, error.detail, delay=delay)
+            finally:
+                self._throttle.wait(delay)
             raise
 
 
@@ -212,5 +215,7 @@ def _frames(error: BaseException) -> list[str]:
 
 
 def _safe_path(path: str) -> str:
-    """The path for a log line: cut short, printable, digits runs kept out by the log filter."""
-    return "".join(c if c.isprintable() else "?" for c in path[:200])
+    """A client's method and path for a log line: cut short, printable, every card number
+    masked (identifier-shaped segments too: a client's path is not one of our identifiers)."""
+    printable = "".join(c if c.isprintable() else "?" for c in path[:200])
+    return audit.mask_pans(printable, inside_identifiers=True)

@@ -14,9 +14,9 @@ from cardline import audit
 from cardline.http.app import App, GatewayAuthenticator
 from cardline.http.backoffice_routes import backoffice_routes
 from cardline.http.console_routes import CognitoSignIn, console_routes
+from cardline.http.failure_audit import EachFailure
 from cardline.http.lambda_events import handle_event
-
-audit.install_log_filter()
+from cardline.http.throttle import FailureThrottle
 
 _sink = audit.StreamSink()
 _app: App | None = None
@@ -49,11 +49,19 @@ def _build() -> App:
     cognito = CognitoSignIn.from_env(os.environ)
     if cognito is not None:
         routes.extend(console_routes(cognito))
-    return App(routes, GatewayAuthenticator(), _sink)
+    # As in lambda_charge: failures counted, never slept, and written at once.
+    return App(
+        routes,
+        GatewayAuthenticator(),
+        _sink,
+        throttle=FailureThrottle(max_delay=0.0),
+        failures=EachFailure(_sink),
+    )
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
     global _app
     if _app is None:
+        audit.install_log_filter()  # the runtime's handler, before anything can log
         _app = _build()
     return handle_event(_app, event)

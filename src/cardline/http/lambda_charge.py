@@ -12,13 +12,13 @@ import os
 from cardline import audit
 from cardline.http.app import App, GatewayAuthenticator
 from cardline.http.charge_route import payment_route
+from cardline.http.failure_audit import EachFailure
 from cardline.http.lambda_events import handle_event
+from cardline.http.throttle import FailureThrottle
 
 TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
 if TYPE_CHECKING:
     from typing import Any
-
-audit.install_log_filter()
 
 _sink = audit.StreamSink()
 _app: App | None = None
@@ -28,11 +28,20 @@ def _build() -> App:
     from cardline.charge import charger_from_environment
 
     charger = charger_from_environment(os.environ, _sink)
-    return App([payment_route(lambda: charger)], GatewayAuthenticator(), _sink)
+    return App(
+        [payment_route(lambda: charger)],
+        GatewayAuthenticator(),
+        _sink,
+        # Counted, never slept (a Lambda instance serves one request at a time), and
+        # written at once: a frozen instance cannot be trusted to flush later.
+        throttle=FailureThrottle(max_delay=0.0),
+        failures=EachFailure(_sink),
+    )
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
     global _app
     if _app is None:
+        audit.install_log_filter()  # the runtime's handler, before anything can log
         _app = _build()
     return handle_event(_app, event)

@@ -27,14 +27,27 @@ def _headers(environ: dict[str, Any]) -> dict[str, str]:
 
 
 def _body(environ: dict[str, Any], limit: int) -> bytes:
-    length_text = environ.get("CONTENT_LENGTH") or "0"
+    """The body, refused by its declared length before a byte of it is read.
+
+    waitress refuses an oversize body itself, before the application runs (see
+    waitress_server); this check holds under any WSGI server. A body of unknown length
+    (``wsgi.input_terminated``, chunked under some servers) is read to one byte past the
+    limit, never further."""
+    stream = environ["wsgi.input"]
+    length_text = environ.get("CONTENT_LENGTH")
+    if not length_text:
+        if not environ.get("wsgi.input_terminated"):
+            return b""
+        body = bytes(stream.read(limit + 1))
+        if len(body) > limit:
+            raise PayloadTooLarge(f"The request body may be at most {limit} bytes")
+        return body
     try:
         length = int(length_text)
     except ValueError:
         raise MalformedRequest("Content-Length is not a number") from None
     if length > limit:
         raise PayloadTooLarge(f"The request body may be at most {limit} bytes")
-    stream = environ["wsgi.input"]
     return bytes(stream.read(length)) if length > 0 else b""
 
 

@@ -19,12 +19,11 @@ function for one call, PayPal charges it once. Audit events carry the contact id
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from cardline import audit
+from cardline import audit, ids
 from cardline.card import (
     Card,
     detect_brand,
@@ -33,7 +32,7 @@ from cardline.card import (
     parse_expiry,
     parse_security_code,
 )
-from cardline.charge import MAX_REFERENCE, Charger, PaymentRequest, Receipt
+from cardline.charge import Charger, PaymentRequest, Receipt
 from cardline.errors import (
     CardlineError,
     GatewayOutcomeUnknown,
@@ -42,7 +41,7 @@ from cardline.errors import (
     InvalidRequest,
 )
 from cardline.ivr.decrypt import ConnectDecryptor, DecryptionFailed
-from cardline.ivr.sessions import SessionStore
+from cardline.ivr.sessions import SessionStore, check_cardholder_name, check_reference
 from cardline.money import Money, parse_money
 
 log = logging.getLogger("cardline.ivr")
@@ -52,7 +51,6 @@ TIMEOUT = "Timeout"  # what Connect stores when the caller keys nothing
 MAX_REPROMPTS = 3
 FIELDS = ("card_number", "expiry", "security_code")
 DEFAULT_CARDHOLDER = "Telephone Customer"
-_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 
 _SPOKEN_FIELD = {
     "card_number": "card number",
@@ -68,7 +66,12 @@ _CURRENCY_WORDS = {"USD": "US dollars", "EUR": "euros", "GBP": "pounds sterling"
 
 
 class InvalidEvent(ValueError):
-    """The event is not an Amazon Connect contact flow event we can act on."""
+    """The event is not an Amazon Connect contact flow event we can act on; ``field`` is
+    where in the event (never what it held)."""
+
+    def __init__(self, message: str, field: str = "body") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -86,18 +89,26 @@ class ContactEvent:
         contact = details.get("ContactData") if isinstance(details, dict) else None
         if not isinstance(contact, dict):
             raise InvalidEvent("The event has no Details.ContactData")
+        # Connect's ids are UUIDs; they are kept (audit origins, the idempotency key), and
+        # the PAN mask leaves a UUID whole, so nothing of another shape is taken.
         contact_id = contact.get("ContactId")
-        if not isinstance(contact_id, str) or not _ID.match(contact_id):
-            raise InvalidEvent("Details.ContactData.ContactId is missing or malformed")
+        if not ids.is_uuid(contact_id):
+            raise InvalidEvent(
+                "Details.ContactData.ContactId is missing or not a UUID",
+                "Details.ContactData.ContactId",
+            )
         related = {contact_id}
         for name in ("InitialContactId", "PreviousContactId"):
             value = contact.get(name)
-            if isinstance(value, str) and _ID.match(value):
+            if ids.is_uuid(value):
                 related.add(value)
         arn = contact.get("InstanceARN")
         instance = arn.rsplit("/", 1)[-1] if isinstance(arn, str) and "/" in arn else ""
-        if not _ID.match(instance):
-            raise InvalidEvent("Details.ContactData.InstanceARN is missing or malformed")
+        if not ids.is_uuid(instance):
+            raise InvalidEvent(
+                "Details.ContactData.InstanceARN is missing or does not end in a UUID",
+                "Details.ContactData.InstanceARN",
+            )
         raw = details.get("Parameters") if isinstance(details, dict) else None
         parameters = {
             k: v
@@ -168,7 +179,7 @@ class IvrHandler:
             terms = self._terms(contact)
             card = self._card(params, terms)
         except InvalidRequest as error:
-            return self._give_up(contact, "setup", error.detail, _SETUP_PROBLEM)
+            return self._give_up(contact, "setup", error.detail, _SETUP_PROBLEM, error.field)
         except _Reprompt as reprompt:
             return self._reprompt(contact, attempt, reprompt)
         except DecryptionFailed as failure:
@@ -198,17 +209,12 @@ class IvrHandler:
                 session.cardholder_name,
                 session.id,
             )
-        reference = params.get("reference") or None
-        if reference is not None and (
-            len(reference) > MAX_REFERENCE
-            or not reference.isprintable()
-            or audit.contains_pan(reference)
-        ):
-            raise InvalidRequest("The reference attribute is not usable", field="reference")
         return Terms(
             parse_money(params.get("amount", ""), params.get("currency", "")),
-            reference,
-            params.get("cardholder_name") or DEFAULT_CARDHOLDER,
+            check_reference(params.get("reference") or None, "reference"),
+            check_cardholder_name(
+                params.get("cardholder_name") or DEFAULT_CARDHOLDER, "cardholder_name"
+            ),
         )
 
     # -- the card -----------------------------------------------------------------------
@@ -303,9 +309,12 @@ class IvrHandler:
         }
 
     def _give_up(
-        self, contact: ContactEvent, code: str, detail: str, spoken: str
+        self, contact: ContactEvent, code: str, detail: str, spoken: str, field: str | None = None
     ) -> dict[str, str]:
-        self._input_refused(contact, {"reason": code, "detail": detail, "gave_up": True})
+        details: dict[str, object] = {"reason": code, "detail": detail, "gave_up": True}
+        if field is not None:
+            details["field"] = field
+        self._input_refused(contact, details)
         return self._finish(contact, "failed", spoken)
 
     def _finish(self, contact: ContactEvent, status: str, spoken: str) -> dict[str, str]:

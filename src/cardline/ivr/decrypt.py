@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from cardline import pan
 from cardline.ivr.envelope import MalformedEnvelope, read_envelope
 
 if TYPE_CHECKING:
@@ -181,5 +182,7 @@ def _decode(value: str) -> bytes:
 
 
 def _shown(text: str) -> str:
-    """A key id or provider id from the message, cut short and printable for a message."""
-    return repr("".join(c if c.isprintable() else "?" for c in text[:80]))
+    """A key id or provider id from the message, cut short and printable for a message, any
+    card number in it masked (it is what the sender wrote, and the message is audited)."""
+    printable = "".join(c if c.isprintable() else "?" for c in text[:80])
+    return repr(pan.mask_pans(printable, inside_identifiers=True))

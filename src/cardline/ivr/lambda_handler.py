@@ -19,7 +19,6 @@ from typing import Any
 from cardline import audit
 from cardline.ivr.connect import InvalidEvent, IvrHandler, error_answer
 
-audit.install_log_filter()
 log = logging.getLogger("cardline.ivr")
 
 _sink = audit.StreamSink()
@@ -43,6 +42,7 @@ def handler(event: Any, context: Any) -> dict[str, str]:
     global _handler
     try:
         if _handler is None:
+            audit.install_log_filter()  # the runtime's handler, before anything can log
             _handler = _build()
         return _handler.handle(event)
     except InvalidEvent as error:

@@ -42,7 +42,7 @@ def ivr_routes(
         try:
             answer = handler().handle(call.request.json())
         except InvalidEvent as error:
-            raise InvalidRequest(str(error), field="body") from None
+            raise InvalidRequest(str(error), field=error.field) from None
         return json_response(200, answer)
 
     def encryption_key(call: Call) -> Response:

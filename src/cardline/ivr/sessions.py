@@ -9,8 +9,6 @@ data is ever part of a session: only brand and last four digits of the outcome.
 
 from __future__ import annotations
 
-import re
-import secrets
 import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -18,16 +16,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from cardline import audit
+from cardline import audit, ids
 from cardline.card import MAX_NAME_LENGTH
 from cardline.charge import MAX_REFERENCE, reject_unknown
 from cardline.errors import InvalidRequest
 from cardline.money import parse_money
+from cardline.sqlite_files import open_sqlite
 
 SESSIONS_FILE = "ivr-sessions.sqlite3"
 SESSION_ATTRIBUTE = "cardline_session_id"
 SESSION_FIELDS = frozenset({"contact_id", "amount", "currency", "reference", "cardholder_name"})
-CONTACT_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 WAITING = "waiting"
 
 
@@ -57,42 +55,57 @@ def parse_session_request(body: object) -> dict[str, str | None]:
         raise InvalidRequest("The request body must be a JSON object", field="body")
     reject_unknown(body, SESSION_FIELDS, "body")
     contact_id = body.get("contact_id")
-    if not isinstance(contact_id, str) or not CONTACT_ID.match(contact_id):
+    if not ids.is_uuid(contact_id):
+        # A UUID, as Connect writes it: the PAN mask leaves a UUID whole, so nothing else
+        # may be kept where one is.
         raise InvalidRequest(
-            "contact_id must be the caller's Amazon Connect contact id", field="contact_id"
+            "contact_id must be the caller's Amazon Connect contact id (a UUID)",
+            field="contact_id",
         )
     if "amount" not in body or "currency" not in body:
         raise InvalidRequest("amount and currency are required", field="amount")
     money = parse_money(body["amount"], body["currency"])
-    reference = body.get("reference")
-    if reference is not None and (
+    reference = check_reference(body.get("reference"), "reference")
+    name = check_cardholder_name(body.get("cardholder_name"), "cardholder_name")
+    return {
+        "contact_id": contact_id,
+        "amount": money.value,
+        "currency": money.currency,
+        "reference": reference,
+        "cardholder_name": name,
+    }
+
+
+def check_reference(reference: object, field: str) -> str | None:
+    """A payment's reference as the IVR takes it (absent, or printable text of at most
+    MAX_REFERENCE characters without a card number); raises InvalidRequest naming ``field``."""
+    if reference is None:
+        return None
+    if (
         not isinstance(reference, str)
         or not 1 <= len(reference) <= MAX_REFERENCE
         or not reference.isprintable()
         or audit.contains_pan(reference)
     ):
         raise InvalidRequest(
-            f"reference must be printable text of 1 to {MAX_REFERENCE} characters, "
+            f"{field} must be printable text of 1 to {MAX_REFERENCE} characters, "
             "without a card number",
-            field="reference",
+            field=field,
         )
-    name = body.get("cardholder_name")
+    return reference
+
+
+def check_cardholder_name(name: object, field: str) -> str:
+    """The name for the card, stripped (text, without a card number); raises InvalidRequest
+    naming ``field``. The card's own check (cardline.card) runs again when it is charged."""
     if (
         not isinstance(name, str)
         or not 1 <= len(name.strip()) <= MAX_NAME_LENGTH
         or not name.isprintable()
         or audit.contains_pan(name)
     ):
-        raise InvalidRequest(
-            "cardholder_name must be the name on the card, as text", field="cardholder_name"
-        )
-    return {
-        "contact_id": contact_id,
-        "amount": money.value,
-        "currency": money.currency,
-        "reference": reference,
-        "cardholder_name": name.strip(),
-    }
+        raise InvalidRequest(f"{field} must be the name on the card, as text", field=field)
+    return name.strip()
 
 
 _SCHEMA = """
@@ -114,6 +127,11 @@ CREATE TABLE IF NOT EXISTS sessions (
 """
 
 
+def _create_schema(db: sqlite3.Connection) -> None:
+    with db:
+        db.execute(_SCHEMA)
+
+
 _COLUMNS = tuple(Session.__dataclass_fields__)
 _INSERT = "INSERT INTO sessions ({}) VALUES ({})".format(  # noqa: S608 - fixed column names
     ", ".join(_COLUMNS), ", ".join("?" * len(_COLUMNS))
@@ -127,8 +145,10 @@ class SessionStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._path = path
         self._sink = sink
-        with self._connect() as db:
-            db.execute(_SCHEMA)
+        # A damaged file is moved aside and a new one started: sessions live for one call,
+        # and the payments they led to are in the audit log and the ledger.
+        db, _aside = open_sqlite(path, _create_schema, what="the IVR sessions database", timeout=10)
+        db.close()
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -142,7 +162,7 @@ class SessionStore:
 
     def create(self, terms: Mapping[str, str | None], *, operator: str, origin: str) -> Session:
         session = Session(
-            id="ivs_" + secrets.token_hex(12),
+            id="ivs_" + ids.random_id(24),
             contact_id=str(terms["contact_id"]),
             amount=str(terms["amount"]),
             currency=str(terms["currency"]),

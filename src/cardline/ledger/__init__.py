@@ -33,7 +33,13 @@ class Ledger(Protocol):
         """Project one audit event; False when it was already applied."""
         ...
 
-    def get_payment(self, payment_id: str) -> dict[str, Any] | None: ...
+    def get_payment(self, payment_id: str) -> dict[str, Any] | None:
+        """The payment as served, by its id (or the legacy form of it), or None."""
+        ...
+
+    def get_refund(self, refund_id: str) -> dict[str, Any] | None:
+        """The refund row with its request fingerprint (for idempotency checks), or None."""
+        ...
 
     def list_payments(
         self,

@@ -6,12 +6,17 @@ Items (``pk``, ``sk``):
   (``PAYMENTS`` or ``STATUS#<status>``, then ``<created_at>#<id>``) so that listing walks
   newest first by ``created_at`` through a global secondary index, and a ``version``
   checked on every write (two projectors racing on one payment retry, never lose one).
+  Written (without index keys or status) as soon as any event names the payment, so that
+  every writer of one payment, refund writers included, goes through its ``version``.
 - ``PAY#<id>``, ``REFUND#<refund id>``: a refund row.
+- ``REFUND#<refund id>``, ``REFUND``: which payment the refund id belongs to (a refund id
+  is global: it is made from the operator and the key).
 - ``EVENT#<event id>``, ``EVENT``: the event was applied. Written in the same transaction
   as the rows it produced, on condition that it does not exist yet: a replayed event
   changes nothing, which makes the projection idempotent by event id.
 
-The projection rules are those of :mod:`cardline.ledger.projector`, shared with SQLite.
+The projection rules are the state machine of :mod:`cardline.ledger.states`, shared with
+SQLite.
 boto3 is imported when a ledger is made, never by the charge path.
 """
 
@@ -22,14 +27,18 @@ from typing import Any
 
 from cardline.audit import AuditEvent
 from cardline.ledger import Page
-from cardline.ledger.projector import (
+from cardline.ledger.projector import is_projected
+from cardline.ledger.sqlite import decode_cursor, encode_cursor
+from cardline.ledger.states import (
     PAYMENT_COLUMNS,
     REFUND_COLUMNS,
-    is_projected,
-    payment_row,
-    refund_rows,
+    current_id,
+    fold_payment,
+    fold_refund,
+    public_payment,
+    public_refund,
+    with_refunds,
 )
-from cardline.ledger.sqlite import decode_cursor, encode_cursor
 
 __all__ = ["BY_STATUS", "BY_TIME", "DynamoDbLedger"]
 
@@ -75,56 +84,74 @@ class DynamoDbLedger:
         )
         if not is_projected(event):
             return self._transact([marker])
-        existing_item = self._item(f"PAY#{event.resource}", "PAYMENT")
-        existing = _row(existing_item, PAYMENT_COLUMNS) if existing_item else None
-        writes = [marker]
+        payment_id = current_id(event.resource)
+        payment_item = self._item(f"PAY#{payment_id}", "PAYMENT")
+        existing = _payment_of(payment_item)
         if event.type == "payment":
-            row = payment_row(event, existing)
-            if row is not None:
-                writes.append(self._payment_put(row, existing_item))
-            return self._transact(writes)
-        refund, payment = refund_rows(event, existing)
-        if refund.get("id") is None:
-            return self._transact(writes)
-        refund_key = (f"PAY#{event.resource}", f"REFUND#{refund['id']}")
-        if self._item(*refund_key) is not None:
-            return self._transact(writes)  # a retried refund: counted once
-        refund_item = {"pk": refund_key[0], "sk": refund_key[1], **refund}
-        writes.append(self._put(refund_item, "attribute_not_exists(pk)"))
-        if payment is not None:
-            writes.append(self._payment_put(payment, existing_item))
+            row = fold_payment(existing, event)
+            if row is None:
+                return self._transact([marker])
+            row = with_refunds(row, self._refunds(payment_id))
+            return self._transact([marker, self._payment_put(row, payment_item)])
+        refund_id = event.details.get("id")
+        earlier: dict[str, Any] | None = None
+        if isinstance(refund_id, str):
+            owner = self._item(f"REFUND#{current_id(refund_id)}", "REFUND")
+            if owner is not None and owner.get("payment_id") != payment_id:
+                return self._transact([marker])  # a refund id names one payment
+            found = self._item(f"PAY#{payment_id}", f"REFUND#{current_id(refund_id)}")
+            earlier = _row(found, REFUND_COLUMNS) if found else None
+        refund = fold_refund(earlier, event)
+        if refund is None:
+            return self._transact([marker])
+        refunds = [r for r in self._refunds(payment_id) if r["id"] != refund["id"]]
+        refunds.append(refund)
+        writes = [
+            marker,
+            self._put({"pk": f"PAY#{payment_id}", "sk": f"REFUND#{refund['id']}", **refund}),
+            self._put({"pk": f"REFUND#{refund['id']}", "sk": "REFUND", "payment_id": payment_id}),
+        ]
+        if existing is not None:
+            payment = with_refunds(existing, refunds)
+            writes.append(self._payment_put(payment, payment_item))
+        else:  # not projected yet: take the payment's version all the same
+            writes.append(self._versioned_put({"pk": f"PAY#{payment_id}"}, payment_item))
         return self._transact(writes)
 
     def _payment_put(
         self, row: Mapping[str, Any], existing: Mapping[str, Any] | None
     ) -> dict[str, Any]:
-        version = int(existing["version"]) if existing else 0
         order = f"{row['created_at']}#{row['id']}"
         item = {
             **row,
             "pk": f"PAY#{row['id']}",
-            "sk": "PAYMENT",
-            "version": version + 1,
             "by_time_pk": _ALL_PAYMENTS,
             "by_time_sk": order,
             "by_status_pk": f"STATUS#{row['status']}",
             "by_status_sk": order,
         }
+        return self._versioned_put(item, existing)
+
+    def _versioned_put(
+        self, item: Mapping[str, Any], existing: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        """The payment item ``item`` (``pk`` given), on condition that nobody wrote it since
+        ``existing`` was read."""
+        version = int(existing["version"]) if existing else 0
+        written = {**item, "sk": "PAYMENT", "version": version + 1}
         if existing is None:
-            return self._put(item, "attribute_not_exists(pk)")
-        return self._put(item, "version = :seen", {":seen": version})
+            return self._put(written, "attribute_not_exists(pk)")
+        return self._put(written, "version = :seen", {":seen": version})
 
     def _put(
         self,
         item: Mapping[str, Any],
-        condition: str,
+        condition: str | None = None,
         values: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        put: dict[str, Any] = {
-            "TableName": self._table,
-            "Item": self._serialize(item),
-            "ConditionExpression": condition,
-        }
+        put: dict[str, Any] = {"TableName": self._table, "Item": self._serialize(item)}
+        if condition is not None:
+            put["ConditionExpression"] = condition
         if values:
             put["ExpressionAttributeValues"] = self._serialize(values)
         return {"Put": put}
@@ -150,8 +177,16 @@ class DynamoDbLedger:
     # ------------------------------------------------------------------ reading
 
     def get_payment(self, payment_id: str) -> dict[str, Any] | None:
-        item = self._item(f"PAY#{payment_id}", "PAYMENT")
-        return _row(item, PAYMENT_COLUMNS) if item else None
+        found = _payment_of(self._item(f"PAY#{current_id(payment_id)}", "PAYMENT"))
+        return public_payment(found) if found is not None else None
+
+    def get_refund(self, refund_id: str) -> dict[str, Any] | None:
+        refund_id = current_id(refund_id)
+        owner = self._item(f"REFUND#{refund_id}", "REFUND")
+        if owner is None:
+            return None
+        found = self._item(f"PAY#{owner['payment_id']}", f"REFUND#{refund_id}")
+        return _row(found, REFUND_COLUMNS) if found else None
 
     def list_payments(
         self,
@@ -194,7 +229,7 @@ class DynamoDbLedger:
                 found = self._deserialize(item)
                 if upper is not None and found[f"{index}_sk"] >= upper:
                     continue  # BETWEEN includes its upper bound; ours is exclusive
-                rows.append(_row(found, PAYMENT_COLUMNS))
+                rows.append(public_payment(found))
             if "LastEvaluatedKey" not in answer:
                 break
             query["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
@@ -204,6 +239,10 @@ class DynamoDbLedger:
         return Page(items=rows, next_cursor=next_cursor)
 
     def refunds_for(self, payment_id: str) -> list[dict[str, Any]]:
+        return [public_refund(row) for row in self._refunds(current_id(payment_id))]
+
+    def _refunds(self, payment_id: str) -> list[dict[str, Any]]:
+        """The payment's refund rows as kept, oldest first (read consistently)."""
         query: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :refund)",
@@ -246,6 +285,12 @@ class DynamoDbLedger:
 
     def _deserialize(self, item: Mapping[str, Any]) -> dict[str, Any]:
         return {name: self._deserializer.deserialize(value) for name, value in item.items()}
+
+
+def _payment_of(item: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The payment row of a payment item; None for none, or for one that holds only the
+    version (written by a refund projected before its payment)."""
+    return _row(item, PAYMENT_COLUMNS) if item and "status" in item else None
 
 
 def _row(item: Mapping[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:

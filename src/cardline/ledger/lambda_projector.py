@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cardline.audit import AuditEvent
+from cardline.audit import AuditEvent, install_log_filter
 from cardline.ledger import Ledger
 
 __all__ = ["Counts", "audit_events", "decode_subscription", "handler", "project"]
@@ -83,6 +83,7 @@ def project(ledger: Ledger, event: Mapping[str, Any]) -> Counts:
 def handler(event: Any, context: Any) -> dict[str, int]:
     global _ledger
     if _ledger is None:
+        install_log_filter()  # the runtime's handler, before anything can log
         from cardline.ledger.dynamodb import DynamoDbLedger
 
         _ledger = DynamoDbLedger(os.environ[TABLE_VARIABLE])

@@ -10,13 +10,27 @@ from typing import Any
 
 from cardline.audit import AuditEvent
 from cardline.ledger import Page
-from cardline.ledger.projector import (
+from cardline.ledger.projector import is_projected
+from cardline.ledger.states import (
     PAYMENT_COLUMNS,
     REFUND_COLUMNS,
-    is_projected,
-    payment_row,
-    refund_rows,
+    current_id,
+    fold_payment,
+    fold_refund,
+    public_payment,
+    public_refund,
+    with_refunds,
 )
+from cardline.sqlite_files import open_sqlite
+
+# Bumped when a column is added: an older file is dropped and rebuilt from the audit log
+# (the ledger is a view of it; `cardline serve` replays the audit file at start).
+_SCHEMA_VERSION = 2
+_DROP = """
+DROP TABLE IF EXISTS applied_events;
+DROP TABLE IF EXISTS payments;
+DROP TABLE IF EXISTS refunds;
+"""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS applied_events (event_id TEXT PRIMARY KEY, applied_at TEXT NOT NULL);
@@ -25,15 +39,25 @@ CREATE TABLE IF NOT EXISTS payments (
     last4 TEXT, reference TEXT, operator TEXT, intent TEXT, decline_code TEXT,
     decline_reason TEXT, message TEXT, paypal_order_id TEXT, paypal_capture_id TEXT,
     paypal_authorization_id TEXT, refunded_amount TEXT, created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL, outcome TEXT
 );
 CREATE INDEX IF NOT EXISTS payments_by_time ON payments (created_at DESC, id DESC);
 CREATE TABLE IF NOT EXISTS refunds (
     id TEXT PRIMARY KEY, payment_id TEXT NOT NULL, status TEXT, amount TEXT, currency TEXT,
-    operator TEXT, paypal_refund_id TEXT, created_at TEXT NOT NULL
+    operator TEXT, paypal_refund_id TEXT, created_at TEXT NOT NULL, fingerprint TEXT,
+    outcome TEXT, updated_at TEXT
 );
 CREATE INDEX IF NOT EXISTS refunds_by_payment ON refunds (payment_id, created_at);
 """
+
+
+def _setup(db: sqlite3.Connection) -> None:
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    if db.execute("PRAGMA user_version").fetchone()[0] < _SCHEMA_VERSION:
+        db.executescript(_DROP)
+    db.executescript(_SCHEMA)
+    db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
 
 
 def encode_cursor(created_at: str, payment_id: str) -> str:
@@ -53,15 +77,22 @@ class SqliteLedger:
     """Thread-safe SQLite ledger; every projection runs in one transaction."""
 
     def __init__(self, path: Path | str) -> None:
+        """Opens (or creates) the ledger at ``path``. A damaged file is moved aside and an
+        empty ledger started: ``replaced`` then names the damaged copy, and the caller
+        rebuilds the ledger from the audit log."""
+        if isinstance(path, str) and path != ":memory:":
+            path = Path(path)
         if isinstance(path, Path):
             path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            self._db, self.replaced = open_sqlite(
+                path, _setup, what="the ledger", check_same_thread=False, isolation_level=None
+            )
+        else:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self.replaced = None
+            _setup(self._db)
         self._db.row_factory = sqlite3.Row
         self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
 
     def apply(self, event: AuditEvent) -> bool:
         with self._lock:
@@ -80,20 +111,22 @@ class SqliteLedger:
         return bool(inserted)
 
     def _project(self, event: AuditEvent) -> None:
-        existing = self._payment(event.resource)
+        payment_id = current_id(event.resource)
+        existing = self._payment(payment_id)
         if event.type == "payment":
-            row = payment_row(event, existing)
+            row = fold_payment(existing, event)
             if row is not None:
+                row = with_refunds(row, self._refunds(payment_id))
                 self._upsert("payments", PAYMENT_COLUMNS, row)
             return
-        refund, payment = refund_rows(event, existing)
-        if refund.get("id") is None:
-            return
-        already = self._db.execute("SELECT 1 FROM refunds WHERE id = ?", (refund["id"],))
-        if already.fetchone() is not None:
+        refund_id = event.details.get("id")
+        earlier = self._refund(current_id(refund_id)) if isinstance(refund_id, str) else None
+        refund = fold_refund(earlier, event)
+        if refund is None:
             return
         self._upsert("refunds", REFUND_COLUMNS, refund)
-        if payment is not None:
+        if existing is not None:
+            payment = with_refunds(existing, self._refunds(payment_id))
             self._upsert("payments", PAYMENT_COLUMNS, payment)
 
     def _upsert(self, table: str, columns: tuple[str, ...], row: dict[str, Any]) -> None:
@@ -108,9 +141,25 @@ class SqliteLedger:
         found = self._db.execute("SELECT * FROM payments WHERE id = ?", (payment_id,)).fetchone()
         return dict(found) if found is not None else None
 
+    def _refund(self, refund_id: str) -> dict[str, Any] | None:
+        found = self._db.execute("SELECT * FROM refunds WHERE id = ?", (refund_id,)).fetchone()
+        return dict(found) if found is not None else None
+
+    def _refunds(self, payment_id: str) -> list[dict[str, Any]]:
+        found = self._db.execute(
+            "SELECT * FROM refunds WHERE payment_id = ? ORDER BY created_at, rowid",
+            (payment_id,),
+        )
+        return [dict(row) for row in found]
+
     def get_payment(self, payment_id: str) -> dict[str, Any] | None:
         with self._lock:
-            return self._payment(payment_id)
+            found = self._payment(current_id(payment_id))
+        return public_payment(found) if found is not None else None
+
+    def get_refund(self, refund_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self._refund(current_id(refund_id))
 
     def list_payments(
         self,
@@ -139,7 +188,9 @@ class SqliteLedger:
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         query = f"SELECT * FROM payments {where} ORDER BY created_at DESC, id DESC LIMIT ?"  # noqa: S608
         with self._lock:
-            rows = [dict(row) for row in self._db.execute(query, [*params, limit + 1])]
+            rows = [
+                public_payment(dict(row)) for row in self._db.execute(query, [*params, limit + 1])
+            ]
         more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None
@@ -147,11 +198,7 @@ class SqliteLedger:
 
     def refunds_for(self, payment_id: str) -> list[dict[str, Any]]:
         with self._lock:
-            found = self._db.execute(
-                "SELECT * FROM refunds WHERE payment_id = ? ORDER BY created_at, rowid",
-                (payment_id,),
-            )
-            return [dict(row) for row in found]
+            return [public_refund(row) for row in self._refunds(current_id(payment_id))]
 
     def close(self) -> None:
         with self._lock:

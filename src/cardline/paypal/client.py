@@ -1,26 +1,29 @@
-"""PayPalClient: one kept-alive connection, one OAuth token, retries under one request id.
+"""PayPalClient: a small pool of kept-alive connections, one OAuth token, retries under one
+request id, and a deadline per call.
 
-- One persistent connection per client, guarded by a lock, reopened after any error, so
-  warm invocations reuse the TLS session (:mod:`cardline.paypal.config` sets the TLS
-  rules). http.client opens it; each request goes out in one write and its answer is
-  read here (see ``_read_answer``), which costs a warm payment far less.
-- One OAuth token per client life, refreshed shortly before it expires, fetched once more
+- http.client writes every request and parses every answer; :mod:`cardline.paypal.transport`
+  binds each exchange to a deadline and a byte budget, and keeps idle connections in a
+  small pool (one per concurrent caller, reused by warm invocations, never shared by two
+  exchanges at once: no lock is held across a network exchange). TLS rules are in
+  :mod:`cardline.paypal.config`.
+- A deadline per call (``PayPalConfig.deadline``) spans every attempt, read and backoff;
+  each attempt also ends at ``PayPalConfig.timeout``.
+- One OAuth token per client life, refreshed shortly before it expires (one caller
+  fetches; the others keep using the old one while it is still valid), fetched once more
   on a 401.
 - Every POST carries the caller's ``PayPal-Request-Id``; retries (timeouts, dropped
   connections, 429, 409 in progress, 500/502/503/504) reuse it, so PayPal replays its
   first answer instead of charging twice.
-- When retries run out, the error says whether a POST may have been processed
-  (:class:`~cardline.errors.GatewayOutcomeUnknown`) or provably was not
+- When a call ends without a usable answer, the error says whether a POST may have been
+  processed (:class:`~cardline.errors.GatewayOutcomeUnknown`: any failure at all once a
+  request was handed to the network) or provably was not
   (:class:`~cardline.errors.GatewayUnavailable`).
 """
 
 from __future__ import annotations
 
 import base64
-import http.client
 import json
-import select
-import socket
 import ssl
 import time
 from _thread import allocate_lock  # threading.Lock without importing threading (cold start)
@@ -38,12 +41,12 @@ from cardline.errors import (
 from cardline.paypal.codes import CARD_ISSUES, ISSUE_MESSAGES
 from cardline.paypal.config import _parse_base_url, _tls_context
 from cardline.paypal.outcome import DECLINE_KEY, _dict, _first, _text, order_id_of
+from cardline.paypal.transport import MAX_BODY, Connection, Pool, TLSConnection
 
 TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
 if TYPE_CHECKING:
     import random
     from collections.abc import Callable, Mapping
-    from io import BufferedReader
     from typing import Any
 
     from cardline.card import Card
@@ -66,7 +69,7 @@ _TRANSACTIONS = "/v1/reporting/transactions"
 _SEARCH_PAGE_SIZE = 500  # the Transaction Search maximum
 _SEARCH_MAX_PAGES = 20  # bounds one window's walk: 10,000 transactions
 
-_MAX_BODY = 1 << 20  # PayPal's answers are a few kB; refuse to buffer anything huge
+_POOL_SIZE = 16  # idle connections kept: one per concurrent caller of a threaded host
 _RETRY_AFTER_CAP = 30.0
 _TOKEN_MARGIN_CAP = 300.0  # refresh when < min(5 min, 10 % of expires_in) remain
 _MAX_REQUEST_ID = 108  # PayPal-Request-Id maxLength in the OpenAPI documents
@@ -175,7 +178,7 @@ def _json_object(data: bytes | None) -> dict[str, Any] | None:
         return None
     try:
         parsed = json.loads(data)
-    except ValueError:  # JSONDecodeError and UnicodeDecodeError
+    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, deep nesting
         return None
     return parsed if isinstance(parsed, dict) else None
 
@@ -192,134 +195,9 @@ def _retry_after(value: str | None) -> float | None:
     return min(max(seconds, 0.0), _RETRY_AFTER_CAP)
 
 
-# HTTP/1.1 on the kept-alive socket. http.client still opens the connection (TLS with
-# the verifying context, SNI, timeout); one request is written in one send, and the answer
-# is read with the few rules PayPal's answers need, instead of http.client's request state
-# machine and its email-package header parser (about a fifth of a warm payment's CPU).
-_MAX_LINE = 65536  # http.client's limits
-_MAX_HEADERS = 100
-_HEX_DIGITS = b"0123456789abcdefABCDEF"
-_END_OF_HEAD = (b"\r\n", b"\n", b"")
-
-
-def _line(reader: BufferedReader, what: str) -> bytes:
-    line = reader.readline(_MAX_LINE + 1)
-    if len(line) > _MAX_LINE:
-        raise http.client.LineTooLong(what)
-    return line
-
-
-def _head_fields(reader: BufferedReader) -> dict[str, str]:
-    """Header fields up to the blank line: names lower-cased, repeated fields joined."""
-    fields: dict[str, str] = {}
-    name = ""
-    for _ in range(_MAX_HEADERS + 1):
-        raw = _line(reader, "header line")
-        if raw in _END_OF_HEAD:
-            return fields
-        text = raw.decode("latin-1").rstrip("\r\n")
-        if text[:1] in (" ", "\t") and name:  # obsolete line folding
-            fields[name] += " " + text.strip()
-            continue
-        name, colon, value = text.partition(":")
-        name = name.strip().lower()
-        if not colon or not name:
-            raise http.client.HTTPException("malformed header line")
-        value = value.strip()
-        fields[name] = fields[name] + ", " + value if name in fields else value
-    raise http.client.HTTPException(f"got more than {_MAX_HEADERS} headers")
-
-
-def _read_exactly(reader: BufferedReader, size: int) -> bytes:
-    data = reader.read(size)
-    if len(data) < size:
-        raise http.client.IncompleteRead(b"", size - len(data))
-    return data
-
-
-def _chunked_body(reader: BufferedReader) -> bytes | None:
-    """A chunked body, or None past _MAX_BODY (the rest is left unread)."""
-    pieces: list[bytes] = []
-    total = 0
-    while True:
-        size_text = _line(reader, "chunk size").split(b";", 1)[0].strip()
-        if not size_text or size_text.strip(_HEX_DIGITS):
-            raise http.client.HTTPException("malformed chunk size")
-        size = int(size_text, 16)
-        if size == 0:
-            break
-        total += size
-        if total > _MAX_BODY:
-            return None
-        pieces.append(_read_exactly(reader, size))
-        _read_exactly(reader, 2)  # the CRLF closing the chunk
-    while _line(reader, "trailer line") not in _END_OF_HEAD:
-        pass  # trailer fields are not used
-    return b"".join(pieces)
-
-
-def _read_answer(
-    reader: BufferedReader, method: str
-) -> tuple[int, dict[str, str], bytes | None, bool]:
-    """(status, header fields, body or None past _MAX_BODY, whether the connection may be
-    reused) of one HTTP/1.x answer; interim 1xx answers are skipped."""
-    while True:
-        line = _line(reader, "status line")
-        if not line:
-            raise http.client.RemoteDisconnected("Remote end closed connection without response")
-        parts = line.decode("latin-1").split(None, 2)
-        if (
-            len(parts) < 2
-            or not parts[0].startswith("HTTP/1.")
-            or len(parts[1]) != 3
-            or not parts[1].isdigit()
-        ):
-            raise http.client.BadStatusLine("malformed status line")
-        version, status = parts[0], int(parts[1])
-        fields = _head_fields(reader)
-        if status >= 200:
-            break
-    tokens = fields.get("connection", "").lower()
-    reuse = "close" not in tokens and (version == "HTTP/1.1" or "keep-alive" in tokens)
-    if method == "HEAD" or status in (204, 304):
-        return status, fields, b"", reuse
-    coding = fields.get("transfer-encoding")
-    if coding is not None:
-        if coding.lower() != "chunked":
-            raise http.client.HTTPException("unsupported transfer-encoding")
-        data = _chunked_body(reader)
-        return status, fields, data, reuse and data is not None
-    length_text = fields.get("content-length")
-    if length_text is not None:
-        if not length_text.isdigit():
-            raise http.client.HTTPException("malformed content-length")
-        length = int(length_text)
-        if length > _MAX_BODY:
-            return status, fields, None, False
-        return status, fields, _read_exactly(reader, length), reuse
-    # No length: the body runs to the end of the connection.
-    pieces: list[bytes] = []
-    total = 0
-    while piece := reader.read1(1 << 16):
-        total += len(piece)
-        if total > _MAX_BODY:
-            return status, fields, None, False
-        pieces.append(piece)
-    return status, fields, b"".join(pieces), False
-
-
 def _printable_ascii(text: str) -> bool:
     # " " to "~" only: no CR or LF can split a header or the request line.
     return text.isascii() and text.isprintable()
-
-
-def _peer_closed(sock: socket.socket) -> bool:
-    """True when an idle kept-alive socket is readable: the server closed it (or sent junk)."""
-    try:
-        readable, _, _ = select.select([sock], [], [], 0)
-    except (OSError, ValueError):
-        return True
-    return bool(readable)
 
 
 def _check_header_value(name: str, value: str, max_len: int) -> None:
@@ -381,7 +259,7 @@ def _order_payload(
 
 
 class PayPalClient:
-    """A small, thread-safe PayPal REST client holding one connection and one token.
+    """A small, thread-safe PayPal REST client: a few kept-alive connections, one token.
 
     ``sleep`` and ``clock`` are injectable so tests run without waiting; ``rng`` (a
     ``random.Random``) makes the backoff jitter reproducible. ``stats`` counts HTTP
@@ -399,10 +277,6 @@ class PayPalClient:
     ) -> None:
         self.config = config
         self._scheme, self._host, self._port, self._prefix = _parse_base_url(config.base_url)
-        # The Host field as http.client writes it: IPv6 in brackets, default port left out.
-        netloc = f"[{self._host}]" if ":" in self._host else self._host
-        default_port = 443 if self._scheme == "https" else 80
-        self._host_field = netloc if self._port == default_port else f"{netloc}:{self._port}"
         self._ssl_context = _tls_context() if self._scheme == "https" else None
         self._sleep = sleep
         self._clock = clock
@@ -410,11 +284,13 @@ class PayPalClient:
         self._basic = "Basic " + base64.b64encode(
             f"{config.client_id}:{config.client_secret}".encode()
         ).decode("ascii")
-        self._conn: http.client.HTTPConnection | None = None
-        self._conn_lock = allocate_lock()
-        self._token_lock = allocate_lock()
+        self._pool = Pool(self._new_connection, _POOL_SIZE)
+        self._stats_lock = allocate_lock()  # held for a counter, never across an exchange
+        self._token_lock = allocate_lock()  # guards the token's fields
+        self._fetch_lock = allocate_lock()  # one token request at a time (single flight)
         self._token: str | None = None
         self._token_refresh_at = 0.0
+        self._token_expires_at = 0.0
         self.stats: dict[str, int] = {
             "requests": 0,
             "token_fetches": 0,
@@ -584,10 +460,12 @@ class PayPalClient:
         return _text(related.get("order_id"))
 
     def close(self) -> None:
-        """Close the kept-alive connection (it reopens on the next call)."""
-        with self._conn_lock:
-            if self._conn is not None:
-                self._conn.close()
+        """Close the idle kept-alive connections (the next call opens one)."""
+        self._pool.close()
+
+    def _count(self, stat: str) -> None:
+        with self._stats_lock:
+            self.stats[stat] += 1
 
     # ----------------------------------------------------------------- call helpers
 
@@ -673,7 +551,9 @@ class PayPalClient:
             if sentence:
                 detail = f"{detail}: {sentence}"
             return GatewayRejected(detail, **kwargs)
-        if status >= 500 and method == "POST":
+        if method == "POST" and not 400 <= status < 500:
+            # 5xx, or a status no final answer to an order should have (3xx, 2xx without a
+            # body we can read is handled by _result): PayPal may have acted on it.
             return GatewayOutcomeUnknown(
                 f"PayPal failed on POST {template} ({label}); the request may have been "
                 "processed: retry with the same request id",
@@ -702,15 +582,17 @@ class PayPalClient:
         maybe_processed = False
         refreshed = False
         attempt = 0
+        call_deadline = self._clock() + self.config.deadline
         try:
             while True:
                 attempt += 1
                 failure: _Transient | None = None
                 fatal: GatewayError | None = None
+                deadline = min(call_deadline, self._clock() + self.config.timeout)
                 try:
-                    token = self._access_token()
+                    token = self._access_token(deadline)
                     headers = self._headers(token, is_post, request_id, extra_headers)
-                    reply = self._exchange(method, path, body, headers)
+                    reply = self._exchange(method, path, body, headers, deadline)
                 except _Transient as transient:
                     failure = transient
                 except GatewayError as error:  # the token could not be had
@@ -741,8 +623,10 @@ class PayPalClient:
                 if attempt >= self.config.max_attempts:
                     raise self._give_up(method, template, attempt, failure, maybe_processed)
                 delay = self._backoff(attempt, failure.retry_after)
-                with self._conn_lock:
-                    self.stats["retries"] += 1
+                if self._clock() + delay >= call_deadline:
+                    failure.reason += "; no time left for another attempt"
+                    raise self._give_up(method, template, attempt, failure, maybe_processed)
+                self._count("retries")
                 logger.info(
                     "PayPal %s %s: %s on attempt %d/%d, retrying in %.2fs (debug_id=%s)",
                     method,
@@ -860,21 +744,44 @@ class PayPalClient:
 
     # ----------------------------------------------------------------- OAuth token
 
-    def _access_token(self) -> str:
-        with self._token_lock:
+    def _access_token(self, deadline: float | None = None) -> str:
+        """The cached token, or one fetched by a single caller while the others wait for it
+        (until their deadline) or, if theirs has not expired yet, keep using theirs."""
+        token = self._token
+        now = self._clock()
+        if token is not None and now < self._token_refresh_at:
+            return token
+        if deadline is None:
+            deadline = now + self.config.timeout
+        still_valid = token if token is not None and now < self._token_expires_at else None
+        if still_valid is not None:
+            if not self._fetch_lock.acquire(False):
+                return still_valid  # another caller is refreshing it
+        elif not self._fetch_lock.acquire(True, max(deadline - now, 0.0)):
+            raise _Transient(
+                "token: another caller's token request outlasted the deadline",
+                maybe_processed=False,
+            )
+        try:
             if self._token is not None and self._clock() < self._token_refresh_at:
-                return self._token
-            return self._fetch_token()
+                return self._token  # fetched by the caller this one waited for
+            return self._fetch_token(deadline)
+        except (_Transient, GatewayError):
+            if still_valid is not None and self._clock() < self._token_expires_at:
+                return still_valid  # the refresh failed; the old token has not expired
+            raise
+        finally:
+            self._fetch_lock.release()
 
     def _forget_token(self, token: str) -> None:
         with self._token_lock:
             if self._token == token:  # another thread may already hold a newer one
                 self._token = None
 
-    def _fetch_token(self) -> str:
-        """One token request (the caller's retry loop retries it). Holds _token_lock."""
+    def _fetch_token(self, deadline: float) -> str:
+        """One token request (the caller's retry loop retries it). Holds _fetch_lock."""
         started = self._clock()
-        self.stats["token_fetches"] += 1
+        self._count("token_fetches")
         headers = {
             "Authorization": self._basic,
             "Accept": "application/json",
@@ -883,7 +790,7 @@ class PayPalClient:
         }
         try:
             reply = self._exchange(
-                "POST", _OAUTH2, _Payload(b"grant_type=client_credentials"), headers
+                "POST", _OAUTH2, _Payload(b"grant_type=client_credentials"), headers, deadline
             )
         except _Transient as transient:
             transient.maybe_processed = False  # the API call itself was not sent
@@ -914,101 +821,94 @@ class PayPalClient:
                 debug_id=reply.debug_id,
             )
         lifetime = max(float(expires_in), 0.0)
-        self._token = token
-        self._token_refresh_at = started + lifetime - min(_TOKEN_MARGIN_CAP, 0.1 * lifetime)
+        with self._token_lock:
+            self._token = token
+            self._token_refresh_at = started + lifetime - min(_TOKEN_MARGIN_CAP, 0.1 * lifetime)
+            self._token_expires_at = started + lifetime
         logger.debug("PayPal token fetched, valid for %.0fs", lifetime)
         return token
 
     # ----------------------------------------------------------------- one HTTP exchange
 
-    def _request_bytes(
-        self, method: str, path: str, body: _Payload | None, headers: Mapping[str, str]
-    ) -> bytes:
-        """The request as http.client would write it (request line, Host, Accept-Encoding,
-        Content-Length, then ``headers``); ValueError for a target or field that is not
-        printable ASCII (nothing can inject a line)."""
+    def _target(self, path: str, headers: Mapping[str, str]) -> str:
+        """The request target; ValueError for a target or field that is not printable ASCII,
+        so nothing can inject a line (checked before anything is sent)."""
         target = self._prefix + path
         if not _printable_ascii(target) or " " in target:
             raise ValueError("The request path must be printable ASCII without spaces")
-        lines = [f"{method} {target} HTTP/1.1", "Host: " + self._host_field]
-        lines.append("Accept-Encoding: identity")
-        if body is not None:
-            lines.append(f"Content-Length: {len(body.data)}")
-        elif method in ("POST", "PUT", "PATCH"):
-            lines.append("Content-Length: 0")
         for name, value in headers.items():
             if not (_printable_ascii(name) and ":" not in name and " " not in name):
                 raise ValueError("Invalid header name")
             if not _printable_ascii(value):
                 raise ValueError(f"Invalid header value for {name}")  # never the value
-            lines.append(f"{name}: {value}")
-        lines.append("\r\n")
-        head = "\r\n".join(lines).encode("ascii")
-        return head + body.data if body is not None else head
+        return target
 
-    def _new_connection(self) -> http.client.HTTPConnection:
+    def _new_connection(self) -> Connection | TLSConnection:
         if self._ssl_context is not None:
-            return http.client.HTTPSConnection(
-                self._host, self._port, timeout=self.config.timeout, context=self._ssl_context
-            )
-        return http.client.HTTPConnection(self._host, self._port, timeout=self.config.timeout)
+            return TLSConnection(self._host, self._port, self._clock, self._ssl_context)
+        return Connection(self._host, self._port, self._clock)
 
     def _exchange(
-        self, method: str, path: str, body: _Payload | None, headers: Mapping[str, str]
+        self,
+        method: str,
+        path: str,
+        body: _Payload | None,
+        headers: Mapping[str, str],
+        deadline: float,
     ) -> _Reply:
-        """One request/response on the kept-alive connection.
+        """One request/response on a pooled connection, over by ``deadline``.
 
-        Raises _Transient for transport failures, with ``maybe_processed`` True only when
-        the whole request had been handed to the network (a failure while connecting or
-        sending leaves PayPal with, at most, an incomplete request).
+        Raises _Transient for every failure, with ``maybe_processed`` True once the whole
+        request had been handed to the network (a failure while connecting or sending
+        leaves PayPal with, at most, an incomplete request). After that point anything at
+        all, a parser's or our own, is such a failure: PayPal may have acted on it.
         """
-        with self._conn_lock:
-            self.stats["requests"] += 1
-            if self._conn is None:
-                self._conn = self._new_connection()
-            conn = self._conn
-            if conn.sock is not None and _peer_closed(conn.sock):
-                conn.close()  # the server dropped the idle connection: reconnect first
-            sent = False
-            error: str | None = None
-            bad_certificate = False
-            status = 0
-            data: bytes | None = None
-            retry_after: str | None = None
-            debug_id: str | None = None
-            request = self._request_bytes(method, path, body, headers)
-            try:
-                if conn.sock is None:
-                    conn.connect()
-                    if conn.sock is not None:  # headers and body go in one write anyway
-                        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                    self.stats["connections"] += 1
-                sock = conn.sock
-                sock.sendall(request)
-                sent = True
-                # A reader per answer, as http.client has: bytes past the answer (there
-                # should be none) go with it, and the next exchange starts clean.
-                with sock.makefile("rb") as reader:
-                    status, fields, data, reuse = _read_answer(reader, method)
-                retry_after = fields.get("retry-after")
-                debug_id = fields.get("paypal-debug-id")
-                if not reuse:
-                    conn.close()
-            except ssl.SSLCertVerificationError:
-                bad_certificate = True
-            except TimeoutError:
-                error = "timeout"
-            except (OSError, http.client.HTTPException) as exc:
-                error = type(exc).__name__
-            if bad_certificate:
-                conn.close()
-                raise GatewayUnavailable(
-                    "PayPal's TLS certificate could not be verified; nothing was sent"
-                )
-            if error is not None:
-                conn.close()
-                raise _Transient(
-                    f"{error} while {'waiting for the answer' if sent else 'connecting/sending'}",
-                    maybe_processed=sent,
-                )
+        target = self._target(path, headers)
+        self._count("requests")
+        conn = self._pool.take()
+        sent = False
+        error: str | None = None
+        bad_certificate = False
+        status = 0
+        data: bytes | None = None
+        retry_after: str | None = None
+        debug_id: str | None = None
+        try:
+            if conn.sock is None:
+                conn.deadline = deadline
+                conn.connect()
+                self._count("connections")
+            conn.begin_exchange(deadline)
+            conn.request(method, target, body.data if body is not None else None, headers)
+            sent = True
+            response = conn.getresponse()
+            status = response.status
+            retry_after = response.getheader("retry-after")
+            debug_id = response.getheader("paypal-debug-id")
+            if status < 200:
+                # http.client skips only 100 Continue: any other interim answer would stand
+                # for the final one, which is still on its way.
+                error = f"interim HTTP {status} answer"
+            elif response.length is not None and response.length > MAX_BODY:
+                conn.close()  # not read: the connection cannot be reused
+            else:
+                data = response.read()
+        except ssl.SSLCertVerificationError:
+            bad_certificate = True
+        except TimeoutError:  # a socket timeout, or the deadline passed
+            error = "timeout"
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            error = type(exc).__name__
+        if bad_certificate or error is not None:
+            conn.close()
+        self._pool.give_back(conn)
+        if bad_certificate:
+            raise GatewayUnavailable(
+                "PayPal's TLS certificate could not be verified; nothing was sent"
+            )
+        if error is not None:
+            raise _Transient(
+                f"{error} while {'waiting for the answer' if sent else 'connecting/sending'}",
+                maybe_processed=sent,
+            )
         return _Reply(status, data, _retry_after(retry_after), _token(debug_id))

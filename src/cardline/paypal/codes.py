@@ -22,6 +22,8 @@ __all__ = [
     "RESPONSE_CODES",
     "RETRYABLE_RESPONSE_CODES",
     "THREE_DS_REQUIRED",
+    "issue_words",
+    "refusal_words",
 ]
 
 GENERIC_DECLINE = "The card issuer declined the payment. Ask the caller to use another card."
@@ -255,5 +257,67 @@ ISSUE_MESSAGES: Mapping[str, str] = MappingProxyType(
         "REFUND_TIME_LIMIT_EXCEEDED": "The payment is too old to be refunded through PayPal.",
         "PAYPAL_REQUEST_ID_REQUIRED": "PayPal requires a PayPal-Request-Id for this call.",
         "PERMISSION_DENIED": "The PayPal account is not permitted to make this call.",
+        "INVALID_RESOURCE_ID": (
+            "PayPal has no record of this payment's capture, so it cannot be refunded here. "
+            "Look the payment up in PayPal."
+        ),
+        "REFUND_NOT_ALLOWED": "PayPal does not allow this payment to be refunded.",
+        "REFUND_CAPTURE_CURRENCY_MISMATCH": "A refund must be in the currency of the payment.",
+        "PREVIOUS_REQUEST_IN_PROGRESS": (
+            "PayPal is still working on an earlier attempt. Try again in a moment."
+        ),
+        "TRANSACTION_LIMIT_EXCEEDED": "The amount is over the PayPal account's payment limit.",
+        "PAYER_CANNOT_PAY": "PayPal does not allow this card to pay this merchant.",
+        "COMPLIANCE_VIOLATION": "PayPal refused the payment for compliance reasons.",
+        "PAYMENT_SOURCE_CANNOT_BE_USED": "This card cannot be used for this payment.",
+        "CANNOT_BE_ZERO_OR_NEGATIVE": "The amount must be more than zero.",
+        "DECIMAL_PRECISION": "The amount has more decimal places than its currency allows.",
+        "DECIMALS_NOT_SUPPORTED": "The amount has decimal places its currency does not allow.",
+        "INVALID_CURRENCY_CODE": "PayPal does not accept this currency.",
+        "AUTHORIZATION_DENIED": "The authorization was denied and cannot be captured.",
+        "MAX_CAPTURE_AMOUNT_EXCEEDED": "The capture is more than the authorization allows.",
+        "AUTH_CAPTURE_CURRENCY_MISMATCH": "A capture must be in the authorization's currency.",
+        "CANNOT_BE_VOIDED": "PayPal does not allow this authorization to be voided.",
+        "ORDER_ALREADY_CAPTURED": "PayPal has already captured this payment.",
+        "ORDER_ALREADY_AUTHORIZED": "PayPal has already authorized this payment.",
+        "PAYEE_ACCOUNT_NOT_VERIFIED": "The merchant's PayPal account is not verified yet.",
+        "INVALID_ACCOUNT_STATUS": "The merchant's PayPal account cannot take payments now.",
+        "RATE_LIMIT_REACHED": "PayPal is limiting how fast requests come in.",
     }
 )
+
+# What an HTTP error status from PayPal means for the agent when its issue has no words.
+_STATUS_WORDS: Mapping[int, str] = MappingProxyType(
+    {
+        400: "PayPal could not accept the request as it was sent.",
+        401: "PayPal did not accept cardline's credentials.",
+        403: "The PayPal account is not permitted to make this call.",
+        404: "PayPal could not find what the request refers to.",
+        409: "PayPal is still working on an earlier attempt. Try again in a moment.",
+        422: "PayPal refused the request as it stands.",
+        429: "PayPal is limiting how fast requests come in. Try again in a moment.",
+    }
+)
+
+
+def issue_words(issue: str | None) -> str | None:
+    """PayPal's ``issue`` as a sentence for the agent, or None when we have none for it."""
+    if issue is None:
+        return None
+    sentence = ISSUE_MESSAGES.get(issue)
+    if sentence is None and issue in CARD_ISSUES:
+        sentence = CARD_ISSUES[issue][1]
+    return sentence
+
+
+def refusal_words(issue: str | None, http_status: int | None) -> str:
+    """Why PayPal refused a call, in words for the agent: never PayPal's own names."""
+    sentence = issue_words(issue)
+    if sentence is not None:
+        return sentence
+    if http_status is not None and http_status >= 500:
+        return "PayPal had a problem of its own. Try again in a moment."
+    known = _STATUS_WORDS.get(http_status or 0)
+    if known is None and http_status is not None and 400 <= http_status < 500:
+        known = _STATUS_WORDS[400]
+    return known or "PayPal gave an answer cardline could not use."

@@ -35,6 +35,8 @@ def _is_loopback(host: str) -> bool:
 class PayPalConfig(FrozenValue):
     """Where PayPal is and how to reach it.
 
+    ``timeout`` ends each attempt; ``deadline`` ends the whole call (every attempt, read
+    and backoff), 25 s by default: inside API Gateway's 29 s and the charge Lambda's 30 s.
     ``base_url`` must be ``https://``; ``http://`` is accepted only for a loopback host
     (the local sandbox emulator). Anything else raises ValueError. Immutable; its repr
     leaves out the client secret.
@@ -46,6 +48,7 @@ class PayPalConfig(FrozenValue):
         "base_url",
         "client_id",
         "client_secret",
+        "deadline",
         "max_attempts",
         "timeout",
     )
@@ -57,6 +60,7 @@ class PayPalConfig(FrozenValue):
         "max_attempts",
         "backoff_base",
         "backoff_cap",
+        "deadline",
     )
     _hidden = frozenset({"client_secret"})
 
@@ -67,6 +71,7 @@ class PayPalConfig(FrozenValue):
     max_attempts: int
     backoff_base: float
     backoff_cap: float
+    deadline: float
 
     SANDBOX_URL: ClassVar[str] = "https://api-m.sandbox.paypal.com"
     LIVE_URL: ClassVar[str] = "https://api-m.paypal.com"
@@ -80,6 +85,7 @@ class PayPalConfig(FrozenValue):
         max_attempts: int = 4,
         backoff_base: float = 0.25,
         backoff_cap: float = 4.0,
+        deadline: float = 25.0,
     ) -> None:
         _parse_base_url(base_url)
         if not client_id or not client_secret:
@@ -90,6 +96,8 @@ class PayPalConfig(FrozenValue):
             raise ValueError("max_attempts must be at least 1")
         if backoff_base < 0 or backoff_cap < 0:
             raise ValueError("backoff_base and backoff_cap must not be negative")
+        if not deadline > 0:
+            raise ValueError("deadline must be positive")
         _set = object.__setattr__
         _set(self, "base_url", base_url)
         _set(self, "client_id", client_id)
@@ -98,12 +106,14 @@ class PayPalConfig(FrozenValue):
         _set(self, "max_attempts", max_attempts)
         _set(self, "backoff_base", backoff_base)
         _set(self, "backoff_cap", backoff_cap)
+        _set(self, "deadline", deadline)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> PayPalConfig | None:
         """Config from PAYPAL_CLIENT_ID / PAYPAL_CLIENT_SECRET, or None if either is unset.
 
-        PAYPAL_TIMEOUT_SECONDS sets the per-attempt timeout (default 20 s).
+        PAYPAL_TIMEOUT_SECONDS sets the per-attempt timeout (default 20 s),
+        PAYPAL_DEADLINE_SECONDS the deadline of a whole call (default 25 s).
 
         PAYPAL_BASE_URL wins when set; otherwise PAYPAL_ENV=live selects the live API and
         anything else empty or "sandbox" the sandbox. Other PAYPAL_ENV values raise
@@ -127,20 +137,23 @@ class PayPalConfig(FrozenValue):
             client_id=client_id,
             client_secret=secret,
             timeout=timeout_from_env(environ),
+            deadline=timeout_from_env(environ, 25.0, "PAYPAL_DEADLINE_SECONDS"),
         )
 
 
-def timeout_from_env(environ: Mapping[str, str], default: float = 20.0) -> float:
-    """PAYPAL_TIMEOUT_SECONDS (per attempt, connect and read), else ``default``."""
-    text = environ.get("PAYPAL_TIMEOUT_SECONDS", "").strip()
+def timeout_from_env(
+    environ: Mapping[str, str], default: float = 20.0, name: str = "PAYPAL_TIMEOUT_SECONDS"
+) -> float:
+    """``name`` (PAYPAL_TIMEOUT_SECONDS: per attempt, connect and read), else ``default``."""
+    text = environ.get(name, "").strip()
     if not text:
         return default
     try:
         seconds = float(text)
     except ValueError:
-        raise ValueError("PAYPAL_TIMEOUT_SECONDS must be a number of seconds") from None
+        raise ValueError(f"{name} must be a number of seconds") from None
     if not 0 < seconds <= 300:
-        raise ValueError("PAYPAL_TIMEOUT_SECONDS must be more than 0 and at most 300")
+        raise ValueError(f"{name} must be more than 0 and at most 300")
     return seconds
 
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any, Literal
 
-    Status = Literal["approved", "declined", "failed", "pending"]
+    Status = Literal["approved", "declined", "failed", "pending", "unknown"]
 
 __all__ = ["DECLINE_KEY", "ChargeOutcome", "interpret_order", "order_id_of"]
 
@@ -132,6 +132,10 @@ def interpret_order(order: Mapping[str, Any]) -> ChargeOutcome:
     ``purchase_units[0].payments.captures[0].status`` (or ``authorizations[0]``) and its
     ``processor_response``. Also accepts the dict :meth:`PayPalClient.create_order`
     returns when PayPal refused the card outright (HTTP 422).
+
+    An answer with neither a capture nor an authorization (``{}``, an order still
+    ``CREATED``, a minimal representation) says nothing about the card: its status is
+    ``unknown``, never ``failed``. Read the order back, or retry with the same request id.
     """
     unit = _first(order.get("purchase_units"))
     payments = _dict(unit.get("payments"))
@@ -166,17 +170,11 @@ def interpret_order(order: Mapping[str, Any]) -> ChargeOutcome:
         )
 
     if not payment:
-        if order.get("status") == "COMPLETED":
-            # Only possible with a minimal representation: the state must be read back.
-            return ChargeOutcome(
-                status="pending",
-                message="PayPal reported the order complete without payment details; "
-                "read the order back to confirm.",
-                **base,
-            )
         return ChargeOutcome(
-            status="failed",
-            message="PayPal did not take the payment: the order has no capture or authorization.",
+            status="unknown",
+            decline_reason=None,
+            message="PayPal's answer holds no capture or authorization, so it does not say "
+            "whether the card was charged; read the order back to confirm.",
             **base,
         )
 

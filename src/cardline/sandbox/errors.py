@@ -7,10 +7,11 @@ emulator has no sentence for is sent without a description (the field is optiona
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from cardline import ids
 
 # status -> (name, message), as the ``error_4xx``/``error_5xx`` schemas spell them.
 STATUS_NAMES: Mapping[int, tuple[str, str]] = {
@@ -338,8 +339,10 @@ def mock_status(operation: str, code: str) -> int:
 
 
 def new_debug_id() -> str:
-    """A PayPal-style correlation id (12 hex digits)."""
-    return secrets.token_hex(6)
+    """A PayPal-style correlation id: 13 characters, as "90957fca61718" in PayPal's documents,
+    written in letters (cardline.ids) so that none can hold a security code's or a card's
+    digits."""
+    return ids.random_id(13)
 
 
 def error_body(

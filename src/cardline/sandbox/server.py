@@ -17,6 +17,7 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
 
@@ -24,6 +25,7 @@ from cardline.sandbox import reporting, views
 from cardline.sandbox.api import Api, Call, Reply
 from cardline.sandbox.errors import ApiError, Issue, error_body, mock_status, new_debug_id
 from cardline.sandbox.faults import Fault, FaultQueue
+from cardline.sandbox.state import StateFile
 from cardline.sandbox.store import Store, now_iso
 
 MAX_BODY = 1 << 20
@@ -158,6 +160,10 @@ class _App:
                 representation="return=representation" in headers.get("prefer", "").lower(),
             )
             reply = handler(self.api, ident, call)
+            if method == "POST":  # kept before the answer leaves: a crash loses no answer
+                made = reply.body.get("id") if reply.body else None
+                self.store.persist([ident, *([made] if isinstance(made, str) else [])],
+                                   operation, request_id)  # fmt: skip
         except ApiError as error:
             return self._error(error, operation)
         except Exception:  # noqa: BLE001 - a bug must answer 500 rather than kill the thread
@@ -451,7 +457,10 @@ class Emulator:
         latency: float = 0.0,
         client_id: str = "sandbox-client",
         client_secret: str = "sandbox-secret",  # noqa: S107 - the sandbox's well-known test secret
+        state_path: Path | None = None,
     ) -> None:
+        """``state_path``: a SQLite file keeping what PayPal would remember (orders,
+        captures, refunds, request ids) across restarts; in memory only without one."""
         self.host = host
         self.port = port
         self.token_ttl = token_ttl
@@ -461,7 +470,7 @@ class Emulator:
         self.search_delay = 0.0
         self.client_id = client_id
         self.client_secret = client_secret
-        self._store = Store()
+        self._store = Store(StateFile(state_path) if state_path is not None else None)
         self._faults = FaultQueue()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -512,6 +521,7 @@ class Emulator:
             thread.join(timeout=5)
         self._server = self._thread = None
         self._base_url = None
+        self._store.close_state()
 
     def __enter__(self) -> Emulator:
         self.start()

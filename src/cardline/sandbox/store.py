@@ -10,14 +10,19 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from cardline.sandbox.records import Authorization, Capture, Order, Refund
+from cardline.sandbox.state import StateFile, tree
 
 _ID_ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+_ID_LETTERS = _ID_ALPHABET[10:]
+# Letters at these places, as in PayPal's own ids ("5O190127TN364715T"): no run of more
+# than 8 digits, so no id can hold a card number (the leak scan reads every id we keep).
+_ID_LETTER_PLACES = frozenset({1, 8})
 
 
 def now_iso(offset_seconds: float = 0.0) -> str:
@@ -27,9 +32,9 @@ def now_iso(offset_seconds: float = 0.0) -> str:
 
 
 class Store:
-    """Thread-safe in-memory state of one emulator."""
+    """Thread-safe in-memory state of one emulator, kept in ``state`` too when given."""
 
-    def __init__(self) -> None:
+    def __init__(self, state: StateFile | None = None) -> None:
         self.lock = threading.RLock()
         self.orders: dict[str, Order] = {}
         self.authorizations: dict[str, Authorization] = {}
@@ -39,6 +44,13 @@ class Store:
         self.requests = 0
         self.token_requests = 0
         self._idempotency: dict[tuple[str, str], str] = {}
+        self._state = state
+        if state is not None:
+            loaded = state.load()
+            self.orders, self.authorizations = loaded.orders, loaded.authorizations
+            self.captures, self.refunds = loaded.captures, loaded.refunds
+            self.paid_invoices = loaded.paid_invoices
+            self._idempotency = loaded.request_ids
         self._key_locks: dict[tuple[str, str], threading.Lock] = {}
         self._tokens: dict[str, float] = {}  # access token -> monotonic expiry
         self._log: list[dict[str, Any]] = []
@@ -46,10 +58,14 @@ class Store:
     # -- ids and idempotency -------------------------------------------------------
 
     def new_id(self) -> str:
-        """A fresh 17-character PayPal-style id, unique across all resources."""
+        """A fresh 17-character PayPal-style id, unique across all resources; it never holds
+        more than 8 digits in a row."""
         with self.lock:
             while True:
-                candidate = "".join(secrets.choice(_ID_ALPHABET) for _ in range(17))
+                candidate = "".join(
+                    secrets.choice(_ID_LETTERS if place in _ID_LETTER_PLACES else _ID_ALPHABET)
+                    for place in range(17)
+                )
                 if not any(
                     candidate in table
                     for table in (self.orders, self.authorizations, self.captures, self.refunds)
@@ -85,6 +101,33 @@ class Store:
         """Drop every remembered PayPal-Request-Id (its window has passed)."""
         with self.lock:
             self._idempotency.clear()
+            if self._state is not None:
+                self._state.forget_request_ids()
+
+    def close_state(self) -> None:
+        """Close the state file, if any, until the next write."""
+        if self._state is not None:
+            self._state.close()
+
+    def persist(self, resource_ids: Iterable[str], operation: str, request_id: str | None) -> None:
+        """Write what one request may have changed to the state file, if there is one:
+        every record of the orders ``resource_ids`` belong to, and the request id."""
+        if self._state is None:
+            return
+        with self.lock:
+            made = self.replayed(operation, request_id)
+            ids = [*resource_ids, *([made] if made is not None else [])]
+            records = list(tree(self.orders, self.authorizations, self.captures, self.refunds, ids))
+            request_ids = (
+                [] if made is None or request_id is None else [(operation, request_id, made)]
+            )
+            invoices = [
+                r.invoice_id
+                for r in records
+                if isinstance(r, Order) and r.invoice_id in self.paid_invoices
+            ]
+            if records or request_ids:
+                self._state.save(records, request_ids, [i for i in invoices if i is not None])
 
     # -- OAuth ---------------------------------------------------------------------
 

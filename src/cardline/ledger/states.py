@@ -1,0 +1,328 @@
+"""The ledger as a state machine over audit events, written once for every backend.
+
+Pure functions: a payment or refund row and one audit event in, the next row out. The
+SQLite and DynamoDB ledgers only read the rows an event touches and store what these
+functions return, so both follow the same rules.
+
+Payments. Each payment event carries an *outcome*, ranked by how much it settles::
+
+    attempt_failed < unknown < pending < failed < declined < approved
+
+``attempt_failed`` is cardline's own word that one attempt never got an answer about the
+order (PayPal unreachable, or it refused the request itself): it says nothing about an
+earlier attempt with the same key. ``failed`` is PayPal's word about the order (or
+reconcile's, which is PayPal's record). A row keeps the highest outcome it has seen, so
+an approved payment is never re-recorded as failed by a retry that failed, and a retry
+after a failure that PayPal approves supersedes the failure. The outcome's own fields
+(decline code and reason, message) come from the winning event; the descriptive ones
+(amount, card brand, PayPal ids, ...) are filled from any event that has them.
+
+Refunds. Keyed by refund id, ranked the same way::
+
+    attempt_failed < PENDING < FAILED, CANCELLED (PayPal's word) < COMPLETED
+
+so a refund's later success supersedes its failure and a failed retry never undoes a
+completed refund. A payment's refunded amount is the sum of its ``COMPLETED`` and
+``PENDING`` refunds (one PayPal refund counted once, whatever rows name it), recomputed
+from its refund rows whenever either changes, and its status follows: ``refunded``,
+``partially_refunded`` or the outcome.
+
+Every rule is a maximum, a minimum or a fill-in, so replaying the audit log, delivering an
+event twice or delivering events out of order gives the same rows (for the events
+cardline writes: two events of equal rank that disagree keep the first).
+
+Legacy ids. Payment and refund ids were ``pay_``/``ref_`` + 24 hex digits until ids were
+written in letters (:mod:`cardline.ids`); an event naming an id in the old form is
+projected under ``ids.from_hex`` of it, and a lookup by the old form finds the row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from cardline import ids
+from cardline.audit import AuditEvent
+
+__all__ = [
+    "PAYMENT_COLUMNS",
+    "PUBLIC_PAYMENT_COLUMNS",
+    "PUBLIC_REFUND_COLUMNS",
+    "REFUNDED",
+    "REFUND_COLUMNS",
+    "current_id",
+    "fold_payment",
+    "fold_refund",
+    "payment_outcome",
+    "public_payment",
+    "public_refund",
+    "refund_outcome",
+    "refunded_total",
+    "with_refunds",
+]
+
+PUBLIC_PAYMENT_COLUMNS = (
+    "id",
+    "status",
+    "amount",
+    "currency",
+    "brand",
+    "last4",
+    "reference",
+    "operator",
+    "intent",
+    "decline_code",
+    "decline_reason",
+    "message",
+    "paypal_order_id",
+    "paypal_capture_id",
+    "paypal_authorization_id",
+    "refunded_amount",
+    "created_at",
+    "updated_at",
+)
+# ``outcome``: the ranked outcome the status came from (kept, never served).
+PAYMENT_COLUMNS = (*PUBLIC_PAYMENT_COLUMNS, "outcome")
+
+PUBLIC_REFUND_COLUMNS = (
+    "id",
+    "payment_id",
+    "status",
+    "amount",
+    "currency",
+    "operator",
+    "paypal_refund_id",
+    "created_at",
+)
+# ``fingerprint``: of the refund request, to refuse a key reused for another one;
+# ``outcome``: the ranked outcome of the status; ``updated_at``: its latest event's time.
+REFUND_COLUMNS = (*PUBLIC_REFUND_COLUMNS, "fingerprint", "outcome", "updated_at")
+
+# A refund in these states has moved (or is moving) money back to the card.
+REFUNDED = frozenset({"COMPLETED", "PENDING"})
+
+_PAYMENT_RANK = {
+    "attempt_failed": 1,
+    "unknown": 2,
+    "pending": 3,
+    "failed": 4,
+    "declined": 5,
+    "approved": 6,
+}
+_REFUND_RANK = {"attempt_failed": 0, "PENDING": 1, "FAILED": 2, "CANCELLED": 2, "COMPLETED": 3}
+_PAYMENT_OUTCOME_FIELDS = ("decline_code", "decline_reason", "message")
+_PAYMENT_FACTS = tuple(
+    column
+    for column in PUBLIC_PAYMENT_COLUMNS
+    if column
+    not in {
+        "id",
+        "status",
+        "operator",
+        "refunded_amount",
+        "created_at",
+        "updated_at",
+        *_PAYMENT_OUTCOME_FIELDS,
+    }
+)
+_REFUND_FACTS = ("amount", "currency", "paypal_refund_id")
+_RECONCILER = "reconcile"  # reconcile's operator: any agent's name is better
+_LEGACY_ID = re.compile(r"(pay|ref)_([0-9a-f]{24})")
+_LETTERS = frozenset(ids.ALPHABET)
+
+
+def current_id(value: str) -> str:
+    """The id as cardline writes it now: a legacy ``pay_``/``ref_`` + 24 hex digits id
+    becomes ``ids.from_hex`` of it; any other text is returned as it is."""
+    legacy = _LEGACY_ID.fullmatch(value)
+    if legacy is None or set(legacy.group(2)) <= _LETTERS:
+        return value
+    return f"{legacy.group(1)}_{ids.from_hex(legacy.group(2))}"
+
+
+def _reconciled(details: Mapping[str, Any]) -> bool:
+    return details.get("reconciled") is True
+
+
+def payment_outcome(details: Mapping[str, Any]) -> str | None:
+    """The ranked outcome a payment event reports, or None when it changes nothing
+    (``rejected``: a key reused for another request; a status this ledger does not know)."""
+    status = details.get("status", "unknown")
+    if status in ("partially_refunded", "refunded"):
+        return "approved"
+    if status == "failed" and "error" in details and not _reconciled(details):
+        return "attempt_failed"
+    return status if status in _PAYMENT_RANK else None
+
+
+def refund_outcome(details: Mapping[str, Any]) -> str | None:
+    """The ranked outcome a refund event reports, or None when it changes nothing."""
+    status = details.get("status")
+    if status == "FAILED" and "error" in details and not _reconciled(details):
+        return "attempt_failed"
+    return status if isinstance(status, str) and status in _REFUND_RANK else None
+
+
+def _payment_outcome_of(row: Mapping[str, Any]) -> str:
+    outcome = row.get("outcome")
+    if isinstance(outcome, str) and outcome in _PAYMENT_RANK:
+        return outcome
+    status = row.get("status")
+    if status in ("partially_refunded", "refunded"):
+        return "approved"
+    if status == "failed":
+        return "attempt_failed"  # the weakest reading of a row written without an outcome
+    return status if isinstance(status, str) and status in _PAYMENT_RANK else "unknown"
+
+
+def payment_supersedes(row: Mapping[str, Any], details: Mapping[str, Any]) -> bool:
+    """True when an event with ``details`` would settle the payment ``row`` further."""
+    outcome = payment_outcome(details)
+    return outcome is not None and (
+        _PAYMENT_RANK[outcome] > _PAYMENT_RANK[_payment_outcome_of(row)]
+    )
+
+
+def _refund_outcome_of(row: Mapping[str, Any]) -> str:
+    outcome = row.get("outcome")
+    if isinstance(outcome, str) and outcome in _REFUND_RANK:
+        return outcome
+    status = row.get("status")
+    if status == "FAILED" and not row.get("paypal_refund_id"):
+        return "attempt_failed"
+    return status if isinstance(status, str) and status in _REFUND_RANK else "attempt_failed"
+
+
+def _earliest(*stamps: object) -> str | None:
+    found = [stamp for stamp in stamps if isinstance(stamp, str) and stamp]
+    return min(found) if found else None
+
+
+def _latest(*stamps: object) -> str | None:
+    found = [stamp for stamp in stamps if isinstance(stamp, str) and stamp]
+    return max(found) if found else None
+
+
+def _operator(current: object, candidate: object) -> object:
+    if current is None or (current == _RECONCILER and candidate not in (None, _RECONCILER)):
+        return candidate
+    return current
+
+
+def fold_payment(existing: Mapping[str, Any] | None, event: AuditEvent) -> dict[str, Any] | None:
+    """The payment row after payment ``event`` (its refunded amount and status still to be
+    set by :func:`with_refunds`), or None when the event changes nothing."""
+    details = event.details
+    outcome = payment_outcome(details)
+    if outcome is None:
+        return None
+    row: dict[str, Any] = (
+        dict(existing) if existing else {column: None for column in PAYMENT_COLUMNS}
+    )
+    wins = existing is None or _PAYMENT_RANK[outcome] > _PAYMENT_RANK[_payment_outcome_of(row)]
+    for column in _PAYMENT_FACTS:
+        value = details.get(column)
+        if value is not None and (wins or row.get(column) is None):
+            row[column] = value
+    if wins:
+        row["outcome"] = outcome
+        for column in _PAYMENT_OUTCOME_FIELDS:
+            row[column] = details.get(column)
+    row["id"] = current_id(event.resource)
+    row["operator"] = _operator(row.get("operator"), details.get("operator") or event.operator)
+    row["created_at"] = _earliest(
+        (existing or {}).get("created_at"), details.get("created_at") or event.time
+    )
+    row["updated_at"] = _latest((existing or {}).get("updated_at"), event.time)
+    return row
+
+
+def fold_refund(existing: Mapping[str, Any] | None, event: AuditEvent) -> dict[str, Any] | None:
+    """The refund row after refund ``event``, or None when the event changes nothing (no
+    refund id, a status that settles nothing, or a refund id that names another payment)."""
+    details = event.details
+    outcome = refund_outcome(details)
+    refund_id = details.get("id")
+    if outcome is None or not isinstance(refund_id, str) or not refund_id:
+        return None
+    payment_id = current_id(event.resource)
+    if existing is not None and existing.get("payment_id") != payment_id:
+        return None
+    row: dict[str, Any] = (
+        dict(existing) if existing else {column: None for column in REFUND_COLUMNS}
+    )
+    wins = existing is None or _REFUND_RANK[outcome] > _REFUND_RANK[_refund_outcome_of(row)]
+    for column in _REFUND_FACTS:
+        value = details.get(column)
+        if value is not None and (wins or row.get(column) is None):
+            row[column] = value
+    if wins:
+        row["status"] = details["status"]
+        row["outcome"] = outcome
+    row["id"] = current_id(refund_id)
+    row["payment_id"] = payment_id
+    row["fingerprint"] = row.get("fingerprint") or details.get("fingerprint")
+    row["operator"] = _operator(row.get("operator"), event.operator)
+    row["created_at"] = _earliest(
+        (existing or {}).get("created_at"), details.get("created_at") or event.time
+    )
+    row["updated_at"] = _latest((existing or {}).get("updated_at"), event.time)
+    return row
+
+
+def _amount(value: object) -> Decimal | None:
+    try:
+        return Decimal(str(value)) if value is not None else None
+    except InvalidOperation:
+        return None
+
+
+def refunded_total(refunds: Iterable[Mapping[str, Any]]) -> Decimal:
+    """What the refunds moved back to the card; a PayPal refund named by two rows counts once."""
+    total = Decimal("0")
+    counted: set[str] = set()
+    for refund in refunds:
+        amount = _amount(refund.get("amount"))
+        if refund.get("status") not in REFUNDED or amount is None:
+            continue
+        paypal_id = refund.get("paypal_refund_id")
+        if isinstance(paypal_id, str) and paypal_id:
+            if paypal_id in counted:
+                continue
+            counted.add(paypal_id)
+        total += amount
+    return total
+
+
+def with_refunds(
+    payment: Mapping[str, Any], refunds: Iterable[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The payment row with its refunded amount, status and ``updated_at`` computed from
+    its refunds."""
+    row = dict(payment)
+    refunds = list(refunds)
+    total = refunded_total(refunds)
+    row["refunded_amount"] = str(total) if total else "0"
+    outcome = _payment_outcome_of(row)
+    row["outcome"] = outcome
+    amount = _amount(row.get("amount"))
+    if total > 0:
+        row["status"] = (
+            "refunded" if amount is not None and total >= amount else ("partially_refunded")
+        )
+    else:
+        row["status"] = "failed" if outcome == "attempt_failed" else outcome
+    row["updated_at"] = _latest(row.get("updated_at"), *(r.get("updated_at") for r in refunds))
+    return row
+
+
+def public_payment(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The payment as the API serves it."""
+    return {column: row.get(column) for column in PUBLIC_PAYMENT_COLUMNS}
+
+
+def public_refund(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The refund as the API serves it."""
+    return {column: row.get(column) for column in PUBLIC_REFUND_COLUMNS}
