@@ -154,6 +154,13 @@ MORE = [
         "fingerprints change across a deploy",
     ),
     Mutation(
+        "refund-id-slice",
+        REFUND,
+        'return "ref_" + ids.digest("refund", operator, idempotency_key)[24:48]',
+        'return "ref_" + ids.digest("refund", operator, idempotency_key)[-24:]',
+        "a refund retried after the ids change finds no earlier refund: booked twice",
+    ),
+    Mutation(
         "ivr-idempotency-key",
         "cardline/ivr/connect.py",
         'return f"connect-contact:{contact_id}"',
