@@ -471,14 +471,13 @@ def _for_the_agent(error: GatewayError, payment_id: str) -> GatewayError:
             + _EARLIER_ATTEMPTS.format(payment_id=payment_id)
             + " Trying again in a moment with the same Idempotency-Key is safe."
         )
-    elif isinstance(error, GatewayRejected):
-        detail = error.detail.rstrip(".") + ". " + _EARLIER_ATTEMPTS.format(payment_id=payment_id)
     else:
         from cardline.paypal.codes import refusal_words
 
         words = refusal_words(error.issue, error.http_status)
         if isinstance(error, GatewayRejected):
-            detail = f"PayPal refused payment {payment_id} and nothing was charged. {words}"
+            detail = "PayPal refused the payment. " + words + " "
+            detail += _EARLIER_ATTEMPTS.format(payment_id=payment_id)
         else:
             detail = (
                 f"PayPal gave no usable answer about payment {payment_id}. {words} Retry with "

@@ -40,7 +40,7 @@ def service(artifacts: Path) -> Iterator[Running]:
     stack = build_local(data_dir, environ={})
     # The fuzzer probes each operation with a bad key once; that must not throttle the
     # run (the throttle has tests of its own).
-    stack.app._throttle = FailureThrottle(limit=1_000_000)
+    stack.app._throttle = FailureThrottle(free_per_source=1_000_000, free_global=1_000_000)
     _operator, key = stack.operators.add("agent-fuzz")
     server = serve_in_background(stack.app)
     try:
