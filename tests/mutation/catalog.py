@@ -275,6 +275,16 @@ MORE = [
         "record.exc_text = mask_pans(logging.Formatter().formatException(record.exc_info))",
         "record.exc_text = logging.Formatter().formatException(record.exc_info)",
         "a PAN in an exception's traceback reaches the logs",
+        explained="equivalent: the filter's next statement masks exc_text whatever set it "
+        "(log-filter-leaves-traceback below drops both)",
+    ),
+    Mutation(
+        "log-filter-leaves-traceback",
+        AUDIT,
+        "record.exc_text = mask_pans(logging.Formatter().formatException(record.exc_info))\n"
+        "            record.exc_info = None",
+        "pass",
+        "the handler formats the exception itself, card number and all",
     ),
     # --------------------------------------------------------------- PayPal client
     Mutation(
