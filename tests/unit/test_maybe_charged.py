@@ -120,3 +120,23 @@ def test_an_outage_before_anything_was_sent_is_answered_nothing_was_charged(
         "pay_hssnmqcbntqnhntrmpfcnjhs before taking the card again. Trying again in a moment "
         "with the same Idempotency-Key is safe."
     )
+
+
+@pytest.mark.parametrize("issue", [None, "DUPLICATE_REQUEST_ID"])
+def test_any_409_to_an_order_with_our_request_id_is_retried_under_that_id(
+    client: PayPalClient, fake: FakePayPal, issue: str | None
+) -> None:
+    # PayPal may still be processing the first request with this id, whatever the 409 says.
+    fake.script.append(Reply(409, error_body("RESOURCE_CONFLICT", issue)))
+    answer = client.create_order(request_id="req-409", money=usd(), card=visa())
+    attempts = fake.api_requests(ORDERS)[1:]  # after the warm-up
+    assert [r.headers["paypal-request-id"] for r in attempts] == ["req-409", "req-409"]
+    assert answer["status"] == "COMPLETED"
+
+
+def test_409s_to_an_order_until_the_attempts_run_out_are_unknown(
+    client: PayPalClient, fake: FakePayPal
+) -> None:
+    fake.script += [Reply(409, error_body("RESOURCE_CONFLICT"))] * 4
+    with pytest.raises(GatewayOutcomeUnknown):
+        client.create_order(request_id="req-409", money=usd(), card=visa())
