@@ -15,7 +15,7 @@ LAMBDA_BUILD := build/lambda
 # The Lambda runtime's Python (template.yaml): the charge zip ships byte code compiled by it.
 PYTHON_RUNTIME ?= python3.13
 
-.PHONY: run demo test lint typecheck unit bench clean tools gateway package deploy chromium screenshots graphviz report
+.PHONY: run demo test lint typecheck unit bench clean tools gateway package deploy chromium screenshots graphviz report mutate
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq python3-venv)
@@ -93,6 +93,12 @@ test: lint typecheck $(TOOLS_STAMP) chromium graphviz
 	rm -rf $(ARTIFACTS) && mkdir -p $(ARTIFACTS)
 	CARDLINE_TEST_ARTIFACTS=$(abspath $(ARTIFACTS)) $(BIN)/pytest -p no:cacheprovider tests 2>&1 | tee $(ARTIFACTS)/pytest-output.txt; exit $${PIPESTATUS[0]}
 	$(BIN)/python -m tests.leakscan $(ARTIFACTS)
+
+# Each mutation of tests/mutation/catalog.py applied to a copy of the tree, the tests that
+# reach its module run against it; every one must fail (not part of make test, ~5 minutes).
+mutate: $(STAMP)
+	mkdir -p $(ARTIFACTS)
+	$(BIN)/python -m tests.mutation --report $(ARTIFACTS)/mutation-report.md
 
 # The suite RUNS times over (10 unless told: `make flake-check RUNS=3`), as `make test` runs
 # it: each run on fresh artifacts, then the leak scan over them. One line per run; fails if

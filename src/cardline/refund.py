@@ -43,9 +43,12 @@ _VIEW = ("id", "payment_id", "status", "amount", "currency", "paypal_refund_id",
 
 
 def refund_id_for(operator: str, idempotency_key: str) -> str:
-    """The refund id: ``ref_`` + the last 24 letters of ``ids.digest("refund", operator,
-    key)`` (the hex id it replaced, written in letters)."""
-    return "ref_" + ids.digest("refund", operator, idempotency_key)[-24:]
+    """The refund id: ``ref_`` + letters 24 to 47 of ``ids.digest("refund", operator, key)``.
+
+    The hex id it replaced, written in letters: that was the last 24 hex digits of the
+    refund's PayPal-Request-Id, whose 48 are the digest's first 48 (the ledger holds an old
+    refund under ``ids.from_hex`` of its id, and a retry must find it there)."""
+    return "ref_" + ids.digest("refund", operator, idempotency_key)[24:48]
 
 
 def refund_fingerprint(

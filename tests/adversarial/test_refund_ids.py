@@ -21,12 +21,13 @@ def test_the_refund_paypal_request_id_is_pinned() -> None:
 
 
 def test_the_refund_id_is_pinned_and_written_in_letters() -> None:
-    assert refund_id_for(OPERATOR, KEY) == "ref_hfqfgjvsdsfvnttrmgbtgjqc"
+    assert refund_id_for(OPERATOR, KEY) == "ref_cnkghdrmqqhpmjfbhfqfgjvs"
 
 
 def test_the_refund_id_is_the_hex_id_it_replaced_letter_for_letter() -> None:
-    # Refund ids were "ref_" + the last 24 hex digits of the same digest until this change.
-    assert "ref_" + ids.from_hex("53b346fd2d3f9eec840e46b1") == refund_id_for(OPERATOR, KEY)
+    # Refund ids were "ref_" + the last 24 hex digits of the refund's PayPal-Request-Id
+    # (hex digits 24 to 47 of the same digest) until this change.
+    assert "ref_" + ids.from_hex("197452c8bb5a863053b346fd") == refund_id_for(OPERATOR, KEY)
 
 
 def test_the_refund_fingerprint_is_pinned() -> None:

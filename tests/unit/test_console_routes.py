@@ -14,7 +14,6 @@ from cardline import audit
 from cardline.http.app import App
 from cardline.http.console_routes import (
     CONFIG_PATH,
-    CONSOLE_CSP,
     CONSOLE_FILES,
     CognitoSignIn,
     console_csp,
@@ -24,6 +23,16 @@ from cardline.http.messages import Request
 
 ROOT = Path(__file__).resolve().parents[2]
 CONSOLE_DIR = ROOT / "src" / "cardline" / "console"
+# Written out, not read from the code: a weakened policy must fail here.
+LOCAL_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+COGNITO_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self' https://cognito-idp.eu-central-1.amazonaws.com; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
 
 
 class _NoOne:
@@ -50,18 +59,20 @@ def test_each_file_is_served_without_authentication_under_a_strict_csp(app: App,
     assert answer.status == 200
     assert answer.body == (CONSOLE_DIR / CONSOLE_FILES[path][0]).read_bytes()
     assert answer.headers["Content-Type"] == CONSOLE_FILES[path][1]
-    assert answer.headers["Content-Security-Policy"] == CONSOLE_CSP
+    assert answer.headers["Content-Security-Policy"] == LOCAL_CSP
     assert answer.headers["X-Content-Type-Options"] == "nosniff"
     assert answer.headers["Cache-Control"] == "no-store"
 
 
-def test_csp_allows_only_the_sites_own_script_style_and_connections() -> None:
-    directives = _directives(CONSOLE_CSP)
+def test_csp_allows_only_the_sites_own_script_style_and_connections(app: App) -> None:
+    served = app.handle(Request("GET", "/")).headers["Content-Security-Policy"]
+    directives = _directives(served)
     assert directives["default-src"] == "'none'"
-    for name in ("script-src", "style-src", "connect-src", "form-action"):
+    for name in ("script-src", "style-src", "img-src", "connect-src", "form-action"):
         assert directives[name] == "'self'"
     assert directives["frame-ancestors"] == "'none'"
-    assert "unsafe" not in CONSOLE_CSP
+    assert directives["base-uri"] == "'none'"
+    assert "unsafe" not in served
 
 
 def _directives(csp: str) -> dict[str, str]:
@@ -74,7 +85,7 @@ def test_locally_the_config_says_operator_key_and_the_page_connects_to_itself(ap
     assert answer.headers["Content-Type"] == "application/json"
     assert answer.headers["Cache-Control"] == "no-store"
     assert json.loads(answer.body) == {"auth": "operator-key"}
-    assert answer.headers["Content-Security-Policy"] == CONSOLE_CSP
+    assert answer.headers["Content-Security-Policy"] == LOCAL_CSP
 
 
 def test_a_host_serving_ivr_sessions_says_so_in_the_config() -> None:
@@ -95,11 +106,11 @@ def test_on_aws_the_config_names_the_app_client_and_the_csp_allows_exactly_its_e
     }
     for path in [*CONSOLE_FILES, CONFIG_PATH]:
         csp = app.handle(Request("GET", path)).headers["Content-Security-Policy"]
-        assert csp == console_csp(cognito)
+        assert csp == COGNITO_CSP
         directives = _directives(csp)
         assert directives["connect-src"] == "'self' https://cognito-idp.eu-central-1.amazonaws.com"
         # Everything else as strict as locally.
-        local = _directives(CONSOLE_CSP)
+        local = _directives(LOCAL_CSP)
         assert {k: v for k, v in directives.items() if k != "connect-src"} == {
             k: v for k, v in local.items() if k != "connect-src"
         }

@@ -152,10 +152,12 @@ class App:
                 CardlineError("An internal error occurred; nothing about the card was kept"),
                 request,
             )
-        # The security headers, unless the route set its own: one merge, not six look-ups.
-        response.headers = {**SECURITY_HEADERS, **response.headers}
-        response.headers["X-Request-Id"] = request.request_id
-        return response
+        return _secured(response, request.request_id)
+
+    def refuse(self, error: CardlineError) -> Response:
+        """The problem answer to a request its host could not even read (a body over the
+        limit, an unreadable event): the headers of every other answer, a new request id."""
+        return _secured(problem_response(error), audit.new_id())
 
     def _dispatch(self, request: Request) -> Response:
         allowed: list[str] = []
@@ -197,6 +199,13 @@ class App:
             finally:
                 self._throttle.wait(delay)
             raise
+
+
+def _secured(response: Response, request_id: str) -> Response:
+    # The security headers, unless the route set its own: one merge, not six look-ups.
+    response.headers = {**SECURITY_HEADERS, **response.headers}
+    response.headers["X-Request-Id"] = request_id
+    return response
 
 
 def _frames(error: BaseException) -> list[str]:

@@ -11,7 +11,7 @@ import binascii
 from collections.abc import Mapping
 
 from cardline.errors import MalformedRequest
-from cardline.http.messages import Request, Response, problem_response
+from cardline.http.messages import Request, Response
 
 TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
 if TYPE_CHECKING:
@@ -123,5 +123,5 @@ def handle_event(app: App, event: Any) -> dict[str, Any]:
     try:
         request = request_from_event(event)
     except MalformedRequest as error:
-        return response_to_event(problem_response(error), version_2=version_2)
+        return response_to_event(app.refuse(error), version_2=version_2)
     return response_to_event(app.handle(request), version_2=version_2)

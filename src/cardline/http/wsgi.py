@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 
 from cardline.errors import MalformedRequest, PayloadTooLarge
 from cardline.http.app import App
-from cardline.http.messages import MAX_BODY_BYTES, Request, problem_response
+from cardline.http.messages import MAX_BODY_BYTES, Request
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
@@ -73,9 +73,9 @@ def wsgi_app(app: App, *, max_body: int = MAX_BODY_BYTES) -> Callable[..., Itera
             )
             response = app.handle(request)
         except (MalformedRequest, PayloadTooLarge) as error:
-            response = problem_response(error)
+            response = app.refuse(error)
         except ValueError:
-            response = problem_response(MalformedRequest("The query string could not be read"))
+            response = app.refuse(MalformedRequest("The query string could not be read"))
         reason = HTTPStatus(response.status).phrase
         headers = [*response.headers.items(), ("Content-Length", str(len(response.body)))]
         start_response(f"{response.status} {reason}", headers)

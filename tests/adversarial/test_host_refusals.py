@@ -1,0 +1,152 @@
+"""The hosts' own refusals carry the security headers of every other answer.
+
+The WSGI host (``cardline serve``) and the Lambda host answer some requests before the App
+sees them: a body over the limit, an unreadable Content-Length or query string, an event
+whose body is not valid base64. Those answers must carry the same headers as the App's.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+import pytest
+
+from cardline import audit
+from cardline.errors import InvalidRequest
+from cardline.http.app import App, Call, GatewayAuthenticator, Route
+from cardline.http.lambda_events import handle_event
+from cardline.http.messages import Response
+from cardline.http.wsgi import wsgi_app
+
+API = {
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Cache-Control": "no-store",
+}
+
+
+class _Events:
+    def __init__(self) -> None:
+        self.events: list[audit.AuditEvent] = []
+
+    def emit(self, event: audit.AuditEvent) -> None:
+        self.events.append(event)
+
+
+def _small_app() -> App:
+    def echo(call: Call) -> Response:
+        if call.request.body == b"refuse":
+            raise InvalidRequest("refused", field="body")
+        return Response(200, {"Content-Type": "application/json"}, b"{}")
+
+    return App(
+        [Route("POST", "/echo", echo, authenticated=False)], GatewayAuthenticator(), _Events()
+    )
+
+
+def _without_request_id(headers: dict[str, str]) -> dict[str, str]:
+    found = dict(headers)
+    request_id = found.pop("X-Request-Id")
+    assert request_id
+    return found
+
+
+@pytest.mark.parametrize("version", ["1.0", "2.0"])
+def test_lambda_answers_carry_the_headers_the_app_set(version: str) -> None:
+    for body, status, kind in (
+        ("{}", 200, "application/json"),
+        ("refuse", 422, "application/problem+json"),
+    ):
+        event = _event(version, body)
+        answer = handle_event(_small_app(), event)
+        assert answer["statusCode"] == status
+        assert answer["headers"] == {**API, "Content-Type": kind, "X-Request-Id": "lambda-request"}
+
+
+@pytest.mark.parametrize("version", ["1.0", "2.0"])
+def test_an_event_the_lambda_host_cannot_read_is_answered_with_the_security_headers(
+    version: str,
+) -> None:
+    event = {**_event(version, "not base64!"), "isBase64Encoded": True}
+    answer = handle_event(_small_app(), event)
+    assert answer["statusCode"] == 400
+    assert _without_request_id(answer["headers"]) == {
+        **API,
+        "Content-Type": "application/problem+json",
+    }
+
+
+def _event(version: str, body: str) -> dict[str, Any]:
+    if version == "2.0":
+        return {
+            "version": "2.0",
+            "rawPath": "/echo",
+            "requestContext": {
+                "http": {"method": "POST", "sourceIp": "192.0.2.1"},
+                "requestId": "lambda-request",
+                "stage": "$default",
+            },
+            "body": body,
+        }
+    return {
+        "httpMethod": "POST",
+        "path": "/echo",
+        "requestContext": {"identity": {"sourceIp": "192.0.2.1"}, "requestId": "lambda-request"},
+        "body": body,
+    }
+
+
+def _wsgi(environ: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    seen: list[tuple[str, list[tuple[str, str]]]] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]]) -> None:
+        seen.append((status, headers))
+
+    body = b"".join(wsgi_app(_small_app(), max_body=64)(environ, start_response))
+    ((status, headers),) = seen
+    found = dict(headers)
+    assert found.pop("Content-Length") == str(len(body))
+    return status, found
+
+
+def _environ(body: bytes, **more: str) -> dict[str, Any]:
+    return {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/echo",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+        "REMOTE_ADDR": "192.0.2.1",
+        **more,
+    }
+
+
+def test_wsgi_answers_carry_the_headers_the_app_set() -> None:
+    status, headers = _wsgi(_environ(b"{}"))
+    assert status == "200 OK"
+    assert _without_request_id(headers) == {**API, "Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        pytest.param(_environ(b"x" * 65), id="oversize-body"),
+        pytest.param(_environ(b"{}", CONTENT_LENGTH="two"), id="unreadable-content-length"),
+        pytest.param(_environ(b"{}", QUERY_STRING="&".join(["a=1"] * 51)), id="unreadable-query"),
+    ],
+)
+def test_a_request_the_wsgi_host_cannot_read_is_answered_with_the_security_headers(
+    environ: dict[str, Any],
+) -> None:
+    status, headers = _wsgi(environ)
+    assert status.split()[0] in ("400", "413")
+    assert _without_request_id(headers) == {**API, "Content-Type": "application/problem+json"}
+
+
+def test_the_base64_body_of_a_lambda_event_is_read() -> None:
+    event = {**_event("2.0", base64.b64encode(b"refuse").decode()), "isBase64Encoded": True}
+    assert handle_event(_small_app(), event)["statusCode"] == 422
