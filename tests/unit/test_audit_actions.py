@@ -440,6 +440,7 @@ def test_a_refund_paypal_refused_is_audited_as_a_failure() -> None:
             "fingerprint": REFUND_REST,
             "status": "FAILED",
             "error": "gateway_rejected",
+            "paypal_issue": "CAPTURE_FULLY_REFUNDED",
         },
     )
 
