@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cardline import audit, ids, pan
-from cardline.charge import payment_id_for
+from cardline.charge import payment_id_for, paypal_request_id_for
 from cardline.sandbox.store import Store
 from tests.cards import VISA
 
@@ -284,6 +284,11 @@ def test_the_mask_never_alters_an_identifier() -> None:
             payment_id_for(f"op_{n % 7}", f"key-{rng.getrandbits(64):x}"),
             str(uuid.UUID(int=rng.getrandbits(128), version=4)),
             _paypal_style(rng),
+            # Hex that must stay hex across deploys: request fingerprints (an order's
+            # custom_id), PayPal-Request-Ids, SHA-256 digests such as operator key hashes.
+            f"clfp1:{rng.getrandbits(160):040x}",
+            paypal_request_id_for(f"op_{n % 7}", f"key-{n}"),
+            f"{rng.getrandbits(256):064x}",
         ]
         for identifier in made:
             assert audit.mask_pans(identifier) == identifier, identifier
