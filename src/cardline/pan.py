@@ -16,9 +16,10 @@ Two uses, two strictnesses:
   the digits included ("x4111111111111111").
 - ``mask_pans`` (the logging filter, the audit lines) and
   ``find_pans(..., inside_identifiers=False)`` leave identifiers whole: ids of cardline's
-  own older hex form, UUIDs (Amazon Connect's contact ids), PayPal request ids and
-  17-character PayPal ids. Those are never free text: each is made by us or PayPal, or
-  checked for its shape where it comes in. The price: a capitals-only word glued to a 13-16
+  own older hex form, UUIDs (Amazon Connect's contact ids), PayPal request ids, request
+  fingerprints and SHA-256 digests (hex, fixed across deploys) and 17-character PayPal
+  ids. Those are never free text: each is made by us or PayPal, or checked for its shape
+  where it comes in. The price: a capitals-only word glued to a 13-16
   digit card number into exactly 17 characters ("REF" and 14 digits) has a PayPal id's
   shape and is left whole by the mask (``contains_pan`` still finds it). Text a client
   wrote, which is never one of those identifiers, is masked with
@@ -66,6 +67,8 @@ _IDENTIFIERS = re.compile(
     r"|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"  # UUID
     r"|cardline-[a-z]+-[0-9a-f]{48}"  # PayPal-Request-Id
     r"|[0-9a-f]{32}"  # event and request ids before they were written in letters
+    r"|clfp1:[0-9a-f]{40}"  # a request fingerprint (an order's custom_id: fixed across deploys)
+    r"|[0-9a-f]{64}"  # a SHA-256 digest (operator key hashes)
     r"|(?=[0-9A-Z]{0,16}[A-Z])[0-9A-Z]{17}"  # PayPal's order, capture and refund ids
     r")(?![0-9A-Za-z])"
 )
