@@ -19,15 +19,7 @@ from cardline.http.app import App, Call, GatewayAuthenticator, Route
 from cardline.http.lambda_events import handle_event
 from cardline.http.messages import Response
 from cardline.http.wsgi import wsgi_app
-
-API = {
-    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
-    "Cache-Control": "no-store",
-}
+from tests.unit.test_security_headers import API  # the literal header set, written once
 
 
 class _Events:
