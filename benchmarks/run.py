@@ -2,7 +2,7 @@
 
 Implementations of the one charge route (benchmarks/peers/), each run by harness.py:
   floor                 standard library only, the same one PayPal call
-  cardline              cardline.http.lambda_charge.handler, as deployed
+  cardline              cardline.cde.http.lambda_charge.handler, as deployed
   fastapi_mangum        FastAPI + pydantic models behind Mangum
   powertools_pydantic   Powertools' APIGatewayRestResolver + a pydantic model
   paypal_sdk            a stdlib handler charging through paypal-server-sdk
@@ -214,10 +214,10 @@ def _no_refunds() -> Refunder:
 
 def backoffice_latency() -> dict[str, float]:
     """GET /v1/payments (a page of 50) and GET /v1/payments/{id} over 10,000 ledger rows."""
-    from cardline import audit
-    from cardline.http.app import App
+    from cardline.cde import audit
+    from cardline.cde.http.app import App
+    from cardline.cde.http.messages import Request
     from cardline.http.backoffice_routes import backoffice_routes
-    from cardline.http.messages import Request
     from cardline.ledger.sqlite import SqliteLedger
 
     class _Operator:
@@ -494,9 +494,9 @@ NOTES = """\
   after the floor's (Python 3.11, this machine).
   Taken off the path: dataclasses (+ inspect, ast, dis; ~5.7 ms to import and ~5 ms to
   build 12 classes; the charge path's value classes are hand-written slotted classes,
-  cardline.values), typing (~1.9 ms; annotations and the Protocol ports are for mypy
+  cardline.cde.values), typing (~1.9 ms; annotations and the Protocol ports are for mypy
   only), threading (~0.7 ms; locks come from _thread) and logging with traceback
-  (~4 ms; cardline.audit.LazyLogger imports it only when a record can reach a handler.
+  (~4 ms; cardline.cde.audit.LazyLogger imports it only when a record can reach a handler.
   On AWS the Lambda runtime has imported logging already, so this part of the saving
   shows here, not on AWS). Still on it, for the safety they carry: hashlib + hmac (the
   keyed fingerprint, ~1.1 ms), decimal (exact money, ~0.9 ms), the regular expressions

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from cardline.audit import mask_pans
+from cardline.cde.audit import mask_pans
 from cardline.local import LocalStack, build_local, serve_in_background
 from tests import seeded  # noqa: F401 - hypothesis draws the same examples every run
 from tests.artifacts import pytest_runtest_logreport  # noqa: F401 - keeps each test's output

@@ -5,11 +5,11 @@ bytes (SQLite databases and their WAL files included) and the scan fails on any 
 a file it could not read whole, or when the suite left one of the kinds of artifacts the
 fixtures keep (`tests/artifacts.py`) out.
 
-What it looks for, reading digits the way `cardline.pan` does (any script's digits, any
+What it looks for, reading digits the way `cardline.cde.pan` does (any script's digits, any
 run of separators between groups, one digit per line included):
 
 - a test card of `tests/cards.py`, whole or its first 12 or 15 digits, Luhn-valid or not;
-- any other card number: what `cardline.pan.find_pans` finds outside identifiers (13-19
+- any other card number: what `cardline.cde.pan.find_pans` finds outside identifiers (13-19
   digits, Luhn-valid), when it starts the way issued cards do (see `_ISSUED`);
 - a test security code next to any spelling of a security-code label.
 
@@ -37,7 +37,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cardline.pan import MIN_DIGITS, find_pans, shadow
+from cardline.cde.pan import MIN_DIGITS, find_pans, shadow
 from tests import artifacts
 from tests.cards import TEST_CVVS, TEST_PANS
 
@@ -154,7 +154,7 @@ _CONTEXT = 80
 
 def _other_cards(text: str, shadowed: str, start: int, end: int) -> list[tuple[int, str]]:
     """Card numbers other than the test cards in one chain of digit groups, read by
-    ``cardline.pan.find_pans`` with the chain's context (identifiers are left whole)."""
+    ``cardline.cde.pan.find_pans`` with the chain's context (identifiers are left whole)."""
     at = max(0, start - _CONTEXT)
     window = _NOT_CARDS.sub(_blank, text[at : end + _CONTEXT])
     found = []

@@ -1,6 +1,6 @@
 """The suite's raw log capture: every log record as the code made it, before any filter.
 
-The product masks card numbers in its log handlers (``cardline.audit.PanMaskingFilter``,
+The product masks card numbers in its log handlers (``cardline.cde.audit.PanMaskingFilter``,
 put on every handler of the root logger by a host at start-up, rewriting the record it
 is given). A capture that is one more handler of the root logger can be reached by that:
 the filter is put on it too, or rewrites the shared record before the capture's turn. So
@@ -108,7 +108,7 @@ def strip_masking_filters() -> None:
     """Remove the product's masking filter from every handler of the root logger: a test
     that invoked a Lambda entry point (whose first call installs it) leaves pytest's own
     handlers as it found them."""
-    from cardline.audit import PanMaskingFilter
+    from cardline.cde.audit import PanMaskingFilter
 
     for handler in logging.getLogger().handlers:
         for f in list(handler.filters):

@@ -3,7 +3,7 @@
 - Hypothesis runs derandomized (its examples come from a hash of each test) and without
   its example database, so a run never depends on what an earlier run found.
 - ``unique(prefix)`` names a key, table or invoice: unique within the test process, the
-  same in every run of the same tests, and written in cardline.ids' letters, so that no
+  same in every run of the same tests, and written in cardline.cde.ids' letters, so that no
   name can hold a digit run a card-number detector or the leak scan would take for a card
   (a random UUID holds a Luhn-valid 13-digit run about one time in 250).
 - ``contact_id()`` is an Amazon Connect contact id (a UUID) of the same kind: hex letters
@@ -16,7 +16,7 @@ import itertools
 
 from hypothesis import settings
 
-from cardline import ids
+from cardline.cde import ids
 
 settings.register_profile("cardline", derandomize=True, database=None)
 settings.load_profile("cardline")

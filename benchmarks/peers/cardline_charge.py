@@ -1,5 +1,5 @@
 """cardline's own charge function, as deployed: the Lambda entry point."""
 
-from cardline.http.lambda_charge import handler
+from cardline.cde.http.lambda_charge import handler
 
 __all__ = ["handler"]

@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from cardline import __version__, audit
-from cardline.errors import CardlineError
+from cardline import __version__
+from cardline.cde import audit
+from cardline.cde.errors import CardlineError
 
 DEFAULT_PORT = 8080
 
@@ -120,8 +121,8 @@ def _since(value: str) -> datetime:
 def _reconcile(args: argparse.Namespace) -> int:
     import os
 
+    from cardline.cde.paypal import PayPalClient, PayPalConfig
     from cardline.local import open_store
-    from cardline.paypal import PayPalClient, PayPalConfig
     from cardline.reconcile import Reconciler
 
     config = PayPalConfig.from_env(os.environ)

@@ -11,18 +11,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cardline import audit, ids
-from cardline.charge import Charger
+from cardline.cde import audit, ids
+from cardline.cde.charge import Charger
+from cardline.cde.http.app import App
+from cardline.cde.http.charge_route import payment_route
+from cardline.cde.paypal import PayPalClient, PayPalConfig
 from cardline.files import read_or_create_private
-from cardline.http.app import App
 from cardline.http.backoffice_routes import backoffice_routes
-from cardline.http.charge_route import payment_route
 from cardline.http.console_routes import console_routes
 from cardline.ivr.routes import LocalIvr
 from cardline.ledger.projector import rebuild
 from cardline.ledger.sqlite import SqliteLedger
 from cardline.operators import OperatorStore
-from cardline.paypal import PayPalClient, PayPalConfig
 from cardline.refund import Refunder
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def default_data_dir(environ: Mapping[str, str] = os.environ) -> Path:
 
 def fingerprint_key(data_dir: Path) -> bytes:
     """The secret keying request fingerprints, made on first use (mode 0600): 256 random
-    bits written in letters (cardline.ids), so the file can never hold a card-number-shaped
+    bits written in letters (cardline.cde.ids), so the file can never hold a card-number-shaped
     run of digits; a key written in hex by an earlier version is read as it is."""
     return read_or_create_private(data_dir / KEY_FILE, lambda: ids.random_id(64)).strip().encode()
 

@@ -18,9 +18,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from cardline import audit, ids
-from cardline.errors import AuthenticationFailed, InvalidRequest, NotFound
-from cardline.http.messages import Request
+from cardline.cde import audit, ids
+from cardline.cde.errors import AuthenticationFailed, InvalidRequest, NotFound
+from cardline.cde.http.messages import Request
 
 KEY_PREFIX = "cl_"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,63}$")

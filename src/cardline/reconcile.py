@@ -29,11 +29,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from cardline import audit, ids
-from cardline.errors import NotFound
+from cardline.cde import audit, ids
+from cardline.cde.errors import NotFound
+from cardline.cde.paypal import PayPalClient, interpret_order, order_id_of
 from cardline.ledger import Ledger
 from cardline.ledger.states import REFUNDED, current_id, fold_refund, payment_supersedes
-from cardline.paypal import PayPalClient, interpret_order, order_id_of
 
 RECONCILER = "reconcile"
 SEARCH_DELAY = timedelta(hours=3)

@@ -17,9 +17,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from cardline import audit, ids
-from cardline.charge import paypal_request_id_for, reject_unknown, validate_idempotency_key
-from cardline.errors import (
+from cardline.cde import audit, ids
+from cardline.cde.errors import (
     GatewayError,
     GatewayOutcomeUnknown,
     GatewayRejected,
@@ -28,13 +27,18 @@ from cardline.errors import (
     InvalidRequest,
     NotFound,
 )
+from cardline.cde.money import Money, parse_money
+from cardline.cde.paypal.codes import refusal_words
+from cardline.cde.request_rules import (
+    paypal_request_id_for,
+    reject_unknown,
+    validate_idempotency_key,
+)
 from cardline.ledger.states import REFUNDED
-from cardline.money import Money, parse_money
-from cardline.paypal.codes import refusal_words
 
 if TYPE_CHECKING:
+    from cardline.cde.paypal import PayPalClient
     from cardline.ledger import Ledger
-    from cardline.paypal import PayPalClient
 
 REFUND_FIELDS = frozenset({"amount", "note"})
 MAX_NOTE = 255

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from cardline import audit
+from cardline.cde import audit
+from cardline.cde.paypal import PayPalClient, PayPalConfig
 from cardline.ledger.projector import rebuild
 from cardline.ledger.sqlite import SqliteLedger
 from cardline.local import AUDIT_FILE
-from cardline.paypal import PayPalClient, PayPalConfig
 from cardline.sandbox import Emulator
 from tests.conftest import Running
 

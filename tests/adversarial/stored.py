@@ -12,7 +12,7 @@ import re
 import sqlite3
 from pathlib import Path
 
-from cardline import pan
+from cardline.cde import pan
 
 _UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 # JSON's one-letter escapes: the letter would otherwise read as a letter between two groups.

@@ -21,10 +21,10 @@ from typing import Any
 
 import pytest
 
-from cardline import audit
-from cardline.errors import AuthenticationFailed
-from cardline.http.app import App, Call, Route
-from cardline.http.messages import Request, Response, json_response
+from cardline.cde import audit
+from cardline.cde.errors import AuthenticationFailed
+from cardline.cde.http.app import App, Call, Route
+from cardline.cde.http.messages import Request, Response, json_response
 from cardline.local import AUDIT_FILE, LEDGER_FILE, LocalStack, build_local
 from tests.cards import TEST_PANS, VISA
 from tests.conftest import Running
@@ -76,7 +76,7 @@ def _ok(call: Call) -> Response:
 
 
 def _app(fake: FakeTime, events: Events) -> App:
-    from cardline.http.throttle import FailureThrottle
+    from cardline.cde.http.throttle import FailureThrottle
 
     throttle = FailureThrottle(clock=fake.clock, sleep=fake.sleep)
     return App([Route("GET", "/v1/payments", _ok)], Keys(), events, throttle=throttle)
@@ -88,7 +88,7 @@ def _get(app: App, source: str, key: str | None) -> Response:
 
 
 def test_bad_keys_behind_a_shared_nat_never_lock_out_a_valid_key() -> None:
-    from cardline.http.throttle import MAX_DELAY
+    from cardline.cde.http.throttle import MAX_DELAY
 
     fake, events = FakeTime(), Events()
     app = _app(fake, events)
@@ -106,7 +106,7 @@ def test_bad_keys_behind_a_shared_nat_never_lock_out_a_valid_key() -> None:
 
 
 def test_rotating_source_addresses_are_slowed_by_the_global_budget() -> None:
-    from cardline.http.throttle import MAX_DELAY
+    from cardline.cde.http.throttle import MAX_DELAY
 
     fake, events = FakeTime(), Events()
     app = _app(fake, events)
@@ -123,7 +123,7 @@ def test_rotating_source_addresses_are_slowed_by_the_global_budget() -> None:
 def test_failing_requests_never_hold_every_worker() -> None:
     """While failing requests wait out their delays, more failures are answered at once
     (429) instead of taking more threads, and a valid key goes straight through."""
-    from cardline.http.throttle import FREE_PER_SOURCE, MAX_WAITING, FailureThrottle
+    from cardline.cde.http.throttle import FREE_PER_SOURCE, MAX_WAITING, FailureThrottle
 
     release = threading.Event()
     waiting = threading.Semaphore(0)
@@ -202,7 +202,7 @@ def test_an_unauthenticated_flood_costs_audit_lines_per_interval_not_per_request
     assert len(written) <= math.ceil(elapsed) + 1
     assert syncs[0] <= 2 * (math.ceil(elapsed) + 1)
 
-    from cardline.http.failure_audit import INTERVAL_SECONDS, MAX_GROUPS
+    from cardline.cde.http.failure_audit import INTERVAL_SECONDS, MAX_GROUPS
 
     intervals = math.ceil(elapsed / INTERVAL_SECONDS) + 1
     stack.app.flush()
@@ -225,7 +225,7 @@ def test_an_unauthenticated_flood_costs_audit_lines_per_interval_not_per_request
 
 
 def test_aggregated_failures_are_written_at_interval_end_and_on_flush() -> None:
-    from cardline.http.failure_audit import AggregatedFailures
+    from cardline.cde.http.failure_audit import AggregatedFailures
 
     now = [0.0]
     events = Events()
@@ -248,7 +248,7 @@ def test_aggregated_failures_are_written_at_interval_end_and_on_flush() -> None:
 
 
 def test_the_lambda_hosts_write_each_failure_at_once_in_the_same_shape() -> None:
-    from cardline.http.failure_audit import EachFailure
+    from cardline.cde.http.failure_audit import EachFailure
 
     events = Events()
     EachFailure(events).record("192.0.2.3", "GET /v1/payments", "No identity", delay=0.0)

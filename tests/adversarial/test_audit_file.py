@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cardline import audit
+from cardline.cde import audit
 from cardline.cli import main
 from cardline.local import AUDIT_FILE, LEDGER_FILE, open_store
 
@@ -86,7 +86,7 @@ def test_a_sink_opened_before_another_writer_crashed_still_starts_a_new_line(
         pytest.param(b"\x00" * 512, id="zero-filled-tail"),
         pytest.param(b"\xe2\x80", id="cut-utf8"),
         pytest.param(b"\xff\xfe{not json", id="binary"),
-        pytest.param(b'{"schema":"cardline.audit/1"}', id="json-but-no-event"),
+        pytest.param(b'{"schema":"cardline.cde.audit/1"}', id="json-but-no-event"),
     ],
 )
 def test_garbage_left_by_a_crash_is_skipped_and_the_next_event_kept(
@@ -126,7 +126,7 @@ def test_two_processes_appending_at_once_keep_every_event(tmp_path: Path) -> Non
     path = tmp_path / AUDIT_FILE
     path.write_bytes(_line(FIRST) + TORN_LINE[:33])  # a crashed writer's leftover
     writer = (
-        "import sys; from pathlib import Path; from cardline import audit\n"
+        "import sys; from pathlib import Path; from cardline.cde import audit\n"
         "sink = audit.FileSink(Path(sys.argv[1]))\n"
         "for n in range(100):\n"
         "    sink.emit(audit.AuditEvent('payment', 'op', 'success', 'x', f'{sys.argv[2]}{n}'))\n"

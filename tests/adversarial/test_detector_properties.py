@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cardline import audit, ids, pan
-from cardline.charge import payment_id_for, paypal_request_id_for
+from cardline.cde import audit, ids, pan
+from cardline.cde.request_rules import payment_id_for, paypal_request_id_for
 from cardline.sandbox.store import Store
 from tests.cards import VISA
 

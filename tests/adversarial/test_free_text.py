@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from cardline import audit
-from cardline.charge import parse_payment_request
-from cardline.errors import InvalidRequest
+from cardline.cde import audit
+from cardline.cde.charge import parse_payment_request
+from cardline.cde.errors import InvalidRequest
 from cardline.ivr.sessions import parse_session_request
 from tests.adversarial.written_pans import WRITTEN_FORMS
 from tests.cards import AMEX, VISA, payment

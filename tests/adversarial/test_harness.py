@@ -22,16 +22,18 @@ from typing import Any
 
 import pytest
 
-from cardline import audit, cli
-from cardline.http import lambda_backoffice, lambda_charge
+from cardline import cli
+from cardline.cde import audit
+from cardline.cde.http import lambda_charge
+from cardline.cde.paypal import client as paypal_client
+from cardline.http import lambda_backoffice
 from cardline.ivr import lambda_handler
 from cardline.ledger import lambda_projector
-from cardline.paypal import client as paypal_client
 from tests.cards import VISA
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTRY_POINTS = (
-    "cardline.http.lambda_charge",
+    "cardline.cde.http.lambda_charge",
     "cardline.http.lambda_backoffice",
     "cardline.ivr.lambda_handler",
     "cardline.ledger.lambda_projector",
@@ -63,7 +65,7 @@ def test_importing_an_entry_point_installs_no_log_filter() -> None:
     done = _python(
         f"""
         import importlib, logging
-        from cardline import audit
+        from cardline.cde import audit
         logging.basicConfig()
         for name in {ENTRY_POINTS!r}:
             importlib.import_module(name)
@@ -148,7 +150,7 @@ def test_the_cli_still_masks_what_it_logs() -> None:
     done = _python(
         f"""
         import logging
-        from cardline import audit
+        from cardline.cde import audit
         audit.configure_logging(logging.INFO)
         logging.getLogger("cardline.test").warning("card %s", "{VISA}")
         """

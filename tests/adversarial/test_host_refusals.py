@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from cardline import audit
-from cardline.errors import InvalidRequest
-from cardline.http.app import App, Call, GatewayAuthenticator, Route
-from cardline.http.lambda_events import handle_event
-from cardline.http.messages import Response
+from cardline.cde import audit
+from cardline.cde.errors import InvalidRequest
+from cardline.cde.http.app import App, Call, GatewayAuthenticator, Route
+from cardline.cde.http.lambda_events import handle_event
+from cardline.cde.http.messages import Response
 from cardline.http.wsgi import wsgi_app
 from tests.unit.test_security_headers import API  # the literal header set, written once
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from cardline import audit, pan
-from cardline.http.app import App, Call, Route
-from cardline.http.messages import Request, Response
+from cardline.cde import audit, pan
+from cardline.cde.http.app import App, Call, Route
+from cardline.cde.http.messages import Request, Response
 from cardline.local import AUDIT_FILE, LocalStack, build_local
 from tests.adversarial.stored import holding, unescape
 from tests.adversarial.written_pans import WRITTEN_FORMS

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from cardline import audit
-from cardline.charge import payment_id_for
+from cardline.cde import audit
+from cardline.cde.request_rules import payment_id_for
 
 # A million ids: payment ids from keys, event ids from the generator itself.
 COUNT = 1_000_000

@@ -26,7 +26,7 @@ _FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
 def _line(text: str) -> str:
     """A log line around the planted text, as the suite's own logs are written."""
-    return f"2026-11-28 12:34:56,789 INFO cardline.charge: note {text} (end)\n"
+    return f"2026-11-28 12:34:56,789 INFO cardline.cde.charge: note {text} (end)\n"
 
 
 def _fours(number: str) -> str:
@@ -172,11 +172,11 @@ def test_a_hit_names_the_file_the_line_and_the_layers(tmp_path: Path) -> None:
 # What the suite legitimately writes: audit lines, logs, answers, ids, times, amounts, ports.
 CLEAN_CORPUS = "\n".join(
     [
-        "2026-11-28 12:34:56,789 INFO cardline.charge: payment approved ••••1881 (VISA)",
-        "2026-11-28 23:59:59,999 WARNING cardline.paypal: attempt 2 of 4 after 0.35 s",
+        "2026-11-28 12:34:56,789 INFO cardline.cde.charge: payment approved ••••1881 (VISA)",
+        "2026-11-28 23:59:59,999 WARNING cardline.cde.paypal: attempt 2 of 4 after 0.35 s",
         json.dumps(
             {
-                "schema": "cardline.audit/1",
+                "schema": "cardline.cde.audit/1",
                 "event_id": "evt_kqzmbwxrtyhpnsdjcfglvaeiou",
                 "time": "2026-11-28T12:34:56.789123+00:00",
                 "type": "payment",

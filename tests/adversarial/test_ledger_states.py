@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from cardline import audit, ids
+from cardline.cde import audit, ids
 from cardline.ledger import Ledger
 from cardline.ledger.sqlite import SqliteLedger
 from tests.aws_support import Aws

@@ -10,11 +10,11 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cardline import audit, ids
-from cardline.card import Card
-from cardline.charge import payment_id_for, paypal_request_id_for
-from cardline.money import parse_money
-from cardline.paypal import PayPalClient, interpret_order
+from cardline.cde import audit, ids
+from cardline.cde.card import Card
+from cardline.cde.money import parse_money
+from cardline.cde.paypal import PayPalClient, interpret_order
+from cardline.cde.request_rules import payment_id_for, paypal_request_id_for
 from cardline.reconcile import Reconciler
 from tests.adversarial.refund_support import (
     emulator_of,

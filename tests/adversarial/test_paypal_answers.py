@@ -18,10 +18,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cardline import audit
-from cardline.charge import Charger, Receipt, parse_payment_request, payment_id_for
-from cardline.errors import GatewayError, GatewayOutcomeUnknown, GatewayUnavailable
-from cardline.paypal import DECLINE_KEY, PayPalClient, PayPalConfig, interpret_order
+from cardline.cde import audit
+from cardline.cde.charge import Charger, Receipt, parse_payment_request
+from cardline.cde.errors import GatewayError, GatewayOutcomeUnknown, GatewayUnavailable
+from cardline.cde.paypal import DECLINE_KEY, PayPalClient, PayPalConfig, interpret_order
+from cardline.cde.request_rules import payment_id_for
 from tests.adversarial.hostile_paypal import (
     ClientGone,
     Exchange,

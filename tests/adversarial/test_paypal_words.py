@@ -1,7 +1,7 @@
 """Finding 11 (second half): PayPal's refusals reach the agent as words, never as its names.
 
 Every issue and error name PayPal can answer with (the ones cardline knows in
-``cardline.paypal.codes`` and every one the emulator, copied from PayPal's OpenAPI
+``cardline.cde.paypal.codes`` and every one the emulator, copied from PayPal's OpenAPI
 documents, can produce) is answered to a payment and to a refund; the agent-facing
 sentence (a problem's ``detail``, a receipt's ``message``) never holds a raw name.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from cardline.paypal import codes
+from cardline.cde.paypal import codes
 from cardline.sandbox import Fault
 from cardline.sandbox import errors as paypal_errors
 from tests.cards import VISA, payment

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from cardline import audit
-from cardline.errors import (
+from cardline.cde import audit
+from cardline.cde.errors import (
     GatewayError,
     GatewayOutcomeUnknown,
     GatewayRejected,

@@ -10,7 +10,7 @@ id, or the ledger finds no earlier refund, asks PayPal again and books the refun
 
 from __future__ import annotations
 
-from cardline.charge import paypal_request_id_for
+from cardline.cde.request_rules import paypal_request_id_for
 from cardline.ledger.states import current_id
 from cardline.refund import refund_id_for
 

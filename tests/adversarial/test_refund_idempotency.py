@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from cardline import audit
-from cardline.errors import IdempotencyConflict, InvalidRequest
+from cardline.cde import audit
+from cardline.cde.errors import IdempotencyConflict, InvalidRequest
 from cardline.ledger.sqlite import SqliteLedger
 from cardline.refund import Refunder
 from tests.adversarial.refund_support import (

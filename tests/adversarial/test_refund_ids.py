@@ -5,9 +5,9 @@ twice). Fixed inputs, literal expected values: never computed with the code unde
 
 from __future__ import annotations
 
-from cardline import ids
-from cardline.charge import paypal_request_id_for
-from cardline.money import parse_money
+from cardline.cde import ids
+from cardline.cde.money import parse_money
+from cardline.cde.request_rules import paypal_request_id_for
 from cardline.refund import refund_fingerprint, refund_id_for
 
 OPERATOR = "op_kat"

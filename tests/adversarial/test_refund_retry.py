@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from cardline.money import parse_money
+from cardline.cde.money import parse_money
 from cardline.reconcile import Reconciler
 from cardline.sandbox import Fault
 from tests.adversarial.refund_support import emulator_of, paypal_of, rebuilt, refund_path

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cardline import audit
+from cardline.cde import audit
 from cardline.ledger.dynamodb import DynamoDbLedger
 from tests.aws_support import Aws
 

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from cardline import secrets
-from cardline.http import lambda_backoffice, lambda_charge
+from cardline.cde import secrets
+from cardline.cde.http import lambda_charge
+from cardline.http import lambda_backoffice
 from cardline.ledger import lambda_projector
 from cardline.sandbox import Emulator
 from tests.artifacts import LAMBDA_STDOUT, keep

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from cardline import audit
+from cardline.cde import audit
 from cardline.ledger import lambda_projector
 from cardline.ledger.dynamodb import DynamoDbLedger
 from cardline.ledger.lambda_projector import project

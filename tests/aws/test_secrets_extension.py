@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from cardline import secrets
-from cardline.secrets import SecretsExtension, SecretUnavailable
+from cardline.cde import secrets
+from cardline.cde.secrets import SecretsExtension, SecretUnavailable
 from tests.aws_support import FakeExtension
 
 SECRET_ID = "arn:aws:secretsmanager:us-east-1:123456789012:secret:cardline/paypal-AbC123"

@@ -37,10 +37,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Request, expect
 
-from cardline.errors import AuthenticationFailed
-from cardline.http.app import App
+from cardline.cde.errors import AuthenticationFailed
+from cardline.cde.http.app import App
+from cardline.cde.http.messages import Request as HttpRequest
 from cardline.http.console_routes import CognitoSignIn, console_routes
-from cardline.http.messages import Request as HttpRequest
 from cardline.local import build_local, serve_in_background
 from tests.aws_support import REGION, Aws
 from tests.browser.conftest import Console, _console_line, _save

@@ -175,7 +175,7 @@ def test_mistakes_are_shown_next_to_their_field_and_nothing_is_sent(console: Con
 
 
 # What the old check let through (letters, digits and dashes) and the service refuses: it
-# takes only a UUID (cardline.ids.is_uuid), so the page must refuse these before sending.
+# takes only a UUID (cardline.cde.ids.is_uuid), so the page must refuse these before sending.
 NOT_UUIDS = [
     "abc-123",
     "not-a-contact-id",

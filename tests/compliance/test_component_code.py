@@ -2,7 +2,7 @@
 
 An assessor follows a component's `code` to the source it runs: every path must exist,
 the charge component must name every module of the charge function's zip (the card-data
-path, `deploy/package.py` CHARGE_MODULES), and every Lambda function's handler module must
+path, the `src/cardline/cde/` folder), and every Lambda function's handler module must
 be named by the component the function hosts.
 """
 
@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from cardline.compliance.architecture import Architecture
 from cardline.compliance.flows import Component, Declaration
-from cardline.deploy.package import CHARGE_MODULES
+from cardline.deploy.package import charge_files
 from tests.compliance.conftest import ROOT
 
-SOURCE = "src/cardline/"
 LAMBDA_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 
 
@@ -38,9 +37,9 @@ def test_the_charge_component_names_every_module_of_the_charge_zip(
 ) -> None:
     charge = declaration.components["charge"]
     missing = [
-        module
-        for module in CHARGE_MODULES
-        if not module.endswith("__init__.py") and not _names(charge, SOURCE + module)
+        "src/" + name
+        for _, name in charge_files()
+        if not name.endswith("__init__.py") and not _names(charge, "src/" + name)
     ]
     assert missing == []
 

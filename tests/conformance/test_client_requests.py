@@ -1,4 +1,4 @@
-"""Every request cardline.paypal sends, checked against PayPal's official OpenAPI documents.
+"""Every request cardline.cde.paypal sends, checked against PayPal's official OpenAPI documents.
 
 The client runs each operation it offers against the recording fake PayPal of the unit
 tests; each recorded request must name an operation the documents define, carry the
@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from cardline.card import Card
-from cardline.money import parse_money
-from cardline.paypal import PayPalClient, PayPalConfig, interpret_order
+from cardline.cde.card import Card
+from cardline.cde.money import parse_money
+from cardline.cde.paypal import PayPalClient, PayPalConfig, interpret_order
 from tests.cards import AMEX, CVV, VISA, future_expiry
 from tests.conformance.spec import (
     SKIP_REASON,

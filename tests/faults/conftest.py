@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from cardline.charge import payment_id_for
+from cardline.cde.request_rules import payment_id_for
 from cardline.sandbox import Emulator
 from tests.conftest import Answer, Running, local_stack
 

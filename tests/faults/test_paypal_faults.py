@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from cardline.charge import payment_id_for
+from cardline.cde.request_rules import payment_id_for
 from cardline.sandbox import Fault
 from tests.artifacts import run
 from tests.cards import VISA, payment
@@ -271,7 +271,7 @@ def test_reconcile_marks_an_attempt_paypal_never_saw_as_failed_once_listing_has_
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from cardline.paypal import PayPalClient, PayPalConfig
+    from cardline.cde.paypal import PayPalClient, PayPalConfig
     from cardline.reconcile import Reconciler
 
     emulator = emulator_of(fast)

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from cardline import audit
-from cardline.charge import payment_id_for
+from cardline.cde import audit
+from cardline.cde.request_rules import payment_id_for
 from cardline.ledger.sqlite import SqliteLedger
 from cardline.local import AUDIT_FILE, LEDGER_FILE, build_local, serve_in_background
 from cardline.sandbox import Emulator, Fault
@@ -156,7 +156,7 @@ def test_a_projector_crash_keeps_the_answer_true_and_replay_restores_the_ledger(
 
     # A torn last line (a crash mid-write) must not stop the replay.
     with open(data_dir / AUDIT_FILE, "a", encoding="utf-8") as out:
-        out.write('{"schema": "cardline.audit/1", "event_id": "torn')
+        out.write('{"schema": "cardline.cde.audit/1", "event_id": "torn')
     rebuilt = run(
         [*CARDLINE, "ledger", "rebuild", "--data-dir", str(data_dir)],
         artifacts,

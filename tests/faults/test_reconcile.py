@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from cardline import audit, ids
-from cardline.card import Card
-from cardline.money import parse_money
-from cardline.paypal import PayPalClient, PayPalConfig, interpret_order, timeout_from_env
+from cardline.cde import audit, ids
+from cardline.cde.card import Card
+from cardline.cde.money import parse_money
+from cardline.cde.paypal import PayPalClient, PayPalConfig, interpret_order, timeout_from_env
 from cardline.reconcile import Reconciler
 from cardline.sandbox import Emulator
 from tests.artifacts import run

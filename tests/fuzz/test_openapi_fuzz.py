@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from cardline.http.throttle import FailureThrottle
+from cardline.cde.http.throttle import FailureThrottle
 from cardline.local import build_local, serve_in_background
 from tests.artifacts import DATA
 from tests.conftest import Running

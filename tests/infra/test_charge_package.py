@@ -1,16 +1,17 @@
-"""The charge function's deployment zip: exactly the charge path's modules, and enough on
-its own (standard library + the zip, no site-packages) to take a payment."""
+"""The charge function's deployment zip: exactly the ``src/cardline/cde/`` folder, and
+enough on its own (standard library + the zip, no site-packages) to take a payment."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from cardline.deploy.package import CHARGE_MODULES, build_zip, charge_files
+from cardline.deploy.package import build_zip, charge_files
 from cardline.sandbox import Emulator
 from tests.artifacts import run
 from tests.aws_support import ROOT, FakeExtension
@@ -23,7 +24,7 @@ SECRET_ID = "cardline/paypal"
 _PROGRAM = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
-import cardline.http.lambda_charge as entry
+import cardline.cde.http.lambda_charge as entry
 answer = entry.handler(json.load(open(sys.argv[2])), None)
 loaded = sorted(m for m in sys.modules if m == "cardline" or m.startswith("cardline."))
 files = sorted({getattr(sys.modules[m], "__file__", None) or "" for m in loaded})
@@ -39,12 +40,22 @@ def charge_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
-def test_the_zip_holds_the_charge_modules_and_nothing_else(charge_zip: Path) -> None:
+def _cde_folder() -> list[str]:
+    """The files git keeps under src/cardline/cde/, named as the zip names them."""
+    listed = subprocess.run(
+        ["git", "ls-files", "src/cardline/cde"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert listed.returncode == 0, listed.stderr
+    return sorted(name.removeprefix("src/") for name in listed.stdout.split())
+
+
+def test_the_zip_is_the_cde_folder_and_nothing_else(charge_zip: Path) -> None:
     with zipfile.ZipFile(charge_zip) as archive:
         names = sorted(archive.namelist())
-    assert names == sorted(name for _, name in charge_files())
-    assert all(name.startswith("cardline/") and name.endswith(".py") for name in names)
-    assert "cardline/ledger/dynamodb.py" not in names
+    folder = _cde_folder()
+    assert len(folder) > 20
+    assert names == folder
+    assert "cardline/__init__.py" not in names  # a namespace package in the zip
     assert charge_zip.stat().st_size < 256 * 1024
 
 
@@ -85,10 +96,13 @@ def test_the_zip_alone_takes_a_payment_reading_its_secret_through_the_extension(
     assert all(file.startswith(str(task)) for file in result["files"] if file)
     used = {module.removeprefix("cardline").lstrip(".") for module in result["modules"]}
     packaged = {
-        name.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
-        for name in CHARGE_MODULES
+        name.removeprefix("cardline/")
+        .removesuffix(".py")
+        .removesuffix("/__init__")
+        .replace("/", ".")
+        for name in _cde_folder()
+        if name.endswith(".py")
     }
-    # Every module the payment loaded is in the zip, and the zip carries no passenger
-    # (cardline.http is a namespace package while it has no __init__.py).
-    assert used - {"", "http"} == packaged - {"__init__", "http"}
+    # Every module the payment loaded is in the zip, and the zip carries no passenger.
+    assert used - {""} == packaged
     assert json.loads(done.stdout.splitlines()[-1])["type"] == "payment"  # the audit line

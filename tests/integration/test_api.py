@@ -10,8 +10,8 @@ from openapi_schema_validator import OAS31Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from cardline import audit
-from cardline.charge import paypal_request_id_for
+from cardline.cde import audit
+from cardline.cde.request_rules import paypal_request_id_for
 from cardline.http.backoffice_routes import openapi_document
 from cardline.http.console_routes import CONSOLE_FILES, console_routes
 from cardline.ledger.projector import rebuild

@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from cardline import audit
-from cardline.charge import Charger
+from cardline.cde import audit
+from cardline.cde.charge import Charger
+from cardline.cde.paypal import PayPalClient, PayPalConfig
 from cardline.ivr.connect import IvrHandler
 from cardline.ivr.decrypt import ConnectDecryptor
 from cardline.ivr.encrypt import encrypt_like_connect
 from cardline.ivr.keys import KeyPair, generate_key_pair
 from cardline.ivr.sessions import SessionStore
-from cardline.paypal import PayPalClient, PayPalConfig
 from cardline.sandbox import Emulator
 
 INSTANCE = "c0ffee00-7e57-4a11-b0b0-ca11ce17e000"

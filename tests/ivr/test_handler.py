@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from cardline import audit
-from cardline.charge import paypal_request_id_for
+from cardline.cde import audit
+from cardline.cde.request_rules import paypal_request_id_for
 from cardline.ivr import lambda_handler
 from cardline.ivr.connect import (
     IVR_INPUT,

@@ -22,13 +22,13 @@ class Mutation:
     explained: str | None = None  # why surviving is acceptable, for an equivalent mutant
 
 
-CHARGE = "cardline/charge.py"
-CLIENT = "cardline/paypal/client.py"
-CARD = "cardline/card.py"
+CHARGE = "cardline/cde/charge.py"
+CLIENT = "cardline/cde/paypal/client.py"
+CARD = "cardline/cde/card.py"
 REFUND = "cardline/refund.py"
-AUDIT = "cardline/audit.py"
+AUDIT = "cardline/cde/audit.py"
 CONSOLE = "cardline/http/console_routes.py"
-MESSAGES = "cardline/http/messages.py"
+MESSAGES = "cardline/cde/http/messages.py"
 
 ISSUE_11 = [
     Mutation(
@@ -55,14 +55,14 @@ ISSUE_11 = [
     ),
     Mutation(
         "payment-id-separator",
-        "cardline/ids.py",
+        "cardline/cde/ids.py",
         'hashlib.sha256("\\x1f".join(parts).encode())',
         'hashlib.sha256("\\x1e".join(parts).encode())',
         "a retry after a deploy gets a new payment id (invoice id): charged twice",
     ),
     Mutation(
         "log-mask-15-16-digits-only",
-        "cardline/pan.py",
+        "cardline/cde/pan.py",
         "    spans = find_pans(text, inside_identifiers=inside_identifiers)\n    if not spans:\n",
         "    spans = [s for s in find_pans(text, inside_identifiers=inside_identifiers)"
         " if 15 <= len(s[2]) <= 16]\n    if not spans:\n",

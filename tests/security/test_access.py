@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from cardline import audit
-from cardline.http.app import App, Route
-from cardline.http.messages import Request
-from cardline.http.throttle import (
+from cardline.cde import audit
+from cardline.cde.http.app import App, Route
+from cardline.cde.http.messages import Request
+from cardline.cde.http.throttle import (
     BASE_DELAY,
     FREE_GLOBAL,
     FREE_PER_SOURCE,

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from cardline.charge import Charger
+from cardline.cde.charge import Charger
 from cardline.sandbox import Fault
 from tests.cards import AMEX, AMEX_CVV, CVV, MISTYPED_VISA, TEST_PANS, VISA, payment
 from tests.conftest import Running

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cardline import audit
+from cardline.cde import audit
 from tests.cards import AMEX, VISA
 
 
@@ -81,7 +81,7 @@ def test_file_sink_appends_and_reader_skips_a_torn_last_line(tmp_path: Path) -> 
     for n in range(3):
         sink.emit(audit.AuditEvent(audit.PAYMENT, "op", "success", "local", f"pay_{n}"))
     with open(path, "a") as out:
-        out.write('{"schema": "cardline.audit/1", "event_id": "torn')
+        out.write('{"schema": "cardline.cde.audit/1", "event_id": "torn')
     assert [e.resource for e in audit.read_events(path)] == ["pay_0", "pay_1", "pay_2"]
 
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from cardline import audit
-from cardline.card import Card
-from cardline.charge import Charger, PaymentRequest
-from cardline.errors import (
+from cardline.cde import audit
+from cardline.cde.card import Card
+from cardline.cde.charge import Charger, PaymentRequest
+from cardline.cde.errors import (
     CardlineError,
     GatewayOutcomeUnknown,
     GatewayRejected,
@@ -28,8 +28,8 @@ from cardline.errors import (
     InvalidRequest,
     NotFound,
 )
+from cardline.cde.money import Money, parse_money
 from cardline.local import AUDIT_FILE
-from cardline.money import Money, parse_money
 from cardline.operators import OperatorStore
 from cardline.refund import Refunder
 from tests.cards import CVV, VISA
@@ -56,7 +56,7 @@ class _Events:
 def _fields(event: audit.AuditEvent) -> dict[str, Any]:
     """The event without its random id and its time (checked for shape only)."""
     found = event.to_dict()
-    assert found.pop("schema") == "cardline.audit/1"
+    assert found.pop("schema") == "cardline.cde.audit/1"
     assert found.pop("event_id")
     assert found.pop("time").endswith("Z")
     return found

@@ -1,4 +1,4 @@
-"""cardline.card: parsing, brand detection, expiry, security codes and never leaking the PAN."""
+"""cardline.cde.card: parsing, brand detection, expiry, security codes and never leaking the PAN."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from datetime import date
 
 import pytest
 
-from cardline.card import (
+from cardline.cde.card import (
     Brand,
     Card,
     Expiry,
@@ -21,7 +21,7 @@ from cardline.card import (
     parse_expiry,
     parse_security_code,
 )
-from cardline.errors import InvalidCard
+from cardline.cde.errors import InvalidCard
 
 TODAY = date(2025, 6, 15)
 GOOD_EXPIRY = "12/29"

@@ -11,9 +11,9 @@ from typing import TypeVar
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cardline.card import Brand, Card, detect_brand, luhn_valid, normalize_pan
-from cardline.errors import InvalidAmount, InvalidCard
-from cardline.money import CURRENCIES, parse_money
+from cardline.cde.card import Brand, Card, detect_brand, luhn_valid, normalize_pan
+from cardline.cde.errors import InvalidAmount, InvalidCard
+from cardline.cde.money import CURRENCIES, parse_money
 
 T = TypeVar("T")
 TODAY = date(2025, 6, 15)

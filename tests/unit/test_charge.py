@@ -6,22 +6,18 @@ from typing import Any
 
 import pytest
 
-from cardline import audit
-from cardline.card import Card
-from cardline.charge import (
-    Charger,
-    fingerprint,
-    parse_payment_request,
-    validate_idempotency_key,
-)
-from cardline.errors import (
+from cardline.cde import audit
+from cardline.cde.card import Card
+from cardline.cde.charge import Charger, fingerprint, parse_payment_request
+from cardline.cde.errors import (
     GatewayOutcomeUnknown,
     IdempotencyConflict,
     InvalidAmount,
     InvalidCard,
     InvalidRequest,
 )
-from cardline.money import Money
+from cardline.cde.money import Money
+from cardline.cde.request_rules import validate_idempotency_key
 from tests.cards import CVV, VISA, payment
 
 KEY = b"k" * 32

@@ -42,7 +42,7 @@ BACKOFFICE = (
 
 _PROGRAM = """
 import json, sys
-import cardline.http.lambda_charge as entry
+import cardline.cde.http.lambda_charge as entry
 event = json.load(open(sys.argv[1]))
 answer = entry.handler(event, None)
 with open(sys.argv[2], "w") as out:
@@ -85,7 +85,7 @@ def test_charge_entry_point_loads_no_sdk_database_or_validation_framework(
     loaded = after_a_payment["modules"]
     assert isinstance(loaded, list)
     assert sorted(m for m in loaded if m.split(".")[0] in FORBIDDEN) == []
-    assert "cardline.paypal" in loaded
+    assert "cardline.cde.paypal" in loaded
 
 
 def test_charge_entry_point_loads_no_backoffice_code(after_a_payment: dict[str, object]) -> None:

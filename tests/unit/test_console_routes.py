@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from cardline import audit
-from cardline.http.app import App
+from cardline.cde import audit
+from cardline.cde.http.app import App
+from cardline.cde.http.messages import Request
 from cardline.http.console_routes import (
     CONFIG_PATH,
     CONSOLE_FILES,
@@ -19,7 +20,6 @@ from cardline.http.console_routes import (
     console_csp,
     console_routes,
 )
-from cardline.http.messages import Request
 
 ROOT = Path(__file__).resolve().parents[2]
 CONSOLE_DIR = ROOT / "src" / "cardline" / "console"

@@ -14,17 +14,12 @@ from typing import Any
 
 import pytest
 
-from cardline import audit, ids
-from cardline.card import Card
-from cardline.charge import (
-    Charger,
-    PaymentRequest,
-    fingerprint,
-    payment_id_for,
-    paypal_request_id_for,
-)
+from cardline.cde import audit, ids
+from cardline.cde.card import Card
+from cardline.cde.charge import Charger, PaymentRequest, fingerprint
+from cardline.cde.money import Money, parse_money
+from cardline.cde.request_rules import payment_id_for, paypal_request_id_for
 from cardline.ivr.connect import idempotency_key_for, operator_for
-from cardline.money import Money, parse_money
 from tests.cards import CVV, VISA
 
 KEY = b"k" * 32

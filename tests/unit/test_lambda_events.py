@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cardline.audit import StreamSink
-from cardline.http.app import App, Call, GatewayAuthenticator, Route
-from cardline.http.lambda_events import handle_event, request_from_event
-from cardline.http.messages import Response, json_response
+from cardline.cde.audit import StreamSink
+from cardline.cde.http.app import App, Call, GatewayAuthenticator, Route
+from cardline.cde.http.lambda_events import handle_event, request_from_event
+from cardline.cde.http.messages import Response, json_response
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from cardline import audit
+from cardline.cde import audit
 from cardline.ledger import Ledger
 from cardline.ledger.sqlite import SqliteLedger
 from tests.aws_support import Aws

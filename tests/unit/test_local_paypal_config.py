@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from cardline import local
-from cardline.paypal import PayPalConfig
+from cardline.cde.paypal import PayPalConfig
 
 
 def _config_built(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, env: dict[str, str]) -> Any:

@@ -14,10 +14,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from cardline import audit
-from cardline.charge import Charger, PaymentRequest
-from cardline.errors import GatewayOutcomeUnknown, GatewayUnavailable
-from cardline.paypal import PayPalClient, PayPalConfig
+from cardline.cde import audit
+from cardline.cde.charge import Charger, PaymentRequest
+from cardline.cde.errors import GatewayOutcomeUnknown, GatewayUnavailable
+from cardline.cde.paypal import PayPalClient, PayPalConfig
 from tests.unit.test_paypal_client import ORDERS, FakePayPal, Reply, error_body, usd, visa
 
 KEY = b"k" * 32

@@ -1,4 +1,4 @@
-"""cardline.money: exact amounts in PayPal's currencies, refused rather than rounded."""
+"""cardline.cde.money: exact amounts in PayPal's currencies, refused rather than rounded."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from cardline.errors import InvalidAmount
-from cardline.money import CURRENCIES, MAX_VALUE, Money, parse_money
+from cardline.cde.errors import InvalidAmount
+from cardline.cde.money import CURRENCIES, MAX_VALUE, Money, parse_money
 
 PAYPAL_CURRENCIES = {
     "AUD": 2, "BRL": 2, "CAD": 2, "CNY": 2, "CZK": 2, "DKK": 2, "EUR": 2, "HKD": 2,

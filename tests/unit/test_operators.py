@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from cardline import audit
-from cardline.errors import AuthenticationFailed
-from cardline.http.messages import Request
+from cardline.cde import audit
+from cardline.cde.errors import AuthenticationFailed
+from cardline.cde.http.messages import Request
 from cardline.operators import OperatorStore
 
 

@@ -1,4 +1,5 @@
-"""cardline.paypal against a scripted fake PayPal on 127.0.0.1 (no sleeps: ``sleep`` is injected).
+"""cardline.cde.paypal against a scripted fake PayPal on 127.0.0.1 (no sleeps: ``sleep``
+is injected).
 
 The fake answers the OAuth token endpoint and the Orders/Payments routes the client uses,
 and lets each test script the next answers exactly: an HTTP status with a body, a
@@ -25,8 +26,8 @@ from typing import Any
 
 import pytest
 
-from cardline.card import Card
-from cardline.errors import (
+from cardline.cde.card import Card
+from cardline.cde.errors import (
     CardlineError,
     GatewayError,
     GatewayOutcomeUnknown,
@@ -34,8 +35,8 @@ from cardline.errors import (
     GatewayUnavailable,
     NotFound,
 )
-from cardline.money import Money, parse_money
-from cardline.paypal import (
+from cardline.cde.money import Money, parse_money
+from cardline.cde.paypal import (
     DECLINE_KEY,
     RESPONSE_CODES,
     RETRYABLE_RESPONSE_CODES,
@@ -1412,7 +1413,7 @@ def test_no_card_data_in_errors_or_logs(
         # Frames in our module must not hold the card data either (debuggers, error trackers).
         tb = error.__traceback__
         while tb is not None:
-            if tb.tb_frame.f_globals.get("__name__", "").startswith("cardline.paypal"):
+            if tb.tb_frame.f_globals.get("__name__", "").startswith("cardline.cde.paypal"):
                 texts += [repr(value) for value in tb.tb_frame.f_locals.values()]
             tb = tb.tb_next
     else:
@@ -1427,7 +1428,7 @@ def test_no_card_data_in_errors_or_logs(
 
 
 def test_request_bodies_do_not_show_in_reprs() -> None:
-    from cardline.paypal.client import _order_payload
+    from cardline.cde.paypal.client import _order_payload
 
     payload = _order_payload(usd(), visa(), "CAPTURE", None, None, None)
     assert VISA.encode() in payload.data

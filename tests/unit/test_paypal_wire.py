@@ -1,4 +1,4 @@
-"""The PayPal client on the wire (cardline.paypal.client and .transport).
+"""The PayPal client on the wire (cardline.cde.paypal.client and .transport).
 
 http.client writes every request and parses every answer; the client adds the deadline,
 the byte budget, the pool and the checks that no field can inject a line. These pin what
@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from cardline.errors import GatewayError, GatewayOutcomeUnknown
-from cardline.paypal import PayPalClient, PayPalConfig
-from cardline.paypal.transport import MAX_BODY
+from cardline.cde.errors import GatewayError, GatewayOutcomeUnknown
+from cardline.cde.paypal import PayPalClient, PayPalConfig
+from cardline.cde.paypal.transport import MAX_BODY
 from tests.adversarial.hostile_paypal import Exchange, answer_with, hostile_paypal, json_answer
 
 
@@ -164,7 +164,7 @@ class _FakeConnection:
 
 
 def test_the_pool_gives_each_concurrent_caller_its_own_connection_and_keeps_them() -> None:
-    from cardline.paypal.transport import Pool
+    from cardline.cde.paypal.transport import Pool
 
     made: list[_FakeConnection] = []
 
@@ -186,7 +186,7 @@ def test_the_pool_gives_each_concurrent_caller_its_own_connection_and_keeps_them
 
 
 def test_the_pool_drops_closed_and_peer_closed_connections() -> None:
-    from cardline.paypal.transport import Pool
+    from cardline.cde.paypal.transport import Pool
 
     made: list[_FakeConnection] = []
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from cardline import audit
-from cardline.http.app import App, Call, GatewayAuthenticator, Route
+from cardline.cde import audit
+from cardline.cde.http.app import App, Call, GatewayAuthenticator, Route
+from cardline.cde.http.messages import Request, Response
 from cardline.http.console_routes import CONSOLE_FILES, CognitoSignIn, console_routes
-from cardline.http.messages import Request, Response
 from cardline.local import LocalStack, build_local
 from tests.cards import VISA, payment
 

@@ -1,12 +1,12 @@
 // Checks the console makes before anything is sent: card brand as typed, the Luhn check
 // digit, expiry, security-code length, amounts in minor units. Pure functions, no page.
-// The service checks everything again (cardline.card, cardline.money): these only give
+// The service checks everything again (cardline.cde.card, cardline.cde.money): these only give
 // the agent feedback while the caller is still on the line.
 
 const ZERO_DECIMAL = new Set(["HUF", "JPY", "TWD"]);
 
 // Brand as typed: [name, security code digits, usual length, lengths, IIN ranges]; the
-// most specific (longest) matching prefix wins, as in cardline.card. The check digit is
+// most specific (longest) matching prefix wins, as in cardline.cde.card. The check digit is
 // judged as the agent types once the number reaches its brand's usual length.
 const BRANDS = [
   ["Visa", 3, 16, [13, 16, 19], ["4"]],
@@ -116,7 +116,7 @@ export function containsCardNumber(text) {
 
 // ---- Amazon Connect's ids ------------------------------------------------------------
 
-// A contact id as Connect writes it: a UUID in lower case (cardline.ids.is_uuid, which the
+// A contact id as Connect writes it: a UUID in lower case (cardline.cde.ids.is_uuid, which the
 // service applies). Capitals are the same UUID: the caller's id is sent in lower case.
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

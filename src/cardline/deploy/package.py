@@ -1,8 +1,8 @@
 """Deployment zips for the Lambda functions.
 
-The charge function's zip holds the charge path's modules and nothing else: no
-third-party code, no backoffice code, no tests. Its list is pinned here and a test
-checks it against the modules a real payment loads. The backoffice/projector zip holds
+The charge function's zip is the ``cardline/cde/`` folder and nothing else: no
+third-party code, no backoffice code, no tests. A test pins the zip's file list to the
+folder and checks that a real payment loads nothing outside it. The backoffice/projector zip holds
 the whole ``cardline`` package; its third-party packages are added by ``make package``.
 
 Zips are reproducible: entries sorted, timestamps fixed, permissions normalised.
@@ -25,48 +25,18 @@ import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["CHARGE_MODULES", "build_zip", "charge_files", "package_files"]
+__all__ = ["CDE", "build_zip", "charge_files", "package_files"]
 
 SOURCE = Path(__file__).resolve().parents[1]  # src/cardline
 
-# The charge Lambda's modules, relative to src/cardline.
-CHARGE_MODULES = (
-    "__init__.py",
-    "audit.py",
-    "card.py",
-    "charge.py",
-    "errors.py",
-    "ids.py",
-    "money.py",
-    "pan.py",
-    "paypal/__init__.py",
-    "paypal/client.py",
-    "paypal/codes.py",
-    "paypal/config.py",
-    "paypal/outcome.py",
-    "paypal/transport.py",
-    "secrets.py",
-    "values.py",
-    "http/__init__.py",
-    "http/app.py",
-    "http/charge_route.py",
-    "http/failure_audit.py",
-    "http/lambda_charge.py",
-    "http/lambda_events.py",
-    "http/messages.py",
-    "http/throttle.py",
-)
+CDE = SOURCE / "cde"  # the card-data environment: the charge zip is this folder
 _FIXED_TIME = (2020, 1, 1, 0, 0, 0)
 
 
 def charge_files(source: Path = SOURCE) -> list[tuple[Path, str]]:
-    """(file, name in the zip) for the charge function; modules absent here are skipped
-    (``http/__init__.py`` while ``cardline.http`` is a namespace package)."""
-    return [
-        (source / module, f"cardline/{module}")
-        for module in CHARGE_MODULES
-        if (source / module).is_file()
-    ]
+    """(file, name in the zip) for the charge function: the ``cde`` folder, whole, and
+    nothing else. ``cardline`` stays a namespace package in the zip."""
+    return package_files(source / "cde", "cardline/cde/")
 
 
 def package_files(root: Path, prefix: str = "") -> list[tuple[Path, str]]:

@@ -9,10 +9,10 @@ from importlib import resources
 from typing import Any
 
 from cardline import __version__
-from cardline.charge import reject_unknown
-from cardline.errors import InvalidRequest, NotFound
-from cardline.http.app import Call, Route
-from cardline.http.messages import Response, json_response
+from cardline.cde.errors import InvalidRequest, NotFound
+from cardline.cde.http.app import Call, Route
+from cardline.cde.http.messages import Response, json_response
+from cardline.cde.request_rules import reject_unknown
 from cardline.ledger import PAYMENT_STATUSES, Ledger
 from cardline.refund import Refunder
 

@@ -28,8 +28,8 @@ from functools import cache
 from importlib import resources
 from urllib.parse import urlsplit
 
-from cardline.http.app import Call, Route
-from cardline.http.messages import Response
+from cardline.cde.http.app import Call, Route
+from cardline.cde.http.messages import Response
 
 __all__ = [
     "CONFIG_PATH",

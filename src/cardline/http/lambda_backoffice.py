@@ -10,23 +10,23 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from cardline import audit
-from cardline.http.app import App, GatewayAuthenticator
+from cardline.cde import audit
+from cardline.cde.http.app import App, GatewayAuthenticator
+from cardline.cde.http.failure_audit import EachFailure
+from cardline.cde.http.lambda_events import handle_event
+from cardline.cde.http.throttle import FailureThrottle
 from cardline.http.backoffice_routes import backoffice_routes
 from cardline.http.console_routes import CognitoSignIn, console_routes
-from cardline.http.failure_audit import EachFailure
-from cardline.http.lambda_events import handle_event
-from cardline.http.throttle import FailureThrottle
 
 _sink = audit.StreamSink()
 _app: App | None = None
 
 
 def _build() -> App:
+    from cardline.cde.paypal import PayPalClient, PayPalConfig
+    from cardline.cde.secrets import settings
     from cardline.ledger import Ledger
-    from cardline.paypal import PayPalClient, PayPalConfig
     from cardline.refund import Refunder
-    from cardline.secrets import settings
 
     environ = settings(os.environ)
     config = PayPalConfig.from_env(environ)

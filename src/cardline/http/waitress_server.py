@@ -38,9 +38,9 @@ from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ErrorTask
 
-from cardline.errors import CardlineError, MalformedRequest, PayloadTooLarge
-from cardline.http.app import App
-from cardline.http.messages import MAX_BODY_BYTES, SECURITY_HEADERS, problem_response
+from cardline.cde.errors import CardlineError, MalformedRequest, PayloadTooLarge
+from cardline.cde.http.app import App
+from cardline.cde.http.messages import MAX_BODY_BYTES, SECURITY_HEADERS, problem_response
 from cardline.http.wsgi import wsgi_app
 
 Server: TypeAlias = Any  # waitress is untyped: a BaseWSGIServer, or a MultiSocketServer

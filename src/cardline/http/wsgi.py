@@ -7,9 +7,9 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
 
-from cardline.errors import MalformedRequest, PayloadTooLarge
-from cardline.http.app import App
-from cardline.http.messages import MAX_BODY_BYTES, Request
+from cardline.cde.errors import MalformedRequest, PayloadTooLarge
+from cardline.cde.http.app import App
+from cardline.cde.http.messages import MAX_BODY_BYTES, Request
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 

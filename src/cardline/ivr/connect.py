@@ -23,8 +23,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from cardline import audit, ids
-from cardline.card import (
+from cardline.cde import audit, ids
+from cardline.cde.card import (
     Card,
     detect_brand,
     luhn_valid,
@@ -32,17 +32,17 @@ from cardline.card import (
     parse_expiry,
     parse_security_code,
 )
-from cardline.charge import Charger, PaymentRequest, Receipt
-from cardline.errors import (
+from cardline.cde.charge import Charger, PaymentRequest, Receipt
+from cardline.cde.errors import (
     CardlineError,
     GatewayOutcomeUnknown,
     GatewayUnavailable,
     InvalidCard,
     InvalidRequest,
 )
+from cardline.cde.money import Money, parse_money
 from cardline.ivr.decrypt import ConnectDecryptor, DecryptionFailed
 from cardline.ivr.sessions import SessionStore, check_cardholder_name, check_reference
-from cardline.money import Money, parse_money
 
 log = logging.getLogger("cardline.ivr")
 

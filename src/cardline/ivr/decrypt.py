@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from cardline import pan
+from cardline.cde import pan
 from cardline.ivr.envelope import MalformedEnvelope, read_envelope
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ import logging
 import os
 from typing import Any
 
-from cardline import audit
+from cardline.cde import audit
 from cardline.ivr.connect import InvalidEvent, IvrHandler, error_answer
 
 log = logging.getLogger("cardline.ivr")
@@ -26,7 +26,7 @@ _handler: IvrHandler | None = None
 
 
 def _build() -> IvrHandler:
-    from cardline.charge import charger_from_environment
+    from cardline.cde.charge import charger_from_environment
     from cardline.ivr.decrypt import ConnectDecryptor
     from cardline.ivr.keys import keys_from_secrets_manager
 

@@ -14,11 +14,11 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from cardline import audit
-from cardline.charge import Charger
-from cardline.errors import InvalidRequest, NotFound
-from cardline.http.app import Call, Route
-from cardline.http.messages import Response, json_response
+from cardline.cde import audit
+from cardline.cde.charge import Charger
+from cardline.cde.errors import InvalidRequest, NotFound
+from cardline.cde.http.app import Call, Route
+from cardline.cde.http.messages import Response, json_response
 from cardline.ivr.connect import InvalidEvent, IvrHandler
 from cardline.ivr.decrypt import PROVIDER_ID, ConnectDecryptor
 from cardline.ivr.keys import KeyPair, local_key_pairs

@@ -16,11 +16,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from cardline import audit, ids
-from cardline.card import MAX_NAME_LENGTH
-from cardline.charge import MAX_REFERENCE, reject_unknown
-from cardline.errors import InvalidRequest
-from cardline.money import parse_money
+from cardline.cde import audit, ids
+from cardline.cde.errors import InvalidRequest
+from cardline.cde.money import parse_money
+from cardline.cde.request_rules import MAX_NAME_LENGTH, MAX_REFERENCE, reject_unknown
 from cardline.sqlite_files import open_sqlite
 
 SESSIONS_FILE = "ivr-sessions.sqlite3"
@@ -97,7 +96,7 @@ def check_reference(reference: object, field: str) -> str | None:
 
 def check_cardholder_name(name: object, field: str) -> str:
     """The name for the card, stripped (text, without a card number); raises InvalidRequest
-    naming ``field``. The card's own check (cardline.card) runs again when it is charged."""
+    naming ``field``. The card's own check (cardline.cde.card) runs again when it is charged."""
     if (
         not isinstance(name, str)
         or not 1 <= len(name.strip()) <= MAX_NAME_LENGTH

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cardline.charge import paypal_request_id_for
+from cardline.cde.request_rules import paypal_request_id_for
 from cardline.ivr.connect import TIMEOUT, idempotency_key_for, operator_for
 from cardline.ivr.encrypt import encrypt_like_connect
 from cardline.ivr.flow import PROMPTS, Flow, load_flow

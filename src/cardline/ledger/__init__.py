@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from cardline.audit import AuditEvent
+from cardline.cde.audit import AuditEvent
 
 PAYMENT_STATUSES = (
     "approved",

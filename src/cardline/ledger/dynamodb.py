@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cardline.audit import AuditEvent
+from cardline.cde.audit import AuditEvent
 from cardline.ledger import Page
 from cardline.ledger.projector import is_projected
 from cardline.ledger.sqlite import decode_cursor, encode_cursor

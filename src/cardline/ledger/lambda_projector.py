@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cardline.audit import AuditEvent, install_log_filter
+from cardline.cde.audit import AuditEvent, install_log_filter
 from cardline.ledger import Ledger
 
 __all__ = ["Counts", "audit_events", "decode_subscription", "handler", "project"]

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from cardline import audit
-from cardline.audit import AuditEvent
+from cardline.cde import audit
+from cardline.cde.audit import AuditEvent
 from cardline.ledger.states import PAYMENT_COLUMNS, REFUND_COLUMNS
 
 __all__ = ["PAYMENT_COLUMNS", "REFUND_COLUMNS", "is_projected", "rebuild"]

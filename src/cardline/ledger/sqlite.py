@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from cardline.audit import AuditEvent
+from cardline.cde.audit import AuditEvent
 from cardline.ledger import Page
 from cardline.ledger.projector import is_projected
 from cardline.ledger.states import (

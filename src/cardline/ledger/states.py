@@ -32,7 +32,7 @@ event twice or delivering events out of order gives the same rows (for the event
 cardline writes: two events of equal rank that disagree keep the first).
 
 Legacy ids. Payment and refund ids were ``pay_``/``ref_`` + 24 hex digits until ids were
-written in letters (:mod:`cardline.ids`); an event naming an id in the old form is
+written in letters (:mod:`cardline.cde.ids`); an event naming an id in the old form is
 projected under ``ids.from_hex`` of it, and a lookup by the old form finds the row.
 """
 
@@ -43,8 +43,8 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from cardline import ids
-from cardline.audit import AuditEvent
+from cardline.cde import ids
+from cardline.cde.audit import AuditEvent
 
 __all__ = [
     "PAYMENT_COLUMNS",

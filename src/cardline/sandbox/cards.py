@@ -1,6 +1,6 @@
 """Card rules of the PayPal sandbox: brands, Luhn, security codes, test cards, decline triggers.
 
-Deliberately independent of ``cardline.card``: the emulator is a second opinion on what
+Deliberately independent of ``cardline.cde.card``: the emulator is a second opinion on what
 PayPal accepts, so it must not share the code it is testing.
 """
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cardline import ids
+from cardline.cde import ids
 
 # status -> (name, message), as the ``error_4xx``/``error_5xx`` schemas spell them.
 STATUS_NAMES: Mapping[int, tuple[str, str]] = {
@@ -340,7 +340,7 @@ def mock_status(operation: str, code: str) -> int:
 
 def new_debug_id() -> str:
     """A PayPal-style correlation id: 13 characters, as "90957fca61718" in PayPal's documents,
-    written in letters (cardline.ids) so that none can hold a security code's or a card's
+    written in letters (cardline.cde.ids) so that none can hold a security code's or a card's
     digits."""
     return ids.random_id(13)
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 
-from cardline import audit
-from cardline.http.app import App, GatewayAuthenticator
-from cardline.http.charge_route import payment_route
-from cardline.http.failure_audit import EachFailure
-from cardline.http.lambda_events import handle_event
-from cardline.http.throttle import FailureThrottle
+from cardline.cde import audit
+from cardline.cde.http.app import App, GatewayAuthenticator
+from cardline.cde.http.charge_route import payment_route
+from cardline.cde.http.failure_audit import EachFailure
+from cardline.cde.http.lambda_events import handle_event
+from cardline.cde.http.throttle import FailureThrottle
 
 TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ _app: App | None = None
 
 
 def _build() -> App:
-    from cardline.charge import charger_from_environment
+    from cardline.cde.charge import charger_from_environment
 
     charger = charger_from_environment(os.environ, _sink)
     return App(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from cardline.charge import Charger, parse_payment_request, validate_idempotency_key
-from cardline.http.app import Call, Route
-from cardline.http.messages import Response
+from cardline.cde.charge import Charger, parse_payment_request
+from cardline.cde.http.app import Call, Route
+from cardline.cde.http.messages import Response
+from cardline.cde.request_rules import validate_idempotency_key
 
 PAYMENTS_PATH = "/v1/payments"
 

@@ -10,14 +10,14 @@ import base64
 import binascii
 from collections.abc import Mapping
 
-from cardline.errors import MalformedRequest
-from cardline.http.messages import Request, Response
+from cardline.cde.errors import MalformedRequest
+from cardline.cde.http.messages import Request, Response
 
 TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
 if TYPE_CHECKING:
     from typing import Any
 
-    from cardline.http.app import App
+    from cardline.cde.http.app import App
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

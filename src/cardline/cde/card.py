@@ -2,7 +2,7 @@
 
 The full card number (PAN) and security code (CVV) live only inside a :class:`Card`, which
 never shows them: its ``repr``, ``str`` and format give the brand and last four digits, and
-it refuses to be pickled or copied. Every :class:`~cardline.errors.InvalidCard` raised here
+it refuses to be pickled or copied. Every :class:`~cardline.cde.errors.InvalidCard` raised here
 names the field at fault and says what is expected, never what was received.
 
 Standard library only: this module is on the charge path.
@@ -16,9 +16,10 @@ import unicodedata
 from datetime import date
 from enum import StrEnum
 
-from cardline import pan
-from cardline.errors import InvalidCard
-from cardline.values import FrozenValue
+from cardline.cde import pan
+from cardline.cde.errors import InvalidCard
+from cardline.cde.request_rules import MAX_NAME_LENGTH
+from cardline.cde.values import FrozenValue
 
 TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
 if TYPE_CHECKING:
@@ -41,7 +42,6 @@ __all__ = [
 
 MIN_PAN_LENGTH = 13  # PayPal accepts 13 to 19 digits
 MAX_PAN_LENGTH = 19
-MAX_NAME_LENGTH = 300
 MAX_YEARS_AHEAD = 20
 
 _NUMBER = "card.number"

@@ -1,11 +1,11 @@
 """PayPalClient: a small pool of kept-alive connections, one OAuth token, retries under one
 request id, and a deadline per call.
 
-- http.client writes every request and parses every answer; :mod:`cardline.paypal.transport`
+- http.client writes every request and parses every answer; :mod:`cardline.cde.paypal.transport`
   binds each exchange to a deadline and a byte budget, and keeps idle connections in a
   small pool (one per concurrent caller, reused by warm invocations, never shared by two
   exchanges at once: no lock is held across a network exchange). TLS rules are in
-  :mod:`cardline.paypal.config`.
+  :mod:`cardline.cde.paypal.config`.
 - A deadline per call (``PayPalConfig.deadline``) spans every attempt, read and backoff;
   each attempt also ends at ``PayPalConfig.timeout``.
 - One OAuth token per client life, refreshed shortly before it expires (one caller
@@ -15,9 +15,9 @@ request id, and a deadline per call.
   connections, 429, 409 in progress, 500/502/503/504) reuse it, so PayPal replays its
   first answer instead of charging twice.
 - When a call ends without a usable answer, the error says whether a POST may have been
-  processed (:class:`~cardline.errors.GatewayOutcomeUnknown`: any failure at all once a
+  processed (:class:`~cardline.cde.errors.GatewayOutcomeUnknown`: any failure at all once a
   request was handed to the network) or provably was not
-  (:class:`~cardline.errors.GatewayUnavailable`).
+  (:class:`~cardline.cde.errors.GatewayUnavailable`).
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ import time
 from _thread import allocate_lock  # threading.Lock without importing threading (cold start)
 from urllib.parse import quote, urlencode
 
-from cardline.audit import LazyLogger
-from cardline.errors import (
+from cardline.cde.audit import LazyLogger
+from cardline.cde.errors import (
     CardlineError,
     GatewayError,
     GatewayOutcomeUnknown,
@@ -38,10 +38,10 @@ from cardline.errors import (
     GatewayUnavailable,
     NotFound,
 )
-from cardline.paypal.codes import CARD_ISSUES, ISSUE_MESSAGES
-from cardline.paypal.config import _parse_base_url, _tls_context
-from cardline.paypal.outcome import DECLINE_KEY, _dict, _first, _text, order_id_of
-from cardline.paypal.transport import MAX_BODY, Connection, Pool, TLSConnection
+from cardline.cde.paypal.codes import CARD_ISSUES, ISSUE_MESSAGES
+from cardline.cde.paypal.config import _parse_base_url, _tls_context
+from cardline.cde.paypal.outcome import DECLINE_KEY, _dict, _first, _text, order_id_of
+from cardline.cde.paypal.transport import MAX_BODY, Connection, Pool, TLSConnection
 
 TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
 if TYPE_CHECKING:
@@ -49,13 +49,13 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from typing import Any
 
-    from cardline.card import Card
-    from cardline.money import Money
-    from cardline.paypal.config import PayPalConfig
+    from cardline.cde.card import Card
+    from cardline.cde.money import Money
+    from cardline.cde.paypal.config import PayPalConfig
 
 __all__ = ["PayPalClient"]
 
-logger = LazyLogger("cardline.paypal")
+logger = LazyLogger("cardline.cde.paypal")
 
 _OAUTH2 = "/v1/oauth2/token"
 _ORDERS = "/v2/checkout/orders"

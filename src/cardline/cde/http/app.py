@@ -7,24 +7,24 @@ from __future__ import annotations
 
 import re
 
-from cardline import audit
-from cardline.errors import (
+from cardline.cde import audit
+from cardline.cde.errors import (
     AuthenticationFailed,
     CardlineError,
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
 )
-from cardline.http.failure_audit import AggregatedFailures, FailureAudit
-from cardline.http.messages import (
+from cardline.cde.http.failure_audit import AggregatedFailures, FailureAudit
+from cardline.cde.http.messages import (
     MAX_BODY_BYTES,
     SECURITY_HEADERS,
     Request,
     Response,
     problem_response,
 )
-from cardline.http.throttle import FailureThrottle, Throttled
-from cardline.values import Value
+from cardline.cde.http.throttle import FailureThrottle, Throttled
+from cardline.cde.values import Value
 
 TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
 if TYPE_CHECKING:
@@ -107,8 +107,8 @@ class App:
     """Dispatches a Request to its route and always answers with a Response.
 
     Failed authentication is slowed by ``throttle`` (a valid key never is: see
-    cardline.http.throttle) and reported to ``failures``, by default aggregated per source
-    and interval (cardline.http.failure_audit); ``flush`` writes what is held back.
+    cardline.cde.http.throttle) and reported to ``failures``, by default aggregated per source
+    and interval (cardline.cde.http.failure_audit); ``flush`` writes what is held back.
     """
 
     def __init__(

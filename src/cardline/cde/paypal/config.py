@@ -9,7 +9,7 @@ from __future__ import annotations
 import ssl
 from urllib.parse import urlsplit
 
-from cardline.values import FrozenValue
+from cardline.cde.values import FrozenValue
 
 TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
 if TYPE_CHECKING:

@@ -16,8 +16,8 @@ import sys
 from _thread import allocate_lock  # threading.Lock without importing threading (cold start)
 from datetime import UTC, datetime
 
-from cardline import ids, pan
-from cardline.values import FrozenValue
+from cardline.cde import ids, pan
+from cardline.cde.values import FrozenValue
 
 # typing stays unimported on the charge path, and so does logging unless a record can go
 # somewhere (see LazyLogger): ~6 ms of the charge function's cold start between them.
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 else:
     Protocol = object  # the ports below are structural types for mypy only
 
-SCHEMA = "cardline.audit/1"
+SCHEMA = "cardline.cde.audit/1"
 
 # json.dumps(..., separators=(",", ":"), sort_keys=True) without building an encoder per call.
 _ENCODE = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
@@ -53,7 +53,7 @@ SERVICE_STARTED = "service_started"
 
 
 def new_id() -> str:
-    """128 random bits as 32 letters (cardline.ids: an id never holds a digit)."""
+    """128 random bits as 32 letters (cardline.cde.ids: an id never holds a digit)."""
     return ids.random_id(32)
 
 
@@ -291,7 +291,7 @@ def read_events(path: Path, *, torn: list[int] | None = None) -> Iterator[AuditE
             yield from events
 
 
-# The card-number detector lives in cardline.pan; these names are its public face here.
+# The card-number detector lives in cardline.cde.pan; these names are its public face here.
 contains_pan = pan.contains_pan
 is_pan = pan.is_pan
 mask_pans = pan.mask_pans
@@ -404,4 +404,4 @@ class LazyLogger:
         self._log(40, msg, args)
 
 
-_log = LazyLogger("cardline.audit")
+_log = LazyLogger("cardline.cde.audit")

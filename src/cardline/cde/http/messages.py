@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import json
 
-from cardline.errors import CardlineError, MalformedRequest, UnsupportedMediaType
-from cardline.values import Value
+from cardline.cde.errors import CardlineError, MalformedRequest, UnsupportedMediaType
+from cardline.cde.values import Value
 
 TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
 if TYPE_CHECKING:

@@ -44,7 +44,7 @@ import time
 from _thread import allocate_lock  # threading.Lock without importing threading (cold start)
 from collections import OrderedDict, deque
 
-from cardline.errors import TooManyRequests
+from cardline.cde.errors import TooManyRequests
 
 TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
 if TYPE_CHECKING:

@@ -13,8 +13,8 @@ import re
 from decimal import Decimal, localcontext
 from types import MappingProxyType
 
-from cardline.errors import InvalidAmount
-from cardline.values import FrozenValue
+from cardline.cde.errors import InvalidAmount
+from cardline.cde.values import FrozenValue
 
 TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
 if TYPE_CHECKING:

@@ -11,14 +11,13 @@ This module is in the charge path: standard library only, plus cardline's own do
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 
-from cardline import audit, ids
-from cardline.audit import LazyLogger
-from cardline.card import Card
-from cardline.errors import (
+from cardline.cde import audit
+from cardline.cde.audit import LazyLogger
+from cardline.cde.card import Card
+from cardline.cde.errors import (
     GatewayError,
     GatewayOutcomeUnknown,
     GatewayRejected,
@@ -26,23 +25,27 @@ from cardline.errors import (
     IdempotencyConflict,
     InvalidRequest,
 )
-from cardline.money import Money, parse_money
-from cardline.values import FrozenValue, Value
+from cardline.cde.money import Money, parse_money
+from cardline.cde.request_rules import (
+    MAX_REFERENCE,
+    payment_id_for,
+    paypal_request_id_for,
+    reject_unknown,
+)
+from cardline.cde.values import FrozenValue, Value
 
 TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Mapping
     from typing import Any
 
-    from cardline.paypal import ChargeOutcome, PayPalClient
+    from cardline.cde.paypal import ChargeOutcome, PayPalClient
 
-_log = LazyLogger("cardline.charge")
+_log = LazyLogger("cardline.cde.charge")
 
 PAYMENT_FIELDS = frozenset({"amount", "currency", "reference", "intent", "card"})
 CARD_FIELDS = frozenset({"number", "expiry", "security_code", "name"})
 INTENTS = frozenset({"CAPTURE", "AUTHORIZE"})
-MAX_REFERENCE = 127
-MAX_IDEMPOTENCY_KEY = 255
 FINGERPRINT_PREFIX = "clfp1:"
 # PayPal refuses a second order with one invoice id; ours is the payment id.
 DUPLICATE_INVOICE = "DUPLICATE_INVOICE_ID"
@@ -174,16 +177,6 @@ def _require_string(body: Mapping[str, Any], key: str, field: str) -> str:
     return value
 
 
-def reject_unknown(names: Iterable[str], allowed: frozenset[str], where: str) -> None:
-    """Refuse fields outside ``allowed``. The answer names the fields that are allowed and
-    never one it was sent: a caller can put anything, a card number included, in a key."""
-    if not set(names) <= allowed:
-        raise InvalidRequest(
-            f"{where} holds a field that is not one of: {', '.join(sorted(allowed))}",
-            field=where,
-        )
-
-
 def parse_payment_request(body: object) -> PaymentRequest:
     """Validate a decoded JSON body into a PaymentRequest; raises InvalidRequest subclasses."""
     if not isinstance(body, dict):
@@ -218,39 +211,6 @@ def parse_payment_request(body: object) -> PaymentRequest:
         name=_require_string(card_body, "name", "card.name"),
     )
     return PaymentRequest(money=money, card=card, reference=reference, intent=intent)
-
-
-def validate_idempotency_key(key: str | None) -> str:
-    """The Idempotency-Key header: required, 1–255 printable ASCII characters."""
-    if key is None or key == "":
-        raise InvalidRequest("The Idempotency-Key header is required", field="Idempotency-Key")
-    # Printable ASCII without the space: what all(32 < ord(c) < 127) says, at C speed.
-    if len(key) > MAX_IDEMPOTENCY_KEY or not (
-        key.isascii() and key.isprintable() and " " not in key
-    ):
-        raise InvalidRequest(
-            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters",
-            field="Idempotency-Key",
-        )
-    if audit.contains_pan(key, inside_identifiers=False):
-        raise InvalidRequest(
-            "Idempotency-Key must not contain a card number", field="Idempotency-Key"
-        )
-    return key
-
-
-def _digest(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
-
-
-def payment_id_for(operator: str, idempotency_key: str) -> str:
-    """Stable payment id: the same operator and key always name the same payment."""
-    return "pay_" + ids.digest("payment", operator, idempotency_key)[:24]
-
-
-def paypal_request_id_for(operator: str, idempotency_key: str, purpose: str = "order") -> str:
-    """PayPal-Request-Id derived from the operator and their Idempotency-Key (≤ 108 chars)."""
-    return f"cardline-{purpose}-" + _digest(purpose, operator, idempotency_key)[:48]
 
 
 # json.dumps(..., sort_keys=True) without building an encoder per call. The fingerprint's
@@ -324,7 +284,7 @@ class Charger:
                 if error.issue != DUPLICATE_INVOICE:
                     raise
                 order = self._existing_order(payment_id)
-            from cardline.paypal import interpret_order
+            from cardline.cde.paypal import interpret_order
 
             outcome = interpret_order(order)
         except GatewayError as error:
@@ -436,8 +396,8 @@ def charger_from_environment(environ: Mapping[str, str], sink: audit.AuditSink) 
     """The Charger a Lambda function builds once per instance. On AWS the PayPal credentials
     and the fingerprint key come from Secrets Manager through the extension
     (``CARDLINE_PAYPAL_SECRET_ID``); elsewhere from the environment."""
-    from cardline.paypal import PayPalClient, PayPalConfig
-    from cardline.secrets import settings
+    from cardline.cde.paypal import PayPalClient, PayPalConfig
+    from cardline.cde.secrets import settings
 
     values = settings(environ)
     config = PayPalConfig.from_env(values)
@@ -472,7 +432,7 @@ def _for_the_agent(error: GatewayError, payment_id: str) -> GatewayError:
             + " Trying again in a moment with the same Idempotency-Key is safe."
         )
     else:
-        from cardline.paypal.codes import refusal_words
+        from cardline.cde.paypal.codes import refusal_words
 
         words = refusal_words(error.issue, error.http_status)
         if isinstance(error, GatewayRejected):

@@ -17,10 +17,10 @@ original's traceback holds http.client frames whose locals contain the request b
 
 from __future__ import annotations
 
-from cardline.paypal.client import PayPalClient
-from cardline.paypal.codes import RESPONSE_CODES, RETRYABLE_RESPONSE_CODES
-from cardline.paypal.config import PayPalConfig, timeout_from_env
-from cardline.paypal.outcome import DECLINE_KEY, ChargeOutcome, interpret_order, order_id_of
+from cardline.cde.paypal.client import PayPalClient
+from cardline.cde.paypal.codes import RESPONSE_CODES, RETRYABLE_RESPONSE_CODES
+from cardline.cde.paypal.config import PayPalConfig, timeout_from_env
+from cardline.cde.paypal.outcome import DECLINE_KEY, ChargeOutcome, interpret_order, order_id_of
 
 __all__ = [
     "DECLINE_KEY",

@@ -24,7 +24,7 @@ from __future__ import annotations
 import time
 from _thread import allocate_lock, start_new_thread  # no threading import (cold start)
 
-from cardline import audit
+from cardline.cde import audit
 
 TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
 if TYPE_CHECKING:

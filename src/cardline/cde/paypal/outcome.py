@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from cardline.paypal.codes import (
+from cardline.cde.paypal.codes import (
     CARD_ISSUES,
     GENERIC_DECLINE,
     NO_RETRY_ADVICE,
@@ -11,7 +11,7 @@ from cardline.paypal.codes import (
     RETRYABLE_RESPONSE_CODES,
     THREE_DS_REQUIRED,
 )
-from cardline.values import FrozenValue
+from cardline.cde.values import FrozenValue
 
 TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
 if TYPE_CHECKING:
