@@ -130,7 +130,12 @@ def test_search_finds_a_payment_by_reference_last_4_amount_or_id(console: Consol
         assert answer.status == 201
         made[reference] = answer.json()
     for n in range(12):  # older than a page: search must not stop at the first page
-        assert client.pay(payment(VISA, amount=f"{n + 40}.00", reference=f"x-{n}")).status == 201
+        assert (
+            client.pay(
+                payment(VISA, amount=f"{n + 40}.00", reference=f"later-{chr(97 + n)}")
+            ).status
+            == 201
+        )
     page = console.page
     console.sign_in()
     page.get_by_role("button", name="Payments").click()
