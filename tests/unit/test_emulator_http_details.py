@@ -38,7 +38,8 @@ def assert_paypal_error(answer: Answer, status: int, name: str) -> None:
     body = answer.json()
     assert body["name"] == name
     assert body["debug_id"] == answer.headers["paypal-debug-id"]
-    assert isinstance(body["message"], str) and body["message"]
+    assert isinstance(body["message"], str)
+    assert body["message"]
 
 
 # -- methods ---------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 from typing import Any
 
 from cardline.sandbox import views
@@ -18,7 +17,7 @@ from cardline.sandbox.records import (
     Refund,
     declined,
 )
-from cardline.sandbox.store import Store, now_iso
+from cardline.sandbox.store import Store
 from cardline.sandbox.validation import (
     CardInput,
     card_in,
@@ -29,6 +28,7 @@ from cardline.sandbox.validation import (
 )
 
 AUTHORIZATION_VALID_DAYS = 29
+DAY = 86400
 
 
 @dataclass(frozen=True)
@@ -70,8 +70,8 @@ class Api:
             request = parse_order_request(body)
             if request.invoice_id is not None and self._invoice_paid(request.invoice_id):
                 raise ApiError(422, Issue("DUPLICATE_INVOICE_ID"))
-            assessed = request.card.assess(_today()) if request.card else None
-            stamp = now_iso()
+            assessed = request.card.assess(self.store.clock.today()) if request.card else None
+            stamp = self.store.clock.iso()
             with self.store.lock:
                 order = Order(
                     id=self.store.new_id(),
@@ -128,7 +128,7 @@ class Api:
             card: CardInput | None = parse_payment_source(body)
             if card is None:
                 raise ApiError(422, Issue("ORDER_NOT_APPROVED"))
-            summary, trigger = card.assess(_today())
+            summary, trigger = card.assess(self.store.clock.today())
             with self.store.lock:
                 if order.status == "COMPLETED":  # completed meanwhile under another id
                     raise ApiError(422, Issue(done))
@@ -140,7 +140,7 @@ class Api:
         self, order: Order, card: CardSummary, trigger: str | None, *, request_id: str | None
     ) -> None:
         """Charge or authorize ``card`` for ``order``; the caller holds the store lock."""
-        stamp = now_iso()
+        stamp = self.store.clock.iso()
         processor = declined(trigger) if trigger else APPROVED
         order.card = card
         order.status = "COMPLETED"
@@ -172,7 +172,7 @@ class Api:
                 processor=processor,
                 create_time=stamp,
                 update_time=stamp,
-                expiration_time=now_iso(AUTHORIZATION_VALID_DAYS * 86400),
+                expiration_time=self.store.clock.iso(AUTHORIZATION_VALID_DAYS * DAY),
                 invoice_id=order.invoice_id,
                 custom_id=order.custom_id,
             )
@@ -239,7 +239,7 @@ class Api:
                 # PayPal may allow up to 115 % over-capture by agreement; the sandbox does not.
                 elif amount.minor > remaining:
                     raise ApiError(422, Issue("MAX_CAPTURE_AMOUNT_EXCEEDED", "/amount/value"))
-                stamp = now_iso()
+                stamp = self.store.clock.iso()
                 capture = Capture(
                     id=self.store.new_id(),
                     status="COMPLETED",
@@ -277,7 +277,7 @@ class Api:
                 if auth.status == "DENIED":
                     raise ApiError(422, Issue("CANNOT_BE_VOIDED"))
                 auth.status = "VOIDED"
-                auth.update_time = now_iso()
+                auth.update_time = self.store.clock.iso()
                 self.store.remember(operation, call.request_id, auth.id)
             else:
                 auth = self._authorization(authorization_id)
@@ -332,7 +332,7 @@ class Api:
                     )
                 elif amount.minor > remaining:
                     raise ApiError(422, Issue("REFUND_AMOUNT_EXCEEDED", "/amount/value"))
-                stamp = now_iso()
+                stamp = self.store.clock.iso()
                 capture.refunded += amount.minor
                 capture.status = (
                     "REFUNDED" if capture.refunded >= capture.amount.minor else "PARTIALLY_REFUNDED"
@@ -386,7 +386,3 @@ class Api:
                 return Reply(201, views.refund(record, self.base))
             links = views.refund_links(record, self.base)
             return Reply(201, views.minimal(record.id, record.status, links))
-
-
-def _today() -> date:
-    return datetime.now(UTC).date()

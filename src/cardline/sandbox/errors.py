@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 from cardline.cde import ids
@@ -345,6 +346,15 @@ def new_debug_id() -> str:
     return ids.random_id(13)
 
 
+def _status_words(status: int) -> tuple[str, str]:
+    """Name and message for a status PayPal's documents do not name (414, 431, 505, ...)."""
+    try:
+        known = HTTPStatus(status)
+    except ValueError:
+        return ("INTERNAL_SERVER_ERROR", "An error occurred.")
+    return known.name, f"{known.phrase}."
+
+
 def error_body(
     status: int,
     issues: tuple[Issue, ...] = (),
@@ -353,7 +363,7 @@ def error_body(
     debug_id: str | None = None,
 ) -> dict[str, Any]:
     """PayPal's JSON error body for ``status`` with ``issues`` as its details."""
-    name, message = STATUS_NAMES.get(status, ("INTERNAL_SERVER_ERROR", "An error occurred."))
+    name, message = STATUS_NAMES.get(status) or _status_words(status)
     body: dict[str, Any] = {
         "name": name,
         "message": message,
