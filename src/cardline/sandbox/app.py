@@ -130,6 +130,8 @@ ROUTES: tuple[Route, ...] = (
           _paypal(Api.capture_authorization)),
     Route("POST", _path(f"{AUTHORIZATION}/void"), "authorizations.void",
           _paypal(Api.void_authorization)),
+    Route("POST", _path(f"{AUTHORIZATION}/reauthorize"), "authorizations.reauthorize",
+          _paypal(Api.reauthorize_authorization)),
     Route("GET", _path(CAPTURE), "captures.get",
           _paypal(lambda api, ident, _call: api.get_capture(ident))),
     Route("POST", _path(f"{CAPTURE}/refund"), "captures.refund", _paypal(Api.refund_capture)),

@@ -212,6 +212,32 @@ _PAYMENTS: Mapping[str, tuple[int, str]] = {
     "AUTHORIZATION_DENIED": (422, "An denied authorization cannot be captured."),
     "AUTHORIZATION_EXPIRED": (422, "An expired authorization cannot be captured."),
     "AUTHORIZATION_ALREADY_CAPTURED": (422, "Authorization has previously been captured."),
+    "AUTH_CURRENCY_MISMATCH": (
+        422,
+        "The currency specified during reauthorization should be the same as the currency "
+        "specified in the original authorization. Please check the currency of the "
+        "authorization for which you are trying to reauthorize and try again.",
+    ),
+    "REAUTHORIZATION_NOT_SUPPORTED": (
+        422,
+        "A reauthorize cannot be attempted on an authorization_id that is the result of a "
+        "prior reauthorization or on an authorization made on an Order saved using the "
+        "`v2/orders/id/save` API.",
+    ),
+    # Not in Payments v2.5's document: the live sandbox's answer inside the honour period.
+    "REAUTHORIZATION_TOO_SOON": (
+        422,
+        "A reauthorization is only allowed once from Day 4 to Day 29 since the date of the "
+        "original authorization.",
+    ),
+    # Orders v2's words for an authorization above its limit (Payments v2.5 lists none).
+    "AUTHORIZATION_AMOUNT_EXCEEDED": (
+        422,
+        "Authorization amount specified exceeded allowable limit. Specify a different amount "
+        "and try the request again. Alternately, contact Customer Support to increase your "
+        "limits. Local regulations (e.g. in PSD2 countries) prohibit overages above the amount "
+        "authorized by the payer.",
+    ),
     "MAX_CAPTURE_AMOUNT_EXCEEDED": (
         422,
         "Capture amount exceeds allowable limit. Please contact customer service or your "
