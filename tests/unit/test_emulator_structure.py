@@ -67,3 +67,16 @@ def test_emulator_lives_in_its_own_module() -> None:
     server = ast.parse((SANDBOX / "server.py").read_text("utf-8"))
     classes = {node.name for node in ast.walk(server) if isinstance(node, ast.ClassDef)}
     assert "Emulator" not in classes
+
+
+def test_the_partial_amount_rule_is_written_once() -> None:
+    """Capture, refund and reauthorize compare currencies and limits only in amounts.within."""
+    comparing = set()
+    for module in sorted(SANDBOX.glob("*.py")):
+        for node in ast.walk(ast.parse(module.read_text("utf-8"))):
+            if isinstance(node, ast.Compare) and all(
+                isinstance(side, ast.Attribute) and side.attr == "currency"
+                for side in (node.left, *node.comparators)
+            ):
+                comparing.add(module.name)
+    assert comparing == {"amounts.py"}
