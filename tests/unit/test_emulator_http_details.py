@@ -46,11 +46,15 @@ def assert_paypal_error(answer: Answer, status: int, name: str) -> None:
 
 
 @pytest.mark.parametrize("method", ["TRACE", "OPTIONS", "CONNECT", "PROPFIND", "BREW"])
-@pytest.mark.parametrize("path", [ORDERS, f"{AUTHORIZATIONS}/ANY/capture", "/v1/oauth2/token"])
+@pytest.mark.parametrize(
+    "path", [ORDERS, f"{ORDERS}/X", f"{AUTHORIZATIONS}/ANY/capture", "/v1/oauth2/token"]
+)
 def test_a_method_no_operation_takes_is_paypals_json_405(
     paypal: PayPalHttp, method: str, path: str
 ) -> None:
-    assert_paypal_error(paypal.call(method, path), 405, "METHOD_NOT_SUPPORTED")
+    answer = paypal.call(method, path)
+    assert_paypal_error(answer, 405, "METHOD_NOT_SUPPORTED")
+    assert answer.headers["allow"] == ("GET" if path == ORDERS + "/X" else "POST")
 
 
 def test_a_head_request_gets_the_405_headers_and_no_body(paypal: PayPalHttp) -> None:
@@ -150,3 +154,10 @@ def test_every_action_link_answers_2xx_when_followed(
         link = next(link for link in fresh["links"] if link["rel"] == rel)
         answer = paypal.call("POST", path_of(link))
         assert 200 <= answer.status < 300, (rel, answer.status, answer.body[:300])
+
+
+def test_an_empty_paypal_request_id_is_too_short_not_absent(paypal: PayPalHttp) -> None:
+    """Found by schemathesis: the header's schema has minLength 1."""
+    answer = paypal.create_order(request_id="")
+    assert answer.status == 400
+    assert answer.json()["details"][0]["issue"] == "INVALID_STRING_LENGTH"

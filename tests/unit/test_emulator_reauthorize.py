@@ -385,3 +385,28 @@ def test_each_action_is_offered_exactly_when_it_succeeds(
     assert (action in offered) == succeeded, (history, target == original, answer.body[:300])
     if action in offered:
         assert offered[action] == f"{AUTHORIZATIONS}/{target}/{action}"
+
+
+# -- found by schemathesis with PayPal's document --------------------------------------
+
+
+@pytest.mark.parametrize("operation", ["capture", "refund"])
+def test_a_platform_fee_without_an_amount_violates_the_schema(
+    paypal: PayPalHttp, operation: str
+) -> None:
+    if operation == "capture":
+        path = f"{AUTHORIZATIONS}/{authorize(paypal)}/capture"
+    else:
+        created = paypal.create_order().json()
+        order = paypal.call("GET", f"{ORDERS}/{created['id']}").json()
+        capture_id = order["purchase_units"][0]["payments"]["captures"][0]["id"]
+        path = f"/v2/payments/captures/{capture_id}/refund"
+    fee = {"payee": {"merchant_id": "MERCHANTA"}}
+    answer = paypal.call("POST", path, {"payment_instruction": {"platform_fees": [fee]}})
+    assert answer.status == 400
+    assert answer.json()["details"][0] == {
+        "issue": "MISSING_REQUIRED_PARAMETER",
+        "field": "/payment_instruction/platform_fees/0/amount",
+        "location": "body",
+        "description": "A required field / parameter is missing.",
+    }

@@ -21,6 +21,7 @@ from cardline.sandbox.store import Store
 from cardline.sandbox.validation import (
     CardInput,
     card_in,
+    check_payment_instruction,
     optional_string,
     parse_order_request,
     parse_payment_source,
@@ -226,6 +227,7 @@ class Api:
             invoice_id = optional_string(body, "invoice_id", "", max_length=127)
             optional_string(body, "note_to_payer", "", max_length=255)
             optional_string(body, "soft_descriptor", "", max_length=22)
+            check_payment_instruction(body)
             requested = requested_amount(body)
             with self.store.lock:
                 auth = self._authorization(authorization_id)
@@ -351,6 +353,7 @@ class Api:
                 body, "custom_id", "", max_length=127, pattern=r"^[A-Za-z0-9-_.,]*$"
             )
             note = optional_string(body, "note_to_payer", "", max_length=255)
+            check_payment_instruction(body)
             requested = requested_amount(body)
             with self.store.lock:
                 capture = self._capture(capture_id)

@@ -160,6 +160,7 @@ class Found:
     name: str
     ident: str = ""
     control: bool = False
+    allowed: tuple[str, ...] = ()  # the methods the path takes, when the route is None
 
 
 def find(method: str, path: str) -> Found:
@@ -175,7 +176,8 @@ def find(method: str, path: str) -> Found:
         on_path.append(route)
     if not on_path:
         return Found(None, "")
-    return Found(None, on_path[0].name, control=all(r.control for r in on_path))
+    allowed = tuple(r.method for r in on_path)
+    return Found(None, on_path[0].name, control=all(r.control for r in on_path), allowed=allowed)
 
 
 class App:
@@ -236,8 +238,12 @@ class App:
         return outcome
 
     def _serve(self, found: Found, request: Request) -> Outcome:
+        if found.route is None and found.allowed:
+            refusal = error_outcome(ApiError(405), found.name)
+            refusal.headers["Allow"] = ", ".join(found.allowed)  # RFC 9110 asks for it
+            return refusal
         if found.route is None:
-            return error_outcome(ApiError(405 if found.name else 404), found.name)
+            return error_outcome(ApiError(404), found.name)
         try:
             return found.route.serve(self, request)
         except ApiError as error:
@@ -255,8 +261,8 @@ class App:
         mock = headers.get("paypal-mock-response")
         if mock is not None:
             raise _mock_error(request.operation, mock)
-        request_id = headers.get("paypal-request-id") or None
-        if request_id is not None and len(request_id) > MAX_REQUEST_ID:
+        request_id = headers.get("paypal-request-id")
+        if request_id is not None and not 1 <= len(request_id) <= MAX_REQUEST_ID:
             raise ApiError(400, Issue("INVALID_STRING_LENGTH", "PayPal-Request-Id", None))
         call = Call(
             body=_parse_body(request.operation, headers, request.body),
