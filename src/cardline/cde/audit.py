@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from _thread import allocate_lock  # threading.Lock without importing threading (cold start)
+import threading
 from datetime import UTC, datetime
 
 from cardline.cde import ids, pan
@@ -183,7 +183,7 @@ class StreamSink:
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream
-        self._lock = allocate_lock()
+        self._lock = threading.Lock()
 
     def emit(self, event: AuditEvent) -> None:
         stream = self._stream or sys.stdout
@@ -206,7 +206,7 @@ class FileSink:
         import fcntl  # imported here: the charge path on Lambda never appends to a file
 
         self.path = path
-        self._lock = allocate_lock()
+        self._lock = threading.Lock()
         self._flock = fcntl.flock
         self._exclusive = fcntl.LOCK_EX
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -25,8 +25,8 @@ from __future__ import annotations
 import base64
 import json
 import ssl
+import threading
 import time
-from _thread import allocate_lock  # threading.Lock without importing threading (cold start)
 from urllib.parse import quote, urlencode
 
 from cardline.cde.audit import LazyLogger
@@ -285,9 +285,9 @@ class PayPalClient:
             f"{config.client_id}:{config.client_secret}".encode()
         ).decode("ascii")
         self._pool = Pool(self._new_connection, _POOL_SIZE)
-        self._stats_lock = allocate_lock()  # held for a counter, never across an exchange
-        self._token_lock = allocate_lock()  # guards the token's fields
-        self._fetch_lock = allocate_lock()  # one token request at a time (single flight)
+        self._stats_lock = threading.Lock()  # held for a counter, never across an exchange
+        self._token_lock = threading.Lock()  # guards the token's fields
+        self._fetch_lock = threading.Lock()  # one token request at a time (single flight)
         self._token: str | None = None
         self._token_refresh_at = 0.0
         self._token_expires_at = 0.0
