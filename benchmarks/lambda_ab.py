@@ -1,10 +1,10 @@
-"""The charge zip of a git revision against the working tree's, under the Lambda rig.
+"""The charge zips of two git revisions against each other, under the Lambda rig.
 
-    python -m benchmarks.lambda_ab REV [ROUNDS]
+    python -m benchmarks.lambda_ab BEFORE AFTER [ROUNDS]
 
 Both zips are built as `make package` builds the charge zip (the CDE folder with byte code
 for python3.13), run alternately with the floor zip (the order rotating each round), and
-the medians printed: after/before is the working tree's cold start over REV's. This is how
+the medians printed: after/before is AFTER's cold start over BEFORE's. This is how
 each cold-start trick of the charge path was weighed before it was kept or dropped.
 """
 
@@ -41,12 +41,12 @@ def _charge_zip_of(revision: str, target: Path, python: str) -> Path:
 
 
 def main(argv: list[str]) -> int:
-    revision, rounds = argv[0], int(argv[1]) if len(argv) > 1 else 9
+    before, after = argv[0], argv[1]
+    rounds = int(argv[2]) if len(argv) > 2 else 9
     with scratch_root() as root, lambda_cold.rig(root, everything=False) as rig:
-        rig.code["before"] = unpack(
-            _charge_zip_of(revision, root / "before.zip", rig.runtime.python), root / "before"
-        )
-        rig.code["after"] = rig.code["charge"]
+        for name, revision in (("before", before), ("after", after)):
+            built = _charge_zip_of(revision, root / f"{name}.zip", rig.runtime.python)
+            rig.code[name] = unpack(built, root / name)
         charge = rig.functions["charge"]
         names = ["floor", "before", "after"]
         times: dict[str, list[float]] = {name: [] for name in names}
@@ -61,7 +61,7 @@ def main(argv: list[str]) -> int:
                     times[name].append(run.seconds * 1000)
     median = {name: statistics.median(values) for name, values in times.items()}
     print(
-        f"{revision} -> working tree, {rounds} rounds: floor {median['floor']:.1f} ms, "
+        f"{before} -> {after}, {rounds} rounds: floor {median['floor']:.1f} ms, "
         f"before {median['before']:.1f} ms ({median['before'] / median['floor']:.3f}x floor), "
         f"after {median['after']:.1f} ms ({median['after'] / median['floor']:.3f}x floor), "
         f"after/before {median['after'] / median['before']:.3f}"
