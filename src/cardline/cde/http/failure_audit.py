@@ -21,6 +21,7 @@ unauthenticated request is refused by API Gateway's authorizer before any functi
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -39,7 +40,7 @@ OTHERS = "*"  # the origin of the group every further address shares
 MAX_SAMPLE = 20  # addresses the shared group names
 MAX_COUNTED_SOURCES = 10_000  # distinct addresses the shared group counts exactly
 
-log = audit.LazyLogger("cardline.http")
+log = logging.getLogger("cardline.http")
 
 
 class FailureAudit(Protocol):

@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import ssl
 import threading
 import time
 from urllib.parse import quote, urlencode
 
-from cardline.cde.audit import LazyLogger
 from cardline.cde.errors import (
     CardlineError,
     GatewayError,
@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PayPalClient"]
 
-logger = LazyLogger("cardline.cde.paypal")
+logger = logging.getLogger("cardline.cde.paypal")
 
 _OAUTH2 = "/v1/oauth2/token"
 _ORDERS = "/v2/checkout/orders"
