@@ -561,19 +561,18 @@ def _lambda_markdown(lam: dict[str, Any]) -> list[str]:
 
 
 NOTES = """\
-- **Cold start vs the floor** (met since the change below; 1.67x before). The floor
-  imports http.client, json, ssl and base64 and nothing else. What the charge path adds
-  was measured with `python -X importtime` on a real payment and by timing each import
-  after the floor's (Python 3.11, this machine).
-  Taken off the path: dataclasses (+ inspect, ast, dis; ~5.7 ms to import and ~5 ms to
-  build 12 classes; the charge path's value classes are hand-written slotted classes,
-  cardline.cde.values), typing (~1.9 ms; annotations and the Protocol ports are for mypy
-  only), threading (~0.7 ms; locks come from _thread) and logging with traceback
-  (~4 ms; cardline.cde.audit.LazyLogger imports it only when a record can reach a handler.
-  On AWS the Lambda runtime has imported logging already, so this part of the saving
-  shows here, not on AWS). Still on it, for the safety they carry: hashlib + hmac (the
-  keyed fingerprint, ~1.1 ms), decimal (exact money, ~0.9 ms), the regular expressions
-  of card, money and log masking, and cardline's own modules.
+- **Cold start vs the floor, under awslambdaric** (the Lambda table above). The floor is a
+  one-module zip answering a constant; charge imports its path (~15 ms of cardline's own
+  modules, ~15 ms of ssl for TLS to PayPal, ~15 ms of http.client with the email
+  package it parses headers with, python3.13 on this machine) and makes three exchanges
+  (the secret through the extension, PayPal's token, the order). The stdlib handler making
+  the same PayPal call (paypal_floor) costs about as much as charge: what charge adds
+  over the constant floor is the standard library's TLS and HTTP, which the design keeps
+  (no protocol code of our own). Weighed there with benchmarks/lambda_ab.py: locks from
+  _thread and LazyLogger saved nothing (the runtime imports threading and logging before
+  any handler) and are gone; importing typing costs ~6 % of charge's cold start
+  (`TYPE_CHECKING = False` stays), dataclasses ~11 ms more (the hand-written value
+  classes stay).
 - **Bytecode.** `cardline_zip_no_pyc` runs the charge zip's files as Lambda would if the
   zip holds no `.pyc`: every cold start then compiles cardline's modules. Shipping
   bytecode in the zip (compiled for the Lambda runtime's Python) removes that cost.
