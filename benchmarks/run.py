@@ -566,9 +566,10 @@ NOTES = """\
   modules, ~15 ms of ssl for TLS to PayPal, ~15 ms of http.client with the email
   package it parses headers with, python3.13 on this machine) and makes three exchanges
   (the secret through the extension, PayPal's token, the order). The stdlib handler making
-  the same PayPal call (paypal_floor) costs about as much as charge: what charge adds
-  over the constant floor is the standard library's TLS and HTTP, which the design keeps
-  (no protocol code of our own). Weighed there with benchmarks/lambda_ab.py: locks from
+  the same PayPal call (paypal_floor, in the table) already pays the TLS and HTTP part,
+  which the design keeps (no protocol code of our own); what charge adds over it is its
+  own modules, the secret exchange and the audit line. Weighed there with
+  benchmarks/lambda_ab.py: locks from
   _thread and LazyLogger saved nothing (the runtime imports threading and logging before
   any handler) and are gone; importing typing costs ~6 % of charge's cold start
   (`TYPE_CHECKING = False` stays), dataclasses ~11 ms more (the hand-written value
