@@ -13,6 +13,7 @@ hold a ``...`` for the reader to fill in).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -158,7 +159,7 @@ def _until_stopped(script: str, command: Command, tree: Path, env: dict[str, str
             os.killpg(process.pid, signal.SIGINT)
         process.wait(timeout=30)
         said += process.stdout.read().decode()
-    assert process.returncode in (0, -signal.SIGINT), said
+    assert process.returncode in (0, 128 + signal.SIGINT, -signal.SIGINT), said
     return said
 
 
@@ -203,11 +204,16 @@ def test_make_run_then_every_readme_command_as_printed(
         curl = next(b for b in code_blocks(section("Quick start")) if "curl" in b)
         filled = re.sub(r"(?m)^URL=\S+", f"URL={served.url}", curl)
         filled = re.sub(r"(?m)^KEY=\S+", f"KEY={served.key}", filled)
-        assert filled.count(served.url) == 1 and filled.count(served.key) == 1, curl
+        assert filled.count(served.url) == 1, curl  # the reader sets URL and KEY once each
+        assert filled.count(served.key) == 1, curl
         code, out = _bash(filled, tree, env, artifacts)
         assert code == 0, out
-        for text in ('"status": "approved"', '"brand": "VISA"', '"last4": "1881"'):
-            assert text in out
+        answer = json.loads(out)
+        promised = re.findall(r"answers `201` with (.*?)\.", section("Quick start"), re.DOTALL)
+        fields = re.findall(r'`"(\w+)": "([^"]+)"`', promised[0])
+        assert len(fields) == 3, promised
+        for name, value in fields:
+            assert answer.get(name) == value, (name, answer)
 
         shell_env = {**env, "URL": served.url, "KEY": served.key}
         for command in commands():
@@ -230,6 +236,11 @@ def test_make_run_then_every_readme_command_as_printed(
     assert not (tree / ".cardline").exists()  # everything went to the one default directory
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="README's 'Deploying to AWS' paragraph (the lead's) still types the charge zip's "
+    "sizes: the lead replaces it (Docs of the first-hour branch), then removes this mark",
+)
 def test_the_readme_types_no_zip_sizes_by_hand() -> None:
     """Sizes come from the build (`make package` writes build/lambda/sizes.txt); a size
     typed into the README goes stale with the next change to the charge path."""

@@ -76,4 +76,5 @@ def test_ports_and_the_reconcile_window_show_their_defaults(
     assert "default: 7 days" in reconcile
     assert "6h" in reconcile
     data = _help(capsys, "operators")
-    assert "CARDLINE_DATA_DIR" in data and "XDG_DATA_HOME" in data
+    assert "CARDLINE_DATA_DIR" in data
+    assert "XDG_DATA_HOME" in data

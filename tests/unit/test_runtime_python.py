@@ -74,7 +74,8 @@ def test_python_runtime_wins_and_must_be_313(nowhere: Path) -> None:
     wrong = _fake_python(nowhere / "wrong" / "python", "3.11")
     with pytest.raises(RuntimeNotFound) as refused:
         find_runtime_python({**env, "PYTHON_RUNTIME": str(wrong)})
-    assert "3.11" in str(refused.value) and str(wrong) in str(refused.value)
+    assert "3.11" in str(refused.value)
+    assert str(wrong) in str(refused.value)
 
 
 def test_none_found_says_exactly_how_to_supply_one(nowhere: Path) -> None:
