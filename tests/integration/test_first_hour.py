@@ -269,3 +269,16 @@ def test_compliance_report_without_graphviz_names_the_debian_package(
     line = _one_clear_line(done.stderr)
     assert "apt-get install graphviz" in line
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_sandbox_on_a_port_in_use_says_so_in_one_line(data_dir: Path, artifacts: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        done = run([*CARDLINE, "sandbox", "--port", port], artifacts, env=_home(data_dir))
+    assert done.returncode == 1
+    line = _one_clear_line(done.stderr)
+    assert f"cannot listen on 127.0.0.1:{port}" in line
