@@ -20,6 +20,8 @@ LAMBDA_BUILD ?= build/lambda
 # compiled by it. Found by cardline.deploy.runtime (this variable, python3.13 on PATH,
 # pyenv's versions, /usr/bin) unless given; PYTHON_RUNTIME=none builds without byte code.
 PYTHON_RUNTIME ?=
+# The platform of the wheels put in the backoffice and ivr zips (the template's arm64).
+LAMBDA_PLATFORM ?= manylinux2014_aarch64
 
 .PHONY: run demo test lint typecheck unit bench clean tools gateway package deploy chromium screenshots graphviz report mutate
 
@@ -67,12 +69,12 @@ package: $(STAMP)
 	rm -rf $(LAMBDA_BUILD) && mkdir -p $(LAMBDA_BUILD)/site-packages; \
 	$(BIN)/python -m cardline.deploy.package charge $(LAMBDA_BUILD)/charge.zip $$bytecode | tee $(LAMBDA_BUILD)/sizes.txt
 	$(BIN)/python -m pip install -q --disable-pip-version-check --target $(LAMBDA_BUILD)/site-packages \
-		--platform manylinux2014_aarch64 --implementation cp --python-version 3.13 --only-binary=:all: \
+		--platform $(LAMBDA_PLATFORM) --implementation cp --python-version 3.13 --only-binary=:all: \
 		"PyYAML==6.0.3" "boto3==1.44.8"
 	set -o pipefail; $(BIN)/python -m cardline.deploy.package backoffice $(LAMBDA_BUILD)/backoffice.zip \
 		--extra $(LAMBDA_BUILD)/site-packages | tee -a $(LAMBDA_BUILD)/sizes.txt
 	$(BIN)/python -m pip install -q --disable-pip-version-check --target $(LAMBDA_BUILD)/ivr-site-packages \
-		--platform manylinux2014_aarch64 --implementation cp --python-version 3.13 --only-binary=:all: \
+		--platform $(LAMBDA_PLATFORM) --implementation cp --python-version 3.13 --only-binary=:all: \
 		"boto3==1.44.8" "aws-encryption-sdk==4.0.7" "cryptography==50.0.2"
 	set -o pipefail; $(BIN)/python -m cardline.deploy.package ivr $(LAMBDA_BUILD)/ivr.zip \
 		--extra $(LAMBDA_BUILD)/ivr-site-packages | tee -a $(LAMBDA_BUILD)/sizes.txt
@@ -157,8 +159,10 @@ flake-check: $(STAMP) $(TOOLS_STAMP) chromium graphviz
 screenshots: $(STAMP) chromium
 	$(BIN)/python -m tests.browser.screenshots docs/console
 
-# The peers the charge function is measured against live in their own virtualenv, never
-# in the project's dependencies (benchmarks/peers/requirements.txt, pinned).
+# `make bench`: results in build/bench/ (benchmarks/results.{json,md} with PUBLISH=1); exits
+# non-zero naming each missed target. Its Lambda part needs python3.13 (PYTHON_RUNTIME, PATH or
+# pyenv) and setpriv. The peers the charge function is measured against live in their own
+# virtualenv, never in the project's dependencies (benchmarks/peers/requirements.txt, pinned).
 BENCH_VENV ?= .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
@@ -169,7 +173,7 @@ $(BENCH_STAMP): benchmarks/peers/requirements.txt
 	@touch $(BENCH_STAMP)
 
 bench: $(STAMP) $(BENCH_STAMP)
-	CARDLINE_BENCH_PEERS_PYTHON=$(abspath $(BENCH_VENV))/bin/python $(BIN)/python -m benchmarks.run
+	CARDLINE_BENCH_PEERS_PYTHON=$(abspath $(BENCH_VENV))/bin/python $(BIN)/python -m benchmarks.run $(if $(PUBLISH),--publish)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) $(DEPLOY_VENV) $(BENCH_VENV) $(ARTIFACTS) build src/*.egg-info infra/serverless/.aws-sam

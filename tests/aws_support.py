@@ -7,6 +7,7 @@ import json
 import logging
 import threading
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -74,9 +75,9 @@ class Aws:
         return name
 
 
-@pytest.fixture(scope="session")
-def aws(artifacts: Path) -> Iterator[Aws]:
-    """moto's server; what it holds at the end is dumped for the leak scan."""
+@contextmanager
+def running_moto() -> Iterator[Aws]:
+    """moto's server on 127.0.0.1 until the block ends."""
     from moto.server import ThreadedMotoServer
 
     # Their DEBUG lines (every request and answer) would swamp the suite's log.
@@ -85,12 +86,18 @@ def aws(artifacts: Path) -> Iterator[Aws]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    stand_in = Aws(f"http://{host}:{port}")
     try:
-        yield stand_in
-        dump_moto(stand_in.client, artifacts)
+        yield Aws(f"http://{host}:{port}")
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def aws(artifacts: Path) -> Iterator[Aws]:
+    """moto's server; what it holds at the end is dumped for the leak scan."""
+    with running_moto() as stand_in:
+        yield stand_in
+        dump_moto(stand_in.client, artifacts)
 
 
 @dataclass
@@ -108,8 +115,9 @@ class FakeExtension:
         self.secrets[secret_id] = json.dumps(dict(value))
 
 
-@pytest.fixture
-def extension() -> Iterator[FakeExtension]:
+@contextmanager
+def running_extension() -> Iterator[FakeExtension]:
+    """A :class:`FakeExtension` serving on 127.0.0.1 (``port``) until the block ends."""
     fake = FakeExtension(token=unique("session-"))
 
     class Handler(BaseHTTPRequestHandler):
@@ -158,6 +166,12 @@ def extension() -> Iterator[FakeExtension]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def extension() -> Iterator[FakeExtension]:
+    with running_extension() as fake:
+        yield fake
 
 
 def subscription_event(

@@ -128,7 +128,7 @@ def build_local(data_dir: Path, environ: Mapping[str, str] = os.environ) -> Loca
     refunder = Refunder(paypal, ledger, sink)
     routes = [
         payment_route(lambda: charger),
-        *backoffice_routes(lambda: ledger, lambda: refunder, mode),
+        *backoffice_routes(lambda: ledger, lambda: refunder, mode, lambda: operators),
         *LocalIvr(data_dir, charger, sink).routes(),
         *console_routes(ivr_sessions=True),
     ]

@@ -113,6 +113,14 @@ class OperatorStore:
         self._emit(audit.OPERATOR_REVOKED, operator, by, origin)
         return operator
 
+    def name_of(self, operator_id: str) -> str | None:
+        """The name of the operator with this id, revoked or not (a payment keeps the name
+        of the agent who took it); None for an id this store never issued."""
+        for operator in self.list():
+            if operator.id == operator_id:
+                return operator.name
+        return None
+
     def authenticate(self, request: Request) -> str:
         """The operator id for the request's Bearer key; raises AuthenticationFailed."""
         header = request.header("authorization") or ""

@@ -52,9 +52,9 @@ def run_tool(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def cfn_lint_findings(template: Path) -> list[tuple[str, str]]:
+def cfn_lint_findings(template: Path, *options: str) -> list[tuple[str, str]]:
     """(rule id, message) of every cfn-lint finding; fails the test if cfn-lint itself broke."""
-    done = run_tool([tool("cfn-lint"), "--format", "json", str(template)])
+    done = run_tool([tool("cfn-lint"), str(template), "--format", "json", *options])
     findings = [(f["Rule"]["Id"], f["Message"]) for f in json.loads(done.stdout or "[]")]
     assert findings or done.returncode == 0, done.stderr
     return findings

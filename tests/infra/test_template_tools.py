@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
+import pytest
+
 from cardline.deploy.gateway import definition, render, splice
-from tests.aws_support import TEMPLATE, load_template
+from tests.aws_support import ROOT, TEMPLATE, load_template
 from tests.infra.conftest import cfn_lint_findings, checkov_report
+
+TRADITIONAL = ROOT / "infra" / "traditional" / "template.yaml"
 
 
 def test_cfn_lint_finds_nothing() -> None:
     assert cfn_lint_findings(TEMPLATE) == []
+
+
+@pytest.mark.parametrize("template", [TEMPLATE, TRADITIONAL], ids=["serverless", "traditional"])
+def test_cfn_lints_informational_checks_find_nothing_either(template: Path) -> None:
+    # I3011: a stateful resource (log group, secret, user pool, queue, key, table) without
+    # DeletionPolicy and UpdateReplacePolicy is deleted with its audit or key material
+    # when the stack is removed or the resource replaced.
+    assert cfn_lint_findings(template, "--include-checks", "I") == []
 
 
 def test_checkov_fails_no_check_and_every_skip_is_used_and_explained() -> None:

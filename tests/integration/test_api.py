@@ -267,3 +267,32 @@ def test_every_route_is_documented_in_the_openapi_document(running: Running) -> 
     assert {("GET", path) for path in CONSOLE_FILES} < console
     assert console == static
     assert documented == served - static
+
+
+def test_the_payment_names_its_agent_and_carries_the_ivrs_confirmation_code(
+    running: Running,
+) -> None:
+    from cardline.cde.confirmation import confirmation_code
+
+    charged = running.client.pay(payment(VISA)).json()
+    assert charged["confirmation_code"] == confirmation_code(charged["id"])
+    shown = running.client.request("GET", f"/v1/payments/{charged['id']}").json()
+    _schema("Payment").validate(shown)
+    assert shown["operator"] == _operator_id(running)
+    assert shown["operator_name"] == "agent-test"
+    assert shown["confirmation_code"] == charged["confirmation_code"]
+    me = running.client.request("GET", "/v1/operator").json()
+    assert me == {"operator": _operator_id(running), "name": "agent-test"}
+
+
+@pytest.mark.parametrize("text", [VISA, f"order {VISA[:8]} {VISA[8:]}", "x" * 128, "a\nb", " "])
+def test_a_search_holding_a_card_number_or_junk_is_refused_without_echo(
+    running: Running, text: str
+) -> None:
+    from urllib.parse import quote
+
+    answer = running.client.request("GET", f"/v1/payments?search={quote(text)}")
+    assert answer.status == 422
+    assert answer.json()["field"] == "search"
+    _no_card_data(answer)
+    assert quote(text).encode() not in answer.body

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import date
 from pathlib import Path
 
@@ -62,6 +63,12 @@ def test_a_good_card_is_charged_and_read_back(rig: Rig) -> None:
     assert payment.origin == f"connect:{contact}"
     assert payment.operator == operator_for(INSTANCE)
     assert payment.resource == answer["payment_id"]
+    # The code the console shows the agent for this payment, spoken letter by letter.
+    from cardline.cde.confirmation import confirmation_code
+
+    code = confirmation_code(answer["payment_id"])
+    assert answer["reference_spoken"] == " ".join(code)
+    assert re.fullmatch(r"[A-Z]{6}", code)
     no_card_data(rig.audit_path)
 
 

@@ -177,3 +177,29 @@ def test_every_console_file_is_package_data() -> None:
             continue
         name = f"console/{file.name}"
         assert any(fnmatch.fnmatch(name, pattern) for pattern in patterns), name
+
+
+_IMPORT = re.compile(r'^import [^;]*? from "\./([\w.]+)";', re.MULTILINE | re.DOTALL)
+# A button's disabled state written anywhere but in dom.js's busy(): `x.disabled = ...`
+# on a button, or on an element whose id names a button (the refund amount is an input).
+_DISABLED = re.compile(r'(\$\("(?P<id>[\w-]+)"\)|\bbutton|\byes)\.disabled\s*=')
+
+
+def test_every_module_the_page_imports_is_served_and_every_served_module_is_used() -> None:
+    served = {name for name, media in CONSOLE_FILES.values() if "javascript" in media}
+    on_disk = {file.name for file in CONSOLE_DIR.glob("*.js")}
+    assert served == on_disk
+    imported = {"console.js"}  # the page's one <script>
+    for name in sorted(on_disk):
+        imported |= set(_IMPORT.findall((CONSOLE_DIR / name).read_text()))
+    assert imported == served
+
+
+def test_only_the_busy_helper_disables_a_button() -> None:
+    for file in sorted(CONSOLE_DIR.glob("*.js")):
+        if file.name == "dom.js":
+            continue
+        for found in _DISABLED.finditer(file.read_text()):
+            assert found.group("id") == "refund-amount", (file.name, found.group(0))
+    dom = (CONSOLE_DIR / "dom.js").read_text()
+    assert dom.count(".disabled = true") == 1  # in busy(), and nowhere else

@@ -193,3 +193,49 @@ def test_a_sqlite_ledger_of_an_older_schema_is_dropped_for_a_rebuild(tmp_path: A
         assert ledger.get_payment("pay_1")["status"] == "approved"  # type: ignore[index]
     finally:
         ledger.close()
+
+
+def _searched(ledger: Ledger, text: str, limit: int) -> list[str]:
+    """Every page of a search, followed to its end: the ids in order."""
+    found: list[str] = []
+    cursor = None
+    while True:
+        page = ledger.list_payments(search=text, limit=limit, cursor=cursor)
+        assert len(page.items) <= limit
+        found += [item["id"] for item in page.items]
+        if page.next_cursor is None:
+            return found
+        cursor = page.next_cursor
+
+
+def test_search_matches_reference_last4_amount_id_or_code_across_pages(ledger: Ledger) -> None:
+    from cardline.cde import ids
+    from cardline.cde.confirmation import confirmation_code
+    from cardline.ledger.search import Search
+
+    made = []
+    for n in range(23):
+        resource = "pay_" + ids.digest("search", str(n))[:24]
+        made.append(resource)
+        ledger.apply(
+            _payment(
+                resource,
+                "approved",
+                time=f"2026-11-28T10:{n:02d}:00.000Z",
+                amount=f"{n % 5 + 1}.50",
+                last4=f"{n % 3:04d}",
+                reference=f"Order-{n}",
+            )
+        )
+    everything = [item for item in ledger.list_payments(limit=100).items]
+    target = made[7]
+    for text in ("order-1", "0002", "3.5", "3.50", target, confirmation_code(target).lower()):
+        expected = [item["id"] for item in everything if Search(text).matches(item)]
+        assert expected, text
+        # Paged in threes, the search gives every match once, newest first, none skipped.
+        assert _searched(ledger, text, 3) == expected, text
+    assert _searched(ledger, "0011", 3) == []  # a last 4 nobody has, never the amount 11
+    assert _searched(ledger, target, 3) == [target]
+    assert [i["confirmation_code"] for i in everything] == [
+        confirmation_code(i["id"]) for i in everything
+    ]

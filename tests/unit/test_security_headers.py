@@ -60,6 +60,13 @@ def _console(content_type: str, csp: str) -> dict[str, str]:
 CONSOLE_TYPES = {
     "/": "text/html; charset=utf-8",
     "/console/console.js": "text/javascript; charset=utf-8",
+    "/console/api.js": "text/javascript; charset=utf-8",
+    "/console/dom.js": "text/javascript; charset=utf-8",
+    "/console/session.js": "text/javascript; charset=utf-8",
+    "/console/pay.js": "text/javascript; charset=utf-8",
+    "/console/payments.js": "text/javascript; charset=utf-8",
+    "/console/refund.js": "text/javascript; charset=utf-8",
+    "/console/ivr.js": "text/javascript; charset=utf-8",
     "/console/checks.js": "text/javascript; charset=utf-8",
     "/console/sign_in.js": "text/javascript; charset=utf-8",
     "/console/console.css": "text/css; charset=utf-8",

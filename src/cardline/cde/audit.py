@@ -11,19 +11,18 @@ This module is in the charge path: standard library only.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
-from _thread import allocate_lock  # threading.Lock without importing threading (cold start)
+import threading
 from datetime import UTC, datetime
 
 from cardline.cde import ids, pan
 from cardline.cde.values import FrozenValue
 
-# typing stays unimported on the charge path, and so does logging unless a record can go
-# somewhere (see LazyLogger): ~6 ms of the charge function's cold start between them.
+# typing stays unimported on the charge path (cold start).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import logging
     from collections.abc import Iterator, Mapping
     from pathlib import Path
     from typing import Any, Protocol, TextIO
@@ -183,7 +182,7 @@ class StreamSink:
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream
-        self._lock = allocate_lock()
+        self._lock = threading.Lock()
 
     def emit(self, event: AuditEvent) -> None:
         stream = self._stream or sys.stdout
@@ -206,7 +205,7 @@ class FileSink:
         import fcntl  # imported here: the charge path on Lambda never appends to a file
 
         self.path = path
-        self._lock = allocate_lock()
+        self._lock = threading.Lock()
         self._flock = fcntl.flock
         self._exclusive = fcntl.LOCK_EX
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -297,11 +296,8 @@ is_pan = pan.is_pan
 mask_pans = pan.mask_pans
 
 
-class PanMaskingFilter:
-    """Second line of defence: masks PAN-shaped numbers in every record passing a handler.
-
-    A logging filter by protocol (handlers call ``filter(record)``), not by inheritance,
-    so that defining it does not import logging."""
+class PanMaskingFilter(logging.Filter):
+    """Second line of defence: masks PAN-shaped numbers in every record passing a handler."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -311,8 +307,6 @@ class PanMaskingFilter:
         record.msg = mask_pans(message)
         record.args = None
         if record.exc_info:
-            import logging
-
             # Formatting the traceback here lets us mask it; the original is dropped.
             record.exc_text = mask_pans(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
@@ -330,10 +324,6 @@ def install_log_filter(logger: logging.Logger | None = None) -> None:
     its first invocation (the runtime has set up its handler by then, and nothing has been
     logged yet). Before anything imported logging no handler exists: nothing to attach to."""
     if logger is None:
-        if "logging" not in sys.modules:
-            return
-        import logging
-
         logger = logging.getLogger()
     for handler in logger.handlers:
         if not any(isinstance(f, PanMaskingFilter) for f in handler.filters):
@@ -346,8 +336,6 @@ def configure_logging(level: int = 20, stream: TextIO | None = None) -> None:
     Only when the process has no logging of its own yet: a host that set it up (a test
     runner calling ``cli.main`` in-process) keeps its handlers, their filters and its
     levels as they were. ``level`` defaults to logging.INFO."""
-    import logging
-
     root = logging.getLogger()
     if root.handlers:
         return
@@ -360,48 +348,4 @@ def configure_logging(level: int = 20, stream: TextIO | None = None) -> None:
         root.setLevel(level)
 
 
-_DEBUG, _INFO, _WARNING = 10, 20, 30  # logging's levels
-
-
-class LazyLogger:
-    """``logging.getLogger(name)`` for the charge path, imported when first needed.
-
-    Until something imports logging no handler exists and every logger's level is the
-    default WARNING, so a debug or info record could go nowhere: it is dropped without
-    importing logging (~4 ms of a cold start, traceback included). Warnings and errors
-    import it and log as usual; once logging is loaded, everything goes through it.
-    """
-
-    __slots__ = ("_logger", "name")
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self._logger: logging.Logger | None = None
-
-    def _get(self) -> logging.Logger:
-        if self._logger is None:
-            import logging
-
-            self._logger = logging.getLogger(self.name)
-        return self._logger
-
-    def _log(self, level: int, msg: str, args: tuple[object, ...]) -> None:
-        if level < _WARNING and self._logger is None and "logging" not in sys.modules:
-            return
-        # stacklevel 3: the record names our caller, not this wrapper.
-        self._get().log(level, msg, *args, stacklevel=3)
-
-    def debug(self, msg: str, *args: object) -> None:
-        self._log(_DEBUG, msg, args)
-
-    def info(self, msg: str, *args: object) -> None:
-        self._log(_INFO, msg, args)
-
-    def warning(self, msg: str, *args: object) -> None:
-        self._log(_WARNING, msg, args)
-
-    def error(self, msg: str, *args: object) -> None:
-        self._log(40, msg, args)
-
-
-_log = LazyLogger("cardline.cde.audit")
+_log = logging.getLogger("cardline.cde.audit")

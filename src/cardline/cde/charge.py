@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 
 from cardline.cde import audit
-from cardline.cde.audit import LazyLogger
 from cardline.cde.card import Card
 from cardline.cde.errors import (
     GatewayError,
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from cardline.cde.paypal import ChargeOutcome, PayPalClient
 
-_log = LazyLogger("cardline.cde.charge")
+_log = logging.getLogger("cardline.cde.charge")
 
 PAYMENT_FIELDS = frozenset({"amount", "currency", "reference", "intent", "card"})
 CARD_FIELDS = frozenset({"number", "expiry", "security_code", "name"})

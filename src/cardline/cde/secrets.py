@@ -16,8 +16,8 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import threading
 import time
-from _thread import allocate_lock  # threading.Lock without importing threading (cold start)
 from urllib.parse import quote
 
 TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
@@ -120,7 +120,7 @@ def _secret_string(secret_id: str, body: bytes) -> str:
 
 
 _cache: dict[str, dict[str, str]] = {}
-_cache_lock = allocate_lock()
+_cache_lock = threading.Lock()
 
 
 def secret_settings(secret_id: str, client: SecretsExtension | None = None) -> dict[str, str]:

@@ -37,6 +37,7 @@ __all__ = ["BEGIN", "END", "FUNCTIONS", "LOCAL_ONLY", "STATIC", "definition", "r
 # neither table stops generation: a new route is exposed on purpose, never by default.
 FUNCTIONS = {
     "createPayment": "ChargeFunction",
+    "getOperator": "BackofficeFunction",
     "listPayments": "BackofficeFunction",
     "getPayment": "BackofficeFunction",
     "refundPayment": "BackofficeFunction",

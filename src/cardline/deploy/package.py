@@ -92,8 +92,8 @@ def bytecode_files(
     tag = done.stdout.strip()
     compiled = []
     for (_source, target, _name), (_path, name) in zip(jobs, sources, strict=True):
-        folder, _, module = name.rpartition("/")
-        compiled.append((Path(target), f"{folder}/__pycache__/{module[:-3]}.{tag}.pyc"))
+        folder, slash, module = name.rpartition("/")
+        compiled.append((Path(target), f"{folder}{slash}__pycache__/{module[:-3]}.{tag}.pyc"))
     return compiled
 
 

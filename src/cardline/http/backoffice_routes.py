@@ -12,12 +12,15 @@ from cardline import __version__
 from cardline.cde.errors import InvalidRequest, NotFound
 from cardline.cde.http.app import Call, Route
 from cardline.cde.http.messages import Response, json_response
+from cardline.cde.pan import contains_pan
 from cardline.cde.request_rules import reject_unknown
 from cardline.ledger import PAYMENT_STATUSES, Ledger
+from cardline.operator_names import NoOperatorNames, OperatorNames, display_name
 from cardline.refund import Refunder
 
 MAX_PAGE = 200
-LIST_PARAMETERS = frozenset({"status", "since", "until", "limit", "cursor"})
+LIST_PARAMETERS = frozenset({"status", "since", "until", "limit", "cursor", "search"})
+MAX_SEARCH = 127
 
 
 @cache
@@ -53,12 +56,35 @@ def _limit(value: str | None) -> int:
     return int(value)
 
 
+def _search(value: str | None) -> str | None:
+    """The list's search text: 1 to 127 printable characters, never a card number (the
+    console refuses one before sending; this answer never repeats what it was sent)."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not 1 <= len(text) <= MAX_SEARCH or not text.isprintable():
+        raise InvalidRequest(
+            f"search must be 1 to {MAX_SEARCH} printable characters", field="search"
+        )
+    if contains_pan(text):
+        raise InvalidRequest(
+            "search must not hold a card number: search by the last 4 digits", field="search"
+        )
+    return text
+
+
 def backoffice_routes(
     ledger: Callable[[], Ledger],
     refunder: Callable[[], Refunder],
     paypal_mode: str,
+    names: Callable[[], OperatorNames] = NoOperatorNames,
 ) -> list[Route]:
-    """Health, the OpenAPI document, payment reads and refunds."""
+    """Health, the OpenAPI document, the signed-in operator, payment reads and refunds.
+    ``names`` tells the agents' names from their operator ids (cardline.operator_names)."""
+
+    def named(item: dict[str, Any]) -> dict[str, Any]:
+        item["operator_name"] = display_name(item.get("operator"), names())
+        return item
 
     def health(call: Call) -> Response:
         return json_response(200, {"status": "ok", "version": __version__, "paypal": paypal_mode})
@@ -83,17 +109,24 @@ def backoffice_routes(
                 until=_time_bound(query.get("until"), "until"),
                 limit=_limit(query.get("limit")),
                 cursor=query.get("cursor"),
+                search=_search(query.get("search")),
             )
         except ValueError:
             raise InvalidRequest("cursor is not one this service issued", field="cursor") from None
-        return json_response(200, {"items": page.items, "next_cursor": page.next_cursor})
+        items = [named(item) for item in page.items]
+        return json_response(200, {"items": items, "next_cursor": page.next_cursor})
 
     def get_payment(call: Call) -> Response:
         payment = ledger().get_payment(call.params["id"])
         if payment is None:
             raise NotFound("No payment with this id")
-        payment["refunds"] = ledger().refunds_for(payment["id"])
-        return json_response(200, payment)
+        payment["refunds"] = [named(refund) for refund in ledger().refunds_for(payment["id"])]
+        return json_response(200, named(payment))
+
+    def signed_in(call: Call) -> Response:
+        return json_response(
+            200, {"operator": call.operator, "name": display_name(call.operator, names())}
+        )
 
     def refund_payment(call: Call) -> Response:
         body = call.request.json() if call.request.body else None
@@ -109,6 +142,7 @@ def backoffice_routes(
     return [
         Route("GET", "/health", health, authenticated=False),
         Route("GET", "/openapi.json", openapi, authenticated=False),
+        Route("GET", "/v1/operator", signed_in),
         Route("GET", "/v1/payments", list_payments),
         Route("GET", "/v1/payments/{id}", get_payment),
         Route("POST", "/v1/payments/{id}/refunds", refund_payment),

@@ -54,9 +54,22 @@ CONSOLE_CSP = _CSP.format(connect="'self'")
 # path served -> (file in cardline/console, media type)
 CONSOLE_FILES: dict[str, tuple[str, str]] = {
     "/": ("index.html", "text/html; charset=utf-8"),
-    "/console/console.js": ("console.js", "text/javascript; charset=utf-8"),
-    "/console/checks.js": ("checks.js", "text/javascript; charset=utf-8"),
-    "/console/sign_in.js": ("sign_in.js", "text/javascript; charset=utf-8"),
+    # The page's modules: console.js starts the others, one per feature.
+    **{
+        f"/console/{name}": (name, "text/javascript; charset=utf-8")
+        for name in (
+            "console.js",
+            "api.js",
+            "dom.js",
+            "session.js",
+            "pay.js",
+            "payments.js",
+            "refund.js",
+            "ivr.js",
+            "checks.js",
+            "sign_in.js",
+        )
+    },
     "/console/console.css": ("console.css", "text/css; charset=utf-8"),
     "/console/favicon.svg": ("favicon.svg", "image/svg+xml"),
 }

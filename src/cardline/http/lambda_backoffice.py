@@ -26,6 +26,7 @@ def _build() -> App:
     from cardline.cde.paypal import PayPalClient, PayPalConfig
     from cardline.cde.secrets import settings
     from cardline.ledger import Ledger
+    from cardline.operator_names import CognitoOperatorNames, NoOperatorNames, OperatorNames
     from cardline.refund import Refunder
 
     environ = settings(os.environ)
@@ -45,7 +46,10 @@ def _build() -> App:
         ledger = SqliteLedger(path)
     refunder = Refunder(PayPalClient(config), ledger, _sink)
     mode = "live" if config.base_url == PayPalConfig.LIVE_URL else "sandbox"
-    routes = backoffice_routes(lambda: ledger, lambda: refunder, mode)
+    names: OperatorNames = NoOperatorNames()
+    if environ.get("CARDLINE_OPERATOR_POOL_ID"):
+        names = CognitoOperatorNames(environ["CARDLINE_OPERATOR_POOL_ID"])
+    routes = backoffice_routes(lambda: ledger, lambda: refunder, mode, lambda: names)
     cognito = CognitoSignIn.from_env(os.environ)
     if cognito is not None:
         routes.extend(console_routes(cognito))

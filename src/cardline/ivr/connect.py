@@ -33,6 +33,7 @@ from cardline.cde.card import (
     parse_security_code,
 )
 from cardline.cde.charge import Charger, PaymentRequest, Receipt
+from cardline.cde.confirmation import confirmation_code
 from cardline.cde.errors import (
     CardlineError,
     GatewayOutcomeUnknown,
@@ -363,7 +364,7 @@ class IvrHandler:
             "last4": receipt.last4,
             "last4_spoken": spell(receipt.last4),
             "amount_spoken": _amount_spoken(receipt.amount, receipt.currency),
-            "reference_spoken": spell(receipt.id.removeprefix("pay_")[-6:].upper()),
+            "reference_spoken": spell(confirmation_code(receipt.id)),
         }
         if receipt.status == "approved":
             answer["reason_spoken"] = "The payment was approved."

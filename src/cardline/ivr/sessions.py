@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cardline.cde import audit, ids
+from cardline.cde.confirmation import confirmation_code
 from cardline.cde.errors import InvalidRequest
 from cardline.cde.money import parse_money
 from cardline.cde.request_rules import MAX_NAME_LENGTH, MAX_REFERENCE, reject_unknown
@@ -45,7 +46,11 @@ class Session:
     updated_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The session as served; a decided one carries its payment's confirmation code."""
+        answer = asdict(self)
+        if self.payment_id:
+            answer["confirmation_code"] = confirmation_code(self.payment_id)
+        return answer
 
 
 def parse_session_request(body: object) -> dict[str, str | None]:

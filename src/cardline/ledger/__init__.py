@@ -49,7 +49,10 @@ class Ledger(Protocol):
         until: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
-    ) -> Page: ...
+        search: str | None = None,
+    ) -> Page:
+        """Payments newest first; ``search`` keeps those it matches (cardline.ledger.search)."""
+        ...
 
     def refunds_for(self, payment_id: str) -> list[dict[str, Any]]: ...
 

@@ -28,6 +28,7 @@ from typing import Any
 from cardline.cde.audit import AuditEvent
 from cardline.ledger import Page
 from cardline.ledger.projector import is_projected
+from cardline.ledger.search import Search
 from cardline.ledger.sqlite import decode_cursor, encode_cursor
 from cardline.ledger.states import (
     PAYMENT_COLUMNS,
@@ -46,6 +47,7 @@ BY_TIME = "by_time"
 BY_STATUS = "by_status"
 _ALL_PAYMENTS = "PAYMENTS"
 _MAX_RACES = 8
+_SEARCH_READ = 200  # items per query page while a search skips what it does not match
 
 
 class _Race(Exception):
@@ -196,6 +198,7 @@ class DynamoDbLedger:
         until: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        search: str | None = None,
     ) -> Page:
         index, key = (BY_STATUS, f"STATUS#{status}") if status else (BY_TIME, _ALL_PAYMENTS)
         upper = until
@@ -221,15 +224,21 @@ class DynamoDbLedger:
             "ExpressionAttributeValues": self._serialize(values),
             "ScanIndexForward": False,
         }
+        matcher = Search(search) if search is not None else None
         rows: list[dict[str, Any]] = []
         while len(rows) <= limit:
-            query["Limit"] = limit + 2 - len(rows)
+            # A search reads on past what it skips: whole query pages, not one row more.
+            query["Limit"] = limit + 2 - len(rows) if matcher is None else _SEARCH_READ
             answer = self._client.query(**query)
             for item in answer.get("Items", []):
                 found = self._deserialize(item)
                 if upper is not None and found[f"{index}_sk"] >= upper:
                     continue  # BETWEEN includes its upper bound; ours is exclusive
+                if matcher is not None and not matcher.matches(found):
+                    continue
                 rows.append(public_payment(found))
+                if len(rows) > limit:
+                    break
             if "LastEvaluatedKey" not in answer:
                 break
             query["ExclusiveStartKey"] = answer["LastEvaluatedKey"]

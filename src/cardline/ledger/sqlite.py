@@ -11,6 +11,7 @@ from typing import Any
 from cardline.cde.audit import AuditEvent
 from cardline.ledger import Page
 from cardline.ledger.projector import is_projected
+from cardline.ledger.search import Search
 from cardline.ledger.states import (
     PAYMENT_COLUMNS,
     REFUND_COLUMNS,
@@ -169,6 +170,7 @@ class SqliteLedger:
         until: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        search: str | None = None,
     ) -> Page:
         clauses: list[str] = []
         params: list[Any] = []
@@ -186,11 +188,20 @@ class SqliteLedger:
             clauses.append("(created_at < ? OR (created_at = ? AND id < ?))")
             params.extend([created_at, created_at, payment_id])
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-        query = f"SELECT * FROM payments {where} ORDER BY created_at DESC, id DESC LIMIT ?"  # noqa: S608
+        query = f"SELECT * FROM payments {where} ORDER BY created_at DESC, id DESC"  # noqa: S608
+        matcher = Search(search) if search is not None else None
+        if matcher is None:
+            query += " LIMIT ?"
+            params.append(limit + 1)
+        rows: list[dict[str, Any]] = []
         with self._lock:
-            rows = [
-                public_payment(dict(row)) for row in self._db.execute(query, [*params, limit + 1])
-            ]
+            # The cursor reads lazily: a search stops at the first match past the page.
+            for found in self._db.execute(query, params):
+                row = dict(found)
+                if matcher is None or matcher.matches(row):
+                    rows.append(public_payment(row))
+                    if len(rows) > limit:
+                        break
         more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None

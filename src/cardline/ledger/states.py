@@ -45,6 +45,7 @@ from typing import Any
 
 from cardline.cde import ids
 from cardline.cde.audit import AuditEvent
+from cardline.cde.confirmation import confirmation_code
 
 __all__ = [
     "PAYMENT_COLUMNS",
@@ -319,8 +320,10 @@ def with_refunds(
 
 
 def public_payment(row: Mapping[str, Any]) -> dict[str, Any]:
-    """The payment as the API serves it."""
-    return {column: row.get(column) for column in PUBLIC_PAYMENT_COLUMNS}
+    """The payment as the API serves it, with the confirmation code its caller was given."""
+    payment = {column: row.get(column) for column in PUBLIC_PAYMENT_COLUMNS}
+    payment["confirmation_code"] = confirmation_code(str(payment["id"]))
+    return payment
 
 
 def public_refund(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ JSON). It keeps cards only as brand and last digits.
 
 from __future__ import annotations
 
+from cardline.sandbox.emulator import Emulator, serve_forever
 from cardline.sandbox.faults import Fault
-from cardline.sandbox.server import Emulator, serve_forever
 
 __all__ = ["Emulator", "Fault", "serve_forever"]

@@ -78,6 +78,35 @@ def parse_amount(raw: object, pointer: str, *, payments_api: bool) -> Amount:
     return Amount(currency, minor)
 
 
+def requested_amount(body: Mapping[str, Any]) -> Amount | None:
+    """The optional ``amount`` of a Payments v2 body (capture, refund, reauthorize)."""
+    raw = body.get("amount")
+    return None if raw is None else parse_amount(raw, "/amount", payments_api=True)
+
+
+def within(
+    requested: Amount | None,
+    limit: Amount,
+    *,
+    default: Amount | None = None,
+    mismatch: str,
+    exceeded: str,
+) -> Amount:
+    """PayPal's partial-amount rule, shared by capture, refund and reauthorize.
+
+    No ``requested`` amount takes ``default`` (all of ``limit`` when there is none); a
+    requested one must be in ``limit``'s currency (else 422 ``mismatch``) and at most
+    ``limit`` (else 422 ``exceeded``).
+    """
+    if requested is None:
+        return default or limit
+    if requested.currency != limit.currency:
+        raise ApiError(422, Issue(mismatch, "/amount/currency_code"))
+    if requested.minor > limit.minor:
+        raise ApiError(422, Issue(exceeded, "/amount/value"))
+    return requested
+
+
 def _field(raw: dict[str, Any], name: str, pointer: str) -> str:
     value = raw.get(name)
     if value is None:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 from typing import Any
 
-from cardline.sandbox import views
-from cardline.sandbox.amounts import parse_amount
+from cardline.sandbox import lifecycle, views
+from cardline.sandbox.amounts import requested_amount, within
 from cardline.sandbox.errors import ApiError, Issue
 from cardline.sandbox.records import (
     APPROVED,
@@ -18,17 +17,16 @@ from cardline.sandbox.records import (
     Refund,
     declined,
 )
-from cardline.sandbox.store import Store, now_iso
+from cardline.sandbox.store import Store
 from cardline.sandbox.validation import (
     CardInput,
     card_in,
+    check_payment_instruction,
     optional_string,
     parse_order_request,
     parse_payment_source,
     require_object,
 )
-
-AUTHORIZATION_VALID_DAYS = 29
 
 
 @dataclass(frozen=True)
@@ -70,8 +68,8 @@ class Api:
             request = parse_order_request(body)
             if request.invoice_id is not None and self._invoice_paid(request.invoice_id):
                 raise ApiError(422, Issue("DUPLICATE_INVOICE_ID"))
-            assessed = request.card.assess(_today()) if request.card else None
-            stamp = now_iso()
+            assessed = request.card.assess(self.store.clock.today()) if request.card else None
+            stamp = self.store.clock.iso()
             with self.store.lock:
                 order = Order(
                     id=self.store.new_id(),
@@ -128,7 +126,7 @@ class Api:
             card: CardInput | None = parse_payment_source(body)
             if card is None:
                 raise ApiError(422, Issue("ORDER_NOT_APPROVED"))
-            summary, trigger = card.assess(_today())
+            summary, trigger = card.assess(self.store.clock.today())
             with self.store.lock:
                 if order.status == "COMPLETED":  # completed meanwhile under another id
                     raise ApiError(422, Issue(done))
@@ -140,7 +138,7 @@ class Api:
         self, order: Order, card: CardSummary, trigger: str | None, *, request_id: str | None
     ) -> None:
         """Charge or authorize ``card`` for ``order``; the caller holds the store lock."""
-        stamp = now_iso()
+        stamp = self.store.clock.iso()
         processor = declined(trigger) if trigger else APPROVED
         order.card = card
         order.status = "COMPLETED"
@@ -172,7 +170,7 @@ class Api:
                 processor=processor,
                 create_time=stamp,
                 update_time=stamp,
-                expiration_time=now_iso(AUTHORIZATION_VALID_DAYS * 86400),
+                expiration_time=self.store.clock.iso(lifecycle.VALID_DAYS * lifecycle.DAY),
                 invoice_id=order.invoice_id,
                 custom_id=order.custom_id,
             )
@@ -201,8 +199,19 @@ class Api:
     def get_authorization(self, authorization_id: str) -> Reply:
         """GET /v2/payments/authorizations/{id}."""
         with self.store.lock:
-            record = self._authorization(authorization_id)
-            return Reply(200, views.authorization(self.store, record, self.base))
+            return Reply(200, self._authorization_view(self._authorization(authorization_id)))
+
+    def _authorization_view(self, record: Authorization) -> dict[str, Any]:
+        return views.authorization(self.store, record, self.base)
+
+    def _authorization_reply(self, authorization_id: str, call: Call) -> Reply:
+        # Payments v2 documents only 201 for a reauthorization, replays included.
+        with self.store.lock:
+            record = self.store.authorizations[authorization_id]
+            if call.representation:
+                return Reply(201, self._authorization_view(record))
+            links = views.authorization_links(self.store, record, self.base)
+            return Reply(201, views.minimal(record.id, record.status, links))
 
     def capture_authorization(self, authorization_id: str, call: Call) -> Reply:
         """POST /v2/payments/authorizations/{id}/capture (optionally partial)."""
@@ -218,28 +227,19 @@ class Api:
             invoice_id = optional_string(body, "invoice_id", "", max_length=127)
             optional_string(body, "note_to_payer", "", max_length=255)
             optional_string(body, "soft_descriptor", "", max_length=22)
-            amount = None
-            if body.get("amount") is not None:
-                amount = parse_amount(body["amount"], "/amount", payments_api=True)
+            check_payment_instruction(body)
+            requested = requested_amount(body)
             with self.store.lock:
                 auth = self._authorization(authorization_id)
-                if auth.status == "VOIDED":
-                    raise ApiError(422, Issue("AUTHORIZATION_VOIDED"))
-                if auth.status == "DENIED":
-                    raise ApiError(422, Issue("AUTHORIZATION_DENIED"))
-                if auth.status == "CAPTURED":
-                    raise ApiError(422, Issue("AUTHORIZATION_ALREADY_CAPTURED"))
-                remaining = auth.amount.minor - auth.captured
-                if amount is None:
-                    amount = auth.amount.with_minor(remaining)
-                elif amount.currency != auth.amount.currency:
-                    raise ApiError(
-                        422, Issue("AUTH_CAPTURE_CURRENCY_MISMATCH", "/amount/currency_code")
-                    )
+                _refuse(lifecycle.capture_refusal(auth, self.store.clock.now()))
                 # PayPal may allow up to 115 % over-capture by agreement; the sandbox does not.
-                elif amount.minor > remaining:
-                    raise ApiError(422, Issue("MAX_CAPTURE_AMOUNT_EXCEEDED", "/amount/value"))
-                stamp = now_iso()
+                amount = within(
+                    requested,
+                    auth.amount.with_minor(auth.amount.minor - auth.captured),
+                    mismatch="AUTH_CAPTURE_CURRENCY_MISMATCH",
+                    exceeded="MAX_CAPTURE_AMOUNT_EXCEEDED",
+                )
+                stamp = self.store.clock.iso()
                 capture = Capture(
                     id=self.store.new_id(),
                     status="COMPLETED",
@@ -264,25 +264,66 @@ class Api:
                 self.store.remember(operation, call.request_id, capture.id)
             return self._capture_reply(201, capture.id, call)
 
+    def reauthorize_authorization(self, authorization_id: str, call: Call) -> Reply:
+        """POST /v2/payments/authorizations/{id}/reauthorize: after the honour period and
+        before expiry, once, for up to 115 % of the original amount (and, in USD, no more
+        than 75.00 above it); 201 with the new authorization."""
+        operation = "authorizations.reauthorize"
+        body = require_object(call.body, required=False)
+        with self.store.request_key(operation, call.request_id):
+            earlier = self.store.replayed(operation, call.request_id)
+            if earlier is not None:
+                return self._authorization_reply(earlier, call)
+            requested = requested_amount(body)
+            with self.store.lock:
+                original = self._authorization(authorization_id)
+                _refuse(lifecycle.reauthorize_refusal(original, self.store.clock.now()))
+                amount = within(
+                    requested,
+                    lifecycle.reauthorization_limit(original.amount),
+                    default=original.amount,
+                    mismatch="AUTH_CURRENCY_MISMATCH",
+                    exceeded="AUTHORIZATION_AMOUNT_EXCEEDED",
+                )
+                stamp = self.store.clock.iso()
+                renewed = Authorization(
+                    id=self.store.new_id(),
+                    status="CREATED",
+                    amount=amount,
+                    order_id=original.order_id,
+                    request_id=call.request_id,
+                    processor=APPROVED,
+                    create_time=stamp,
+                    update_time=stamp,
+                    expiration_time=original.expiration_time,  # 29 days from the original
+                    invoice_id=original.invoice_id,
+                    custom_id=original.custom_id,
+                    parent_id=original.id,
+                )
+                self.store.authorizations[renewed.id] = renewed
+                self.store.orders[original.order_id].authorization_ids.append(renewed.id)
+                original.reauthorization_id = renewed.id
+                original.update_time = stamp
+                self.store.remember(operation, call.request_id, renewed.id)
+            return self._authorization_reply(renewed.id, call)
+
     def void_authorization(self, authorization_id: str, call: Call) -> Reply:
-        """POST /v2/payments/authorizations/{id}/void: 204, or 200 with the representation."""
+        """POST /v2/payments/authorizations/{id}/void: 204, or 200 with the representation.
+        Voiding an original also voids its reauthorization (the hold is one)."""
         operation = "authorizations.void"
         with self.store.request_key(operation, call.request_id), self.store.lock:
+            auth = self._authorization(authorization_id)
             if self.store.replayed(operation, call.request_id) is None:
-                auth = self._authorization(authorization_id)
-                if auth.status == "CAPTURED":
-                    raise ApiError(422, Issue("PREVIOUSLY_CAPTURED"))
-                if auth.status == "VOIDED":
-                    raise ApiError(422, Issue("PREVIOUSLY_VOIDED"))
-                if auth.status == "DENIED":
-                    raise ApiError(422, Issue("CANNOT_BE_VOIDED"))
-                auth.status = "VOIDED"
-                auth.update_time = now_iso()
+                _refuse(lifecycle.void_refusal(auth))
+                stamp = self.store.clock.iso()
+                renewed = self.store.authorizations.get(auth.reauthorization_id or "")
+                for record in (auth, renewed):
+                    if record is not None and record.status in ("CREATED", "PARTIALLY_CAPTURED"):
+                        record.status = "VOIDED"
+                        record.update_time = stamp
                 self.store.remember(operation, call.request_id, auth.id)
-            else:
-                auth = self._authorization(authorization_id)
             if call.representation:
-                return Reply(200, views.authorization(self.store, auth, self.base))
+                return Reply(200, self._authorization_view(auth))
             return Reply(204)
 
     def _authorization(self, authorization_id: str) -> Authorization:
@@ -312,27 +353,18 @@ class Api:
                 body, "custom_id", "", max_length=127, pattern=r"^[A-Za-z0-9-_.,]*$"
             )
             note = optional_string(body, "note_to_payer", "", max_length=255)
-            amount = None
-            if body.get("amount") is not None:
-                amount = parse_amount(body["amount"], "/amount", payments_api=True)
+            check_payment_instruction(body)
+            requested = requested_amount(body)
             with self.store.lock:
                 capture = self._capture(capture_id)
-                if not capture.moved_money:
-                    raise ApiError(422, Issue("REFUND_NOT_ALLOWED"))
-                if capture.status == "PENDING":
-                    raise ApiError(422, Issue("PENDING_CAPTURE"))
-                if capture.status == "REFUNDED":
-                    raise ApiError(422, Issue("CAPTURE_FULLY_REFUNDED"))
-                remaining = capture.amount.minor - capture.refunded
-                if amount is None:
-                    amount = capture.amount.with_minor(remaining)
-                elif amount.currency != capture.amount.currency:
-                    raise ApiError(
-                        422, Issue("REFUND_CAPTURE_CURRENCY_MISMATCH", "/amount/currency_code")
-                    )
-                elif amount.minor > remaining:
-                    raise ApiError(422, Issue("REFUND_AMOUNT_EXCEEDED", "/amount/value"))
-                stamp = now_iso()
+                _refuse(lifecycle.refund_refusal(capture))
+                amount = within(
+                    requested,
+                    capture.amount.with_minor(capture.amount.minor - capture.refunded),
+                    mismatch="REFUND_CAPTURE_CURRENCY_MISMATCH",
+                    exceeded="REFUND_AMOUNT_EXCEEDED",
+                )
+                stamp = self.store.clock.iso()
                 capture.refunded += amount.minor
                 capture.status = (
                     "REFUNDED" if capture.refunded >= capture.amount.minor else "PARTIALLY_REFUNDED"
@@ -388,5 +420,7 @@ class Api:
             return Reply(201, views.minimal(record.id, record.status, links))
 
 
-def _today() -> date:
-    return datetime.now(UTC).date()
+def _refuse(issue: Issue | None) -> None:
+    """Raise PayPal's 422 for a refused action."""
+    if issue is not None:
+        raise ApiError(422, issue)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 from cardline.cde import ids
@@ -211,6 +212,32 @@ _PAYMENTS: Mapping[str, tuple[int, str]] = {
     "AUTHORIZATION_DENIED": (422, "An denied authorization cannot be captured."),
     "AUTHORIZATION_EXPIRED": (422, "An expired authorization cannot be captured."),
     "AUTHORIZATION_ALREADY_CAPTURED": (422, "Authorization has previously been captured."),
+    "AUTH_CURRENCY_MISMATCH": (
+        422,
+        "The currency specified during reauthorization should be the same as the currency "
+        "specified in the original authorization. Please check the currency of the "
+        "authorization for which you are trying to reauthorize and try again.",
+    ),
+    "REAUTHORIZATION_NOT_SUPPORTED": (
+        422,
+        "A reauthorize cannot be attempted on an authorization_id that is the result of a "
+        "prior reauthorization or on an authorization made on an Order saved using the "
+        "`v2/orders/id/save` API.",
+    ),
+    # Not in Payments v2.5's document: the live sandbox's answer inside the honour period.
+    "REAUTHORIZATION_TOO_SOON": (
+        422,
+        "A reauthorization is only allowed once from Day 4 to Day 29 since the date of the "
+        "original authorization.",
+    ),
+    # Orders v2's words for an authorization above its limit (Payments v2.5 lists none).
+    "AUTHORIZATION_AMOUNT_EXCEEDED": (
+        422,
+        "Authorization amount specified exceeded allowable limit. Specify a different amount "
+        "and try the request again. Alternately, contact Customer Support to increase your "
+        "limits. Local regulations (e.g. in PSD2 countries) prohibit overages above the amount "
+        "authorized by the payer.",
+    ),
     "MAX_CAPTURE_AMOUNT_EXCEEDED": (
         422,
         "Capture amount exceeds allowable limit. Please contact customer service or your "
@@ -345,6 +372,15 @@ def new_debug_id() -> str:
     return ids.random_id(13)
 
 
+def _status_words(status: int) -> tuple[str, str]:
+    """Name and message for a status PayPal's documents do not name (414, 431, 505, ...)."""
+    try:
+        known = HTTPStatus(status)
+    except ValueError:
+        return ("INTERNAL_SERVER_ERROR", "An error occurred.")
+    return known.name, f"{known.phrase}."
+
+
 def error_body(
     status: int,
     issues: tuple[Issue, ...] = (),
@@ -353,7 +389,7 @@ def error_body(
     debug_id: str | None = None,
 ) -> dict[str, Any]:
     """PayPal's JSON error body for ``status`` with ``issues`` as its details."""
-    name, message = STATUS_NAMES.get(status, ("INTERNAL_SERVER_ERROR", "An error occurred."))
+    name, message = STATUS_NAMES.get(status) or _status_words(status)
     body: dict[str, Any] = {
         "name": name,
         "message": message,

@@ -98,6 +98,8 @@ class Authorization:
     custom_id: str | None = None
     captured: int = 0  # minor units captured so far
     capture_ids: list[str] = field(default_factory=list)
+    parent_id: str | None = None  # set on a reauthorization: the authorization it renewed
+    reauthorization_id: str | None = None  # set on an original once it was reauthorized
 
 
 @dataclass

@@ -11,14 +11,15 @@ a transaction only once ``search_delay`` seconds have passed since it was made.
 from __future__ import annotations
 
 import re
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
+from cardline.sandbox.clock import stamp
 from cardline.sandbox.errors import ApiError, Issue
 from cardline.sandbox.records import Capture
 from cardline.sandbox.store import Store
 
+PATH = "/v1/reporting/transactions"
 MAX_RANGE = timedelta(days=31)
 MAX_PAGE_SIZE = 500
 _RFC3339 = re.compile(
@@ -81,7 +82,7 @@ def search(store: Store, params: dict[str, list[str]], delay: float) -> dict[str
         raise ApiError(400, Issue("INVALID_PARAMETER_VALUE", "end_date", "query"))
     page_size = _number(params, "page_size", 100, MAX_PAGE_SIZE)
     page = _number(params, "page", 1, 10_000_000)
-    listed_before = time.time() - delay
+    listed_before = store.clock.now() - delay
     matching = []
     for capture in store.captures.values():
         made = datetime.fromisoformat(capture.create_time.replace("Z", "+00:00"))
@@ -94,9 +95,7 @@ def search(store: Store, params: dict[str, list[str]], delay: float) -> dict[str
         "account_number": "EMULATOR0000",
         "start_date": params["start_date"][0],
         "end_date": params["end_date"][0],
-        "last_refreshed_datetime": _paypal_time(
-            time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(listed_before))
-        ),
+        "last_refreshed_datetime": _paypal_time(stamp(listed_before)),
         "page": page,
         "total_items": len(matching),
         "total_pages": total_pages,

@@ -12,9 +12,9 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any
 
+from cardline.sandbox.clock import Clock
 from cardline.sandbox.records import Authorization, Capture, Order, Refund
 from cardline.sandbox.state import StateFile, tree
 
@@ -25,17 +25,12 @@ _ID_LETTERS = _ID_ALPHABET[10:]
 _ID_LETTER_PLACES = frozenset({1, 8})
 
 
-def now_iso(offset_seconds: float = 0.0) -> str:
-    """UTC time as PayPal writes it: 2025-01-31T12:00:00Z."""
-    moment = datetime.fromtimestamp(time.time() + offset_seconds, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 class Store:
     """Thread-safe in-memory state of one emulator, kept in ``state`` too when given."""
 
     def __init__(self, state: StateFile | None = None) -> None:
         self.lock = threading.RLock()
+        self.clock = Clock()
         self.orders: dict[str, Order] = {}
         self.authorizations: dict[str, Authorization] = {}
         self.captures: dict[str, Capture] = {}

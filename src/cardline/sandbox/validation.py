@@ -107,6 +107,29 @@ def optional_string(
     return value
 
 
+def check_payment_instruction(body: dict[str, Any]) -> None:
+    """Schema checks of a capture's or refund's optional ``payment_instruction``: each
+    platform fee needs an amount (the emulator keeps none of it: there are no partners)."""
+    instruction = body.get("payment_instruction")
+    if instruction is None:
+        return
+    pointer = "/payment_instruction"
+    if not isinstance(instruction, dict):
+        raise ApiError(400, Issue("INVALID_PARAMETER_SYNTAX", pointer))
+    fees = instruction.get("platform_fees")
+    if fees is None:
+        return
+    if not isinstance(fees, list):
+        raise ApiError(400, Issue("INVALID_PARAMETER_SYNTAX", f"{pointer}/platform_fees"))
+    for index, fee in enumerate(fees):
+        at = f"{pointer}/platform_fees/{index}"
+        if not isinstance(fee, dict):
+            raise ApiError(400, Issue("INVALID_PARAMETER_SYNTAX", at))
+        if fee.get("amount") is None:
+            raise ApiError(400, Issue("MISSING_REQUIRED_PARAMETER", f"{at}/amount"))
+        parse_amount(fee["amount"], f"{at}/amount", payments_api=True)
+
+
 def card_in(body: dict[str, Any]) -> object | None:
     """``payment_source.card`` of a body, if it has one (unchecked)."""
     source = body.get("payment_source")

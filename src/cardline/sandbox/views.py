@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cardline.sandbox import lifecycle
 from cardline.sandbox.amounts import fee
 from cardline.sandbox.records import Authorization, Capture, Order, Refund
 from cardline.sandbox.store import Store
@@ -69,7 +70,7 @@ def capture_links(record: Capture, base: str) -> list[dict[str, str]]:
     """HATEOAS links of a capture."""
     href = f"{base}/v2/payments/captures/{record.id}"
     links = [_link(href, "self")]
-    if record.status in ("COMPLETED", "PARTIALLY_REFUNDED"):
+    if lifecycle.refund_refusal(record) is None:
         links.append(_link(f"{href}/refund", "refund", "POST"))
     if record.authorization_id is not None:
         links.append(_link(f"{base}/v2/payments/authorizations/{record.authorization_id}", "up"))
@@ -113,14 +114,16 @@ def capture(store: Store, record: Capture, base: str, *, embedded: bool = False)
     return body
 
 
-def authorization_links(record: Authorization, base: str) -> list[dict[str, str]]:
-    """HATEOAS links of an authorization."""
+def authorization_links(store: Store, record: Authorization, base: str) -> list[dict[str, str]]:
+    """HATEOAS links of an authorization: each action only while it would be allowed."""
     href = f"{base}/v2/payments/authorizations/{record.id}"
+    now = store.clock.now()
     links = [_link(href, "self")]
-    if record.status in ("CREATED", "PARTIALLY_CAPTURED"):
+    if lifecycle.capture_refusal(record, now) is None:
         links.append(_link(f"{href}/capture", "capture", "POST"))
+    if lifecycle.void_refusal(record) is None:
         links.append(_link(f"{href}/void", "void", "POST"))
-    if record.status == "CREATED":
+    if lifecycle.reauthorize_refusal(record, now) is None:
         links.append(_link(f"{href}/reauthorize", "reauthorize", "POST"))
     links.append(_link(f"{base}/v2/checkout/orders/{record.order_id}", "up"))
     return links
@@ -146,7 +149,7 @@ def authorization(
     else:
         body["supplementary_data"] = {"related_ids": {"order_id": record.order_id}}
     body.update(
-        links=authorization_links(record, base),
+        links=authorization_links(store, record, base),
         create_time=record.create_time,
         update_time=record.update_time,
     )

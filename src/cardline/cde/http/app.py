@@ -5,6 +5,7 @@ Standard library only: the charge Lambda builds an App with its single route.
 
 from __future__ import annotations
 
+import logging
 import re
 
 from cardline.cde import audit
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 else:
     Protocol = object  # Authenticator is a structural type for mypy only
 
-log = audit.LazyLogger("cardline.http")
+log = logging.getLogger("cardline.http")
 
 
 class Call(Value):

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from cardline.cde.charge import Charger, parse_payment_request
+from cardline.cde.confirmation import confirmation_code
 from cardline.cde.http.app import Call, Route
-from cardline.cde.http.messages import Response
+from cardline.cde.http.messages import Response, json_response
 from cardline.cde.request_rules import validate_idempotency_key
 
 PAYMENTS_PATH = "/v1/payments"
@@ -21,11 +22,9 @@ def payment_route(charger: Callable[[], Charger]) -> Route:
         receipt = charger().charge(
             request, operator=call.operator, idempotency_key=key, origin=call.request.source_ip
         )
-        # The receipt's JSON was made once for its audit event; the answer reuses it.
-        return Response(
-            201,
-            {"Content-Type": "application/json", "Location": f"{PAYMENTS_PATH}/{receipt.id}"},
-            receipt.to_json().encode(),
-        )
+        # The receipt, and the code the agent reads back to the caller (the IVR's too).
+        answer = receipt.to_dict()
+        answer["confirmation_code"] = confirmation_code(receipt.id)
+        return json_response(201, answer, {"Location": f"{PAYMENTS_PATH}/{receipt.id}"})
 
     return Route("POST", PAYMENTS_PATH, take_payment)

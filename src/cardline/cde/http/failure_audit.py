@@ -21,8 +21,9 @@ unauthenticated request is refused by API Gateway's authorizer before any functi
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
-from _thread import allocate_lock, start_new_thread  # no threading import (cold start)
 
 from cardline.cde import audit
 
@@ -39,7 +40,7 @@ OTHERS = "*"  # the origin of the group every further address shares
 MAX_SAMPLE = 20  # addresses the shared group names
 MAX_COUNTED_SOURCES = 10_000  # distinct addresses the shared group counts exactly
 
-log = audit.LazyLogger("cardline.http")
+log = logging.getLogger("cardline.http")
 
 
 class FailureAudit(Protocol):
@@ -153,7 +154,7 @@ class AggregatedFailures:
         self._clock = clock
         self._background = background
         self._tick = min(1.0, interval / 4)
-        self._lock = allocate_lock()
+        self._lock = threading.Lock()
         self._groups: dict[str, _Group] = {}
         self._flusher_running = False
 
@@ -177,7 +178,7 @@ class AggregatedFailures:
             group.add(wall, route, reason, delay, refused)
             if self._background and not self._flusher_running:
                 self._flusher_running = True
-                start_new_thread(self._run, ())
+                threading.Thread(target=self._run, daemon=True).start()
 
     def _take(self, due_only: bool) -> list[tuple[str, _Group]]:
         with self._lock:

@@ -40,8 +40,8 @@ front; the Lambda handlers count failures without delaying them (``max_delay=0``
 from __future__ import annotations
 
 import math
+import threading
 import time
-from _thread import allocate_lock  # threading.Lock without importing threading (cold start)
 from collections import OrderedDict, deque
 
 from cardline.cde.errors import TooManyRequests
@@ -106,7 +106,7 @@ class FailureThrottle:
             math.ceil(math.log2(max_delay / base_delay)) if max_delay > base_delay > 0 else 0
         )
         self._kept = free_per_source + 1 + doublings
-        self._lock = allocate_lock()
+        self._lock = threading.Lock()
         self._failures: OrderedDict[str, deque[float]] = OrderedDict()
         self._slice = window / _BUCKETS
         self._buckets: deque[list[float]] = deque()  # [slice start, failures in it]

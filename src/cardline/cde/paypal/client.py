@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import ssl
+import threading
 import time
-from _thread import allocate_lock  # threading.Lock without importing threading (cold start)
 from urllib.parse import quote, urlencode
 
-from cardline.cde.audit import LazyLogger
 from cardline.cde.errors import (
     CardlineError,
     GatewayError,
@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PayPalClient"]
 
-logger = LazyLogger("cardline.cde.paypal")
+logger = logging.getLogger("cardline.cde.paypal")
 
 _OAUTH2 = "/v1/oauth2/token"
 _ORDERS = "/v2/checkout/orders"
@@ -285,9 +285,9 @@ class PayPalClient:
             f"{config.client_id}:{config.client_secret}".encode()
         ).decode("ascii")
         self._pool = Pool(self._new_connection, _POOL_SIZE)
-        self._stats_lock = allocate_lock()  # held for a counter, never across an exchange
-        self._token_lock = allocate_lock()  # guards the token's fields
-        self._fetch_lock = allocate_lock()  # one token request at a time (single flight)
+        self._stats_lock = threading.Lock()  # held for a counter, never across an exchange
+        self._token_lock = threading.Lock()  # guards the token's fields
+        self._fetch_lock = threading.Lock()  # one token request at a time (single flight)
         self._token: str | None = None
         self._token_refresh_at = 0.0
         self._token_expires_at = 0.0

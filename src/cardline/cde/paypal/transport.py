@@ -20,7 +20,7 @@ import http.client
 import io
 import select
 import socket
-from _thread import allocate_lock  # threading.Lock without importing threading (cold start)
+import threading
 
 TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
 if TYPE_CHECKING:
@@ -171,7 +171,7 @@ class Pool:
         self._make = make
         self._size = size
         self._idle: list[Connection | TLSConnection] = []
-        self._lock = allocate_lock()
+        self._lock = threading.Lock()
 
     def take(self) -> Connection | TLSConnection:
         """A connection for one exchange, used by this caller alone until given back."""
