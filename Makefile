@@ -4,23 +4,40 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-DATA_DIR ?= .cardline
+# make run serves on PORT and the default data directory every `cardline` command shares
+# ($CARDLINE_DATA_DIR, else $XDG_DATA_HOME/cardline, else ~/.local/share/cardline), unless
+# DATA_DIR names another.
+PORT ?= 8080
+DATA_DIR ?=
 ARTIFACTS ?= .test-artifacts
 
 TOOLS  ?= .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed
 DEPLOY_VENV ?= .venv-deploy
 TEMPLATE := infra/serverless/template.yaml
-LAMBDA_BUILD := build/lambda
-# The Lambda runtime's Python (template.yaml): the charge zip ships byte code compiled by it.
-PYTHON_RUNTIME ?= python3.13
+LAMBDA_BUILD ?= build/lambda
+# The Lambda runtime's Python (template.yaml: python3.13): the charge zip ships byte code
+# compiled by it. Found by cardline.deploy.runtime (this variable, python3.13 on PATH,
+# pyenv's versions, /usr/bin) unless given; PYTHON_RUNTIME=none builds without byte code.
+PYTHON_RUNTIME ?=
 # The platform of the wheels put in the backoffice and ivr zips (the template's arm64).
 LAMBDA_PLATFORM ?= manylinux2014_aarch64
 
 .PHONY: run demo test lint typecheck unit bench clean tools gateway package deploy chromium screenshots graphviz report mutate
 
+# $(call apt_need,CHECK,PACKAGE,WHAT FOR): install the Debian PACKAGE only when the shell
+# command CHECK fails, saying which and why; apt-get's own words only if it fails.
+define apt_need
+@if ! $(1) >/dev/null 2>&1; then \
+	echo "make: installing the Debian package $(2) ($(3))"; \
+	if [ "$$EUID" -ne 0 ]; then echo "make: $(2) is missing: sudo apt-get install $(2)" >&2; exit 1; fi; \
+	said=$$( { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2); } 2>&1 ) \
+		|| { echo "$$said" >&2; echo "make: apt-get install $(2) failed" >&2; exit 1; }; \
+fi
+endef
+
 $(STAMP): pyproject.toml
-	@$(PYTHON) -m venv --help >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq python3-venv)
+	$(call apt_need,$(PYTHON) -m venv --help,python3-venv,for the virtualenv)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade "pip==25.3"
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[dev]"
@@ -40,22 +57,27 @@ gateway: $(STAMP)
 	$(BIN)/python -m cardline.deploy.gateway $(TEMPLATE)
 
 # The Lambda zips the template points at. The charge zip is our charge-path modules only.
+# Each zip's size, as built, is kept in $(LAMBDA_BUILD)/sizes.txt.
 package: $(STAMP)
-	rm -rf $(LAMBDA_BUILD) && mkdir -p $(LAMBDA_BUILD)/site-packages
-	@if $(PYTHON_RUNTIME) -c pass >/dev/null 2>&1; then \
-		$(BIN)/python -m cardline.deploy.package charge $(LAMBDA_BUILD)/charge.zip --bytecode-python $(PYTHON_RUNTIME); \
+	@set -eo pipefail; \
+	if [ "$(PYTHON_RUNTIME)" = none ]; then \
+		bytecode=; echo "note: PYTHON_RUNTIME=none: charge.zip ships without byte code (slower cold starts)"; \
 	else \
-		echo "note: $(PYTHON_RUNTIME) not found: charge.zip ships without byte code (slower cold starts; set PYTHON_RUNTIME)"; \
-		$(BIN)/python -m cardline.deploy.package charge $(LAMBDA_BUILD)/charge.zip; \
-	fi
+		runtime=$$(PYTHON_RUNTIME='$(PYTHON_RUNTIME)' $(BIN)/python -m cardline.deploy.runtime); \
+		bytecode="--bytecode-python $$runtime"; echo "charge.zip byte code compiled by $$runtime"; \
+	fi; \
+	rm -rf $(LAMBDA_BUILD) && mkdir -p $(LAMBDA_BUILD)/site-packages; \
+	$(BIN)/python -m cardline.deploy.package charge $(LAMBDA_BUILD)/charge.zip $$bytecode | tee $(LAMBDA_BUILD)/sizes.txt
 	$(BIN)/python -m pip install -q --disable-pip-version-check --target $(LAMBDA_BUILD)/site-packages \
 		--platform $(LAMBDA_PLATFORM) --implementation cp --python-version 3.13 --only-binary=:all: \
 		"PyYAML==6.0.3" "boto3==1.44.8"
-	$(BIN)/python -m cardline.deploy.package backoffice $(LAMBDA_BUILD)/backoffice.zip --extra $(LAMBDA_BUILD)/site-packages
+	set -o pipefail; $(BIN)/python -m cardline.deploy.package backoffice $(LAMBDA_BUILD)/backoffice.zip \
+		--extra $(LAMBDA_BUILD)/site-packages | tee -a $(LAMBDA_BUILD)/sizes.txt
 	$(BIN)/python -m pip install -q --disable-pip-version-check --target $(LAMBDA_BUILD)/ivr-site-packages \
 		--platform $(LAMBDA_PLATFORM) --implementation cp --python-version 3.13 --only-binary=:all: \
 		"boto3==1.44.8" "aws-encryption-sdk==4.0.7" "cryptography==50.0.2"
-	$(BIN)/python -m cardline.deploy.package ivr $(LAMBDA_BUILD)/ivr.zip --extra $(LAMBDA_BUILD)/ivr-site-packages
+	set -o pipefail; $(BIN)/python -m cardline.deploy.package ivr $(LAMBDA_BUILD)/ivr.zip \
+		--extra $(LAMBDA_BUILD)/ivr-site-packages | tee -a $(LAMBDA_BUILD)/sizes.txt
 
 # sam build + sam deploy --guided (answers are saved in infra/serverless/samconfig.toml).
 deploy: package
@@ -66,7 +88,7 @@ deploy: package
 	cd infra/serverless && $(abspath $(DEPLOY_VENV))/bin/sam deploy --guided --config-file samconfig.toml
 
 run: $(STAMP)
-	$(BIN)/cardline serve --data-dir $(DATA_DIR)
+	$(BIN)/cardline serve --port $(PORT)$(if $(DATA_DIR), --data-dir $(DATA_DIR))
 
 demo: $(STAMP)
 	$(BIN)/cardline demo
@@ -80,11 +102,15 @@ typecheck: $(STAMP)
 
 # The browser tests drive Debian's Chromium (never `playwright install`): install it if missing.
 chromium:
-	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	$(call apt_need,command -v chromium,chromium,the browser tests drive it)
 
 # Graphviz's `dot` draws the compliance report's diagrams.
 graphviz:
-	@command -v dot >/dev/null || (apt-get update -qq && apt-get install -y -qq graphviz)
+	$(call apt_need,command -v dot,graphviz,its dot draws the compliance diagrams)
+
+# The edit-test loop: the unit tests only (no browser, no apt, no tools virtualenv).
+unit: $(STAMP)
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit
 
 # The assessor's report committed in docs/compliance/ (tests/compliance keeps it in step).
 report: $(STAMP) graphviz

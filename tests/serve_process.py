@@ -21,12 +21,16 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 class Served:
-    """`cardline serve --port 0` on a data directory; what it prints goes to ``log``."""
+    """`cardline serve --port 0` on a data directory (None: the default one, as `make run`
+    uses); what it prints goes to ``log``."""
 
-    def __init__(self, data_dir: Path, log: Path, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, data_dir: Path | None, log: Path, env: Mapping[str, str] | None = None
+    ) -> None:
         self._log = open(log, "ab")  # noqa: SIM115 - closed in stop()
+        where = ["--data-dir", str(data_dir)] if data_dir is not None else []
         self.process = subprocess.Popen(
-            [*CARDLINE, "serve", "--port", "0", "--data-dir", str(data_dir)],
+            [*CARDLINE, "serve", "--port", "0", *where],
             stdout=subprocess.PIPE,
             stderr=self._log,
             env=dict(env) if env is not None else clean_env(),

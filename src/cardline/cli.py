@@ -14,12 +14,51 @@ from cardline.cde import audit
 from cardline.cde.errors import CardlineError
 
 DEFAULT_PORT = 8080
+SANDBOX_PORT = 8888
+LOOPBACK = "127.0.0.1"
+RECONCILE_WINDOW = timedelta(days=7)
+
+
+class _Refused(Exception):
+    """A command cannot run as asked; the message says what to do instead."""
 
 
 def _data_dir(value: str | None) -> Path:
     from cardline.local import default_data_dir
 
     return Path(value) if value else default_data_dir()
+
+
+def _existing_data_dir(value: str | None) -> Path:
+    """The data directory a command other than `serve` works on: it must exist already, so
+    that a mistyped or defaulted directory is reported instead of silently created."""
+    data_dir = _data_dir(value)
+    if not data_dir.is_dir():
+        raise _Refused(
+            f"no data directory at {data_dir}: `cardline serve` (what make run runs) makes "
+            "it; give --data-dir DIR or CARDLINE_DATA_DIR for another"
+        )
+    return data_dir
+
+
+def _own_cardline() -> str | None:
+    """How to put this ``cardline`` on PATH, when it runs from a virtualenv that is not on it."""
+    import os
+    import shutil
+
+    if sys.prefix == sys.base_prefix:
+        return None
+    here = Path(sys.prefix) / "bin" / "cardline"
+    found = shutil.which("cardline")
+    if found is not None and Path(found).resolve() == here.resolve():
+        return None
+    prefix = Path(sys.prefix).resolve()
+    if Path(".venv").resolve() == prefix:
+        shown = ".venv"  # make run's, seen from the checkout
+    else:
+        relative = os.path.relpath(prefix)
+        shown = str(prefix) if relative.startswith("..") else relative
+    return f". {shown}/bin/activate"
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -46,10 +85,23 @@ def _serve(args: argparse.Namespace) -> int:
         )
     else:
         print(f"  PayPal: {stack.paypal_mode}", flush=True)
-    if not stack.operators.list():
+    known = stack.operators.list()
+    if not known:
         _operator, key = stack.operators.add("agent-1", origin="serve")
         print("  first operator 'agent-1' created; its key (shown once):", flush=True)
         print(f"  {key}", flush=True)
+    else:
+        active = [o.name for o in known if not o.revoked_at]
+        where = f" --data-dir {args.data_dir}" if args.data_dir else ""
+        add = f"cardline operators add NAME{where}"
+        print(
+            f"  operators: {', '.join(active) or 'none active'} (a key is shown once, when "
+            f"made); a new key: {add}",
+            flush=True,
+        )
+    activate = _own_cardline()
+    if activate is not None:
+        print(f"  `cardline` commands, in another shell: {activate} first", flush=True)
     print("  try: curl -s " + url + "/health", flush=True)
     try:
         serve_until_stopped(server, stack.app)
@@ -59,9 +111,16 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _operators(args: argparse.Namespace) -> int:
-    from cardline.local import open_store
+    from cardline.local import OPERATORS_FILE, open_store
+    from cardline.operators import OperatorStore
 
-    ledger, _sink, operators = open_store(_data_dir(args.data_dir))
+    data_dir = _existing_data_dir(args.data_dir)
+    if args.action == "list":  # reads operators.json only: a listing writes nothing
+        for operator in OperatorStore(data_dir / OPERATORS_FILE, audit.StreamSink()).list():
+            state = f"revoked {operator.revoked_at}" if operator.revoked_at else "active"
+            print(f"{operator.id}\t{operator.name}\t{operator.created_at}\t{state}")
+        return 0
+    ledger, _sink, operators = open_store(data_dir)
     try:
         if args.action == "add":
             _operator, key = operators.add(args.name)
@@ -69,10 +128,6 @@ def _operators(args: argparse.Namespace) -> int:
         elif args.action == "revoke":
             operator = operators.revoke(args.name)
             print(f"revoked {operator.name} ({operator.id})", file=sys.stderr)
-        else:
-            for operator in operators.list():
-                state = f"revoked {operator.revoked_at}" if operator.revoked_at else "active"
-                print(f"{operator.id}\t{operator.name}\t{operator.created_at}\t{state}")
     finally:
         ledger.close()
     return 0
@@ -83,7 +138,7 @@ def _ledger(args: argparse.Namespace) -> int:
     from cardline.ledger.sqlite import SqliteLedger
     from cardline.local import AUDIT_FILE, LEDGER_FILE
 
-    data_dir = _data_dir(args.data_dir)
+    data_dir = _existing_data_dir(args.data_dir)
     path = data_dir / LEDGER_FILE
     for suffix in ("", "-wal", "-shm"):
         old = Path(str(path) + suffix)
@@ -119,35 +174,35 @@ def _since(value: str) -> datetime:
 
 
 def _reconcile(args: argparse.Namespace) -> int:
-    import os
-
-    from cardline.cde.paypal import PayPalClient, PayPalConfig
-    from cardline.local import open_store
+    from cardline.local import NoPayPalRecord, open_store, paypal_record
     from cardline.reconcile import Reconciler
 
-    config = PayPalConfig.from_env(os.environ)
-    if config is None:
-        print(
-            "cardline reconcile: set PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET (and "
-            "PAYPAL_BASE_URL for an emulator: `cardline sandbox` uses sandbox-client / "
-            "sandbox-secret)",
-            file=sys.stderr,
-        )
-        return 2
-    ledger, sink, _operators = open_store(_data_dir(args.data_dir))
-    paypal = PayPalClient(config)
+    data_dir = _existing_data_dir(args.data_dir)
+    since = args.since or datetime.now(UTC) - RECONCILE_WINDOW
     try:
-        since = args.since or datetime.now(UTC) - timedelta(days=7)
-        differences = Reconciler(paypal, ledger, sink, dry_run=args.dry_run).run(since)
-    finally:
-        paypal.close()
-        ledger.close()
+        with paypal_record(data_dir) as (paypal, mode):
+            ledger, sink, _operators = open_store(data_dir)
+            try:
+                reconciler = Reconciler(paypal, ledger, sink, dry_run=args.dry_run)
+                differences = reconciler.run(since)
+            finally:
+                ledger.close()
+    except NoPayPalRecord as error:
+        print(f"cardline reconcile: {error}", file=sys.stderr)
+        return 2
     for difference in differences:
         print(difference.line())
     repaired = sum(1 for d in differences if d.repaired)
+    if not args.dry_run:
+        outcome = f"{repaired} repaired"
+    else:
+        outcome = "dry run: nothing changed"
+        if differences:
+            outcome += " (run it without --dry-run to repair)"
     print(
-        f"reconciled since {since.isoformat(timespec='seconds')}: {len(differences)} "
-        f"differences, {repaired} repaired",
+        f"reconcile against PayPal ({mode}) since {since.isoformat(timespec='seconds')}: "
+        f"{_count(reconciler.checked, 'payment')} checked, "
+        f"{_count(len(differences), 'difference')}; {outcome}",
         file=sys.stderr,
     )
     return 0
@@ -176,18 +231,29 @@ def _call(args: argparse.Namespace) -> int:
 def _sandbox(args: argparse.Namespace) -> int:
     from cardline.sandbox import serve_forever
 
-    serve_forever(args.host, args.port)
+    try:
+        serve_forever(args.host, args.port)
+    except OSError as error:
+        print(
+            f"cardline sandbox: cannot listen on {args.host}:{args.port}: {error.strerror}",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from cardline.demo import run_demo
+    from cardline.demo import DemoError, run_demo
 
-    return run_demo(url=args.url, key=args.key)
+    try:
+        return run_demo(url=args.url, key=args.key)
+    except DemoError as error:
+        print(f"cardline demo: {error}", file=sys.stderr)
+        return error.exit_code
 
 
 def _compliance(args: argparse.Namespace) -> int:
-    from cardline.compliance.report import build, default_templates
+    from cardline.compliance.report import GraphvizMissing, build, default_templates
 
     try:
         templates = [Path(t) for t in args.template] or default_templates()
@@ -195,6 +261,9 @@ def _compliance(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as error:
         print(f"cardline compliance: {error}", file=sys.stderr)
         return 2
+    except GraphvizMissing as error:
+        print(f"cardline compliance: {error}", file=sys.stderr)
+        return 1
     except ImportError as error:
         print(
             f"cardline compliance: {error.name} is missing; pip install 'cardline[compliance]' "
@@ -208,68 +277,109 @@ def _compliance(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    from cardline.ivr.scenarios import SCENARIOS
+
     main = argparse.ArgumentParser(
-        prog="cardline", description="Telephone card payments through PayPal."
+        prog="cardline",
+        description="Telephone card payments through PayPal. "
+        "`cardline COMMAND --help` lists a command's options, choices and defaults.",
     )
     main.add_argument("--version", action="version", version=f"cardline {__version__}")
-    commands = main.add_subparsers(dest="command", required=True)
-    data_help = "state directory (default: $CARDLINE_DATA_DIR or ~/.local/share/cardline)"
+    commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    data_help = (
+        "state directory (default: $CARDLINE_DATA_DIR, else $XDG_DATA_HOME/cardline, else "
+        "~/.local/share/cardline: the one `cardline serve` and make run use)"
+    )
+
+    def listening(command: argparse.ArgumentParser, port: int) -> None:
+        command.add_argument(
+            "--host", default=LOOPBACK, help="address to listen on (default: %(default)s)"
+        )
+        command.add_argument(
+            "--port", type=int, default=port, help="port; 0 picks a free one (default: %(default)s)"
+        )
 
     serve = commands.add_parser("serve", help="run every route locally with the PayPal emulator")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
-    serve.add_argument("--data-dir", help=data_help)
+    listening(serve, DEFAULT_PORT)
+    serve.add_argument("--data-dir", help=data_help + "; made if missing")
     serve.set_defaults(run=_serve)
 
     operators = commands.add_parser("operators", help="manage operator (agent) API keys")
-    operators.add_argument("action", choices=["add", "list", "revoke"])
+    operators.add_argument(
+        "action",
+        choices=["add", "list", "revoke"],
+        help="add NAME (prints its key alone on stdout), list, or revoke NAME",
+    )
     operators.add_argument("name", nargs="?", help="operator name (add, revoke)")
     operators.add_argument("--data-dir", help=data_help)
     operators.set_defaults(run=_operators)
 
     ledger = commands.add_parser("ledger", help="ledger maintenance")
-    ledger.add_argument("action", choices=["rebuild"])
+    ledger.add_argument(
+        "action", choices=["rebuild"], help="rebuild: recreate the ledger from the audit file"
+    )
     ledger.add_argument("--data-dir", help=data_help)
     ledger.set_defaults(run=_ledger)
 
     reconcile = commands.add_parser(
-        "reconcile", help="compare the ledger with PayPal and repair it from PayPal's record"
+        "reconcile",
+        help="compare the ledger with PayPal and repair it from PayPal's record",
+        description="Compare the ledger's payments and refunds with PayPal's record and "
+        "repair the ledger from it. PayPal is the PAYPAL_* variables' PayPal when they "
+        "are set, else the embedded emulator's record in the data directory (what "
+        "`cardline serve` charged there).",
     )
     reconcile.add_argument(
-        "--since", type=_since, help="start of the period: ISO date/date-time or hours (6h)"
+        "--since",
+        type=_since,
+        help="start of the period: an ISO date or date-time (UTC unless it says) or hours "
+        "such as 6h (default: 7 days ago)",
     )
-    reconcile.add_argument("--dry-run", action="store_true", help="report, repair nothing")
+    reconcile.add_argument(
+        "--dry-run", action="store_true", help="report the differences, change nothing"
+    )
     reconcile.add_argument("--data-dir", help=data_help)
     reconcile.set_defaults(run=_reconcile)
 
     sandbox = commands.add_parser("sandbox", help="run the PayPal sandbox emulator on its own")
-    sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8888)
+    listening(sandbox, SANDBOX_PORT)
     sandbox.set_defaults(run=_sandbox)
 
     call = commands.add_parser(
-        "call", help="simulate an IVR card payment call through the Amazon Connect flow"
+        "call",
+        help="simulate an IVR card payment call through the Amazon Connect flow",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="scenarios:\n"
+        + "\n".join(f"  {name:<18} {s.description}" for name, s in SCENARIOS.items()),
     )
     which = call.add_mutually_exclusive_group(required=True)
-    which.add_argument("--scenario", help="good-card, mistyped-then-ok, expired-card, ...")
+    which.add_argument(
+        "--scenario", choices=list(SCENARIOS), metavar="NAME", help="one of the scenarios below"
+    )
     which.add_argument("--script", type=Path, help="a scenario as a JSON file")
     call.add_argument("--url", help="a running `cardline serve` (default: start one of its own)")
     call.add_argument("--key", help="operator key for --url")
     call.add_argument("--emulator", help="the PayPal emulator's URL that `cardline serve` printed")
     call.add_argument("--agent", action="store_true", help="agent-assisted: start a session first")
-    call.add_argument("--flow", type=Path, help="the contact flow JSON (default: infra/connect)")
+    call.add_argument(
+        "--flow", type=Path, help="the contact flow JSON (default: infra/connect's payment flow)"
+    )
     call.add_argument("--data-dir", help="state directory of its own stack (default: temporary)")
     call.set_defaults(run=_call)
 
     demo = commands.add_parser("demo", help="drive a scripted call-centre shift over HTTP")
-    demo.add_argument("--url", help="a running cardline (default: start one of its own)")
-    demo.add_argument("--key", help="operator key for --url")
+    demo.add_argument(
+        "--url", help="a running cardline, http(s)://HOST:PORT (default: start one of its own)"
+    )
+    demo.add_argument("--key", help="operator key for --url (what `cardline serve` printed)")
     demo.set_defaults(run=_demo)
 
     compliance = commands.add_parser(
         "compliance", help="PCI DSS evidence generated from the infrastructure templates"
     )
-    compliance.add_argument("action", choices=["report"])
+    compliance.add_argument(
+        "action", choices=["report"], help="report: diagrams, scope and matrix into --out"
+    )
     compliance.add_argument("--out", required=True, help="directory to write the report into")
     compliance.add_argument(
         "--template",
@@ -288,14 +398,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "operators" and args.action in {"add", "revoke"} and not args.name:
         print("cardline operators: NAME is required", file=sys.stderr)
         return 2
-    if args.command == "demo" and args.url and not args.key:
-        print("cardline demo: --key is required with --url", file=sys.stderr)
+    if args.command == "demo" and bool(args.url) != bool(args.key):
+        print("cardline demo: --url and --key go together", file=sys.stderr)
         return 2
     try:
         result: int = args.run(args)
     except CardlineError as error:
         print(f"cardline: {error.detail}", file=sys.stderr)
         return 1
+    except _Refused as refused:
+        print(f"cardline {args.command}: {refused}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # Ctrl-C, however early: the shell's 128 + SIGINT, no traceback
+        return 130
     return result
 
 

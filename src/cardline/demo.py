@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -15,17 +17,46 @@ from pathlib import Path
 from typing import Any
 
 
+class DemoError(Exception):
+    """The shift cannot go on: the service is unreachable, is not cardline, or refused the
+    key. The message is one line for the person who ran the demo."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
 @dataclass
 class Answer:
     status: int
     body: dict[str, Any]
 
 
+def _checked_url(url: str) -> str:
+    """``url`` without a trailing slash, if it is an http(s) URL with a host."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise DemoError(
+            f"--url wants http://HOST:PORT or https://HOST (such as http://127.0.0.1:8080), "
+            f"not {url!r}",
+            exit_code=2,
+        )
+    return url.rstrip("/")
+
+
 class ApiClient:
-    """A minimal HTTP client for cardline's API (the demo needs no more)."""
+    """A minimal HTTP client for cardline's API (the demo needs no more).
+
+    Every answer must be cardline's JSON; anything else (nothing listening, another web
+    server, a connection lost) raises :class:`DemoError` instead of being read as a result.
+    """
 
     def __init__(self, url: str, key: str) -> None:
-        self.url = url.rstrip("/")
+        self.url = _checked_url(url)
         self.key = key
 
     def call(
@@ -35,22 +66,62 @@ class ApiClient:
         body: dict[str, Any] | None = None,
         *,
         idempotency_key: str | None = None,
+        auth: bool = True,
     ) -> Answer:
-        headers = {"Authorization": f"Bearer {self.key}", "Accept": "application/json"}
+        headers = {"Accept": "application/json"}
+        if auth:
+            headers["Authorization"] = f"Bearer {self.key}"
         data = None
         if body is not None:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
-        request = urllib.request.Request(  # noqa: S310 - an http(s) URL the user gave
+        request = urllib.request.Request(  # noqa: S310 - an http(s) URL checked above
             self.url + path, data=data, headers=headers, method=method
         )
         try:
             with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-                return Answer(response.status, json.loads(response.read() or b"{}"))
+                return Answer(response.status, self._json(response.status, response.read()))
         except urllib.error.HTTPError as error:
-            return Answer(error.code, json.loads(error.read() or b"{}"))
+            with error:
+                return Answer(error.code, self._json(error.code, error.read()))
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+            reason = getattr(error, "reason", None) or error
+            raise DemoError(f"cannot reach {self.url}: {reason}") from None
+
+    def _json(self, status: int, raw: bytes) -> dict[str, Any]:
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise DemoError(
+                f"{self.url} answered HTTP {status} with something other than cardline's "
+                "JSON: is it a cardline service (`cardline serve`)?"
+            )
+        return body
+
+    def check(self) -> None:
+        """Fail early, in one line, unless ``url`` is cardline and takes the key."""
+        health = self.call("GET", "/health", auth=False)
+        if health.status != 200 or "paypal" not in health.body:
+            raise DemoError(
+                f"{self.url}/health answered HTTP {health.status}, not cardline's health "
+                "document: is it a cardline service (`cardline serve`)?"
+            )
+        listed = self.call("GET", "/v1/payments?limit=1")
+        if listed.status in (401, 403):
+            raise DemoError(
+                f"{self.url} refused the key (HTTP {listed.status} {listed.body.get('code')}): "
+                "give the key `cardline serve` printed, or make one with "
+                "`cardline operators add NAME`"
+            )
+        if listed.status != 200:
+            raise DemoError(
+                f"{self.url}/v1/payments answered HTTP {listed.status} "
+                f"{listed.body.get('code')}: {listed.body.get('detail')}"
+            )
 
 
 @contextmanager
@@ -156,9 +227,14 @@ def shift(client: ApiClient) -> list[str]:
         idempotency_key=visa_key,
     )
     print(_receipt_line("5. Agent retries payment 1", retry))
-    same = retry.body.get("id") == visa.body.get("id") and retry.body.get(
-        "paypal_capture_id"
-    ) == visa.body.get("paypal_capture_id")
+    # The same payment only if both answers are one: two missing ids are no proof.
+    same = (
+        visa.status == 201
+        and retry.status in (200, 201)
+        and bool(visa.body.get("id"))
+        and retry.body.get("id") == visa.body.get("id")
+        and retry.body.get("paypal_capture_id") == visa.body.get("paypal_capture_id")
+    )
     print(f"{'':<45}{'same payment, charged once' if same else 'A DIFFERENT PAYMENT'}")
     expect(same, "retry returns the same payment")
 
@@ -185,9 +261,12 @@ def shift(client: ApiClient) -> list[str]:
 
 
 def run_demo(*, url: str | None = None, key: str | None = None) -> int:
-    """Run the shift against ``url`` or a service of the demo's own; 0 when all went as expected."""
+    """Run the shift against ``url`` or a service of the demo's own; 0 when all went as
+    expected. Raises :class:`DemoError` when ``url`` is not a cardline taking ``key``."""
     if url is not None and key is not None:
-        problems = shift(ApiClient(url, key))
+        client = ApiClient(url, key)
+        client.check()
+        problems = shift(client)
     else:
         with local_service() as (own_url, own_key):
             print(f"cardline demo: local service at {own_url} with the PayPal emulator\n")

@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -119,21 +120,9 @@ def build_local(data_dir: Path, environ: Mapping[str, str] = os.environ) -> Loca
     config = PayPalConfig.from_env(environ)
     emulator = None
     if config is None:
-        from cardline.sandbox import Emulator
-
         # Its state lives in the data directory: a restart still knows earlier payments.
-        emulator = Emulator(state_path=data_dir / EMULATOR_FILE)
-        base_url = emulator.start()
-        try:
-            config = PayPalConfig.with_env_timing(
-                base_url, emulator.client_id, emulator.client_secret, environ
-            )
-        except ValueError:  # a bad PAYPAL_TIMEOUT_SECONDS or PAYPAL_DEADLINE_SECONDS
-            emulator.stop()
-            raise
-        mode = "emulator"
-    else:
-        mode = "live" if config.base_url == PayPalConfig.LIVE_URL else "sandbox"
+        emulator, config = _start_emulator(data_dir, environ)
+    mode = _mode(config, emulator)
     paypal = PayPalClient(config)
     charger = Charger(paypal, sink, fingerprint_key(data_dir))
     refunder = Refunder(paypal, ledger, sink)
@@ -145,6 +134,73 @@ def build_local(data_dir: Path, environ: Mapping[str, str] = os.environ) -> Loca
     ]
     app = App(routes, operators, sink)
     return LocalStack(data_dir, app, operators, ledger, sink, mode, emulator)
+
+
+def _start_emulator(data_dir: Path, environ: Mapping[str, str]) -> tuple[Emulator, PayPalConfig]:
+    """The embedded emulator on the data directory's state file, and the client's settings."""
+    from cardline.sandbox import Emulator
+
+    emulator = Emulator(state_path=data_dir / EMULATOR_FILE)
+    base_url = emulator.start()
+    try:
+        config = PayPalConfig.with_env_timing(
+            base_url, emulator.client_id, emulator.client_secret, environ
+        )
+    except ValueError:  # a bad PAYPAL_TIMEOUT_SECONDS or PAYPAL_DEADLINE_SECONDS
+        emulator.stop()
+        raise
+    return emulator, config
+
+
+def _mode(config: PayPalConfig, emulator: Emulator | None) -> str:
+    if emulator is not None:
+        return "emulator"
+    return "live" if config.base_url == PayPalConfig.LIVE_URL else "sandbox"
+
+
+class NoPayPalRecord(Exception):
+    """There is no PayPal record to compare the data directory with; the message says why."""
+
+
+@contextmanager
+def paypal_record(
+    data_dir: Path, environ: Mapping[str, str] = os.environ
+) -> Iterator[tuple[PayPalClient, str]]:
+    """A client reading PayPal's record of the data directory's payments, and its mode.
+
+    PayPal itself when credentials are set, as `cardline serve` would use; else the
+    embedded emulator's state file, which holds what that emulator charged (read while a
+    `cardline serve` on the same directory runs: reading writes nothing to it). Without
+    that file there is no record, and an empty one would make every payment look
+    missing at PayPal: :class:`NoPayPalRecord`.
+    """
+    config = PayPalConfig.from_env(environ)
+    emulator = None
+    if config is None:
+        from cardline.sandbox.state import StateFile
+
+        state = data_dir / EMULATOR_FILE
+        if not state.is_file():
+            raise NoPayPalRecord(
+                f"no PayPal credentials (PAYPAL_CLIENT_ID, PAYPAL_CLIENT_SECRET) and no "
+                f"embedded emulator's record in {data_dir}: set the credentials `cardline "
+                "serve` used"
+            )
+        checked = StateFile(state)
+        checked.close()
+        if checked.replaced is not None:
+            raise NoPayPalRecord(
+                f"the embedded emulator's record {state} was damaged (kept as "
+                f"{checked.replaced.name}): there is nothing to compare the ledger with"
+            )
+        emulator, config = _start_emulator(data_dir, environ)
+    paypal = PayPalClient(config)
+    try:
+        yield paypal, _mode(config, emulator)
+    finally:
+        paypal.close()
+        if emulator is not None:
+            emulator.stop()
 
 
 @dataclass
@@ -175,6 +231,8 @@ def serve_in_background(app: App, host: str = "127.0.0.1", port: int = 0) -> Bac
 
     def stop() -> None:
         stopping.set()
+        # The workers first: one still answering pulls the loop's trigger, which close() shuts.
+        server.task_dispatcher.shutdown()
         server.close()
         thread.join(timeout=5)
         app.flush()  # the audit events held back (aggregated failed authentication)

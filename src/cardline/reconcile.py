@@ -123,6 +123,7 @@ class Reconciler:
         self._sink = sink
         self._search_delay = search_delay
         self._dry_run = dry_run
+        self.checked = 0  # payments the last run() compared, for its summary
 
     def run(self, since: datetime, until: datetime | None = None) -> list[Difference]:
         """Every difference found between ``since`` and ``until`` (default: now)."""
@@ -146,7 +147,9 @@ class Reconciler:
         for row in self._ledger_rows(since, until):
             if row["id"] in seen:
                 continue
+            seen.add(row["id"])
             differences.extend(self._unlisted(row, now))
+        self.checked = len(seen)
         return differences
 
     def _check(self, payment_id: str, order: dict[str, Any]) -> list[Difference]:

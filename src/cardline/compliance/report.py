@@ -12,6 +12,7 @@ import base64
 import hashlib
 import html
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -226,10 +227,24 @@ def _check_table(
     return header, rows
 
 
+class GraphvizMissing(RuntimeError):
+    """Graphviz's ``dot``, which draws the diagrams, is not installed."""
+
+
+def require_graphviz() -> None:
+    """Raise :class:`GraphvizMissing`, naming the package to install, without ``dot``."""
+    if shutil.which("dot") is None:
+        raise GraphvizMissing(
+            "Graphviz's `dot` is not on PATH and the diagrams need it; on Debian or Ubuntu: "
+            "apt-get install graphviz"
+        )
+
+
 def build(
     templates: list[Path], out_dir: Path, *, declaration: Declaration | None = None
 ) -> Report:
     """Analyse each template and write the whole report into ``out_dir``."""
+    require_graphviz()
     from cardline.compliance import dataflow_diagram, network_diagram
 
     declaration = declaration or load_declaration()
