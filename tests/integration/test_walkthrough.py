@@ -241,11 +241,6 @@ def test_make_run_then_every_readme_command_as_printed(
     assert not (tree / ".cardline").exists()  # everything went to the one default directory
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="README's 'Deploying to AWS' paragraph (the lead's) still types the charge zip's "
-    "sizes: the lead replaces it (Docs of the first-hour branch), then removes this mark",
-)
 def test_the_readme_types_no_zip_sizes_by_hand() -> None:
     """Sizes come from the build (`make package` writes build/lambda/sizes.txt); a size
     typed into the README goes stale with the next change to the charge path."""
