@@ -7,8 +7,9 @@ value) in groups separated by any run of characters that are neither letters nor
 whose digits pass the Luhn check. Groups are never split: "4111111111111111 123" holds a
 card number (the first group), "41111111111111111234" does not (one 20-digit number).
 JSON's escapes are read as what they stand for (an audit line is ASCII JSON: a full-width
-digit is "\\uff14" there, a tab "\\t"). A date and time as programs write them
-("2026-12-01 22:16:15") is never taken for a card number.
+digit is "\\uff14" there, a tab "\\t"), and so is percent-encoding ("%20", "%34"). A
+date and time as programs write them ("2026-12-01 22:16:15") is never taken for a card
+number.
 
 Two uses, two strictnesses:
 
@@ -53,9 +54,12 @@ _GROUP = re.compile(r"[0-9][0-9_]*")
 _CLASSES = {c: ("0" if chr(c).isdigit() else "a" if chr(c).isalpha() else None) for c in range(128)}
 _SHADOW_CLASSES = {ord("_"): "0", ord(" "): None, **{ord(d): "0" for d in "0123456789"}}
 _THIRTEEN = "0" * MIN_DIGITS
-# JSON's escapes (an audit line is ASCII JSON): a surrogate pair, \\uXXXX, or one character.
+# JSON's escapes (an audit line is ASCII JSON): a surrogate pair, \\uXXXX, or one character;
+# and percent-encoding (a query string, a URL in an error): one ASCII byte, or the bytes of
+# one UTF-8 character.
 _ESCAPE = re.compile(
-    r"\\(?:u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|(.))",
+    r"\\(?:u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|(.))"
+    r"|%([0-7][0-9a-fA-F]|[c-fC-F][0-9a-fA-F](?:%[89abAB][0-9a-fA-F]){1,3})",
     re.DOTALL,
 )
 _ESCAPED_SEPARATORS = frozenset("nrtbf")
@@ -114,8 +118,10 @@ _SHADOWS = _Shadows(_ASCII_SHADOW)
 
 def _escaped(match: re.Match[str]) -> str:
     """The shadow of one escape, as long as the escape."""
-    high, low, code, single = match.groups()
-    if single is not None:
+    high, low, code, single, percent = match.groups()
+    if percent is not None:
+        char = bytes.fromhex(percent.replace("%", "")).decode("utf-8", "replace")[0]
+    elif single is not None:
         char = " " if single in _ESCAPED_SEPARATORS else single
     elif code is not None:
         char = chr(int(code, 16))
@@ -130,7 +136,7 @@ def _shadow(text: str) -> str:
     """``text`` with one ASCII character per character: its digit, "a" or " " (a digit
     written as an escape: the digit, then "_" for the rest of the escape)."""
     shadow = text.translate(_ASCII_SHADOW if text.isascii() else _SHADOWS)
-    if "\\" in text:
+    if "\\" in text or "%" in text:
         shadow = "".join(
             _escaped(piece) if isinstance(piece, re.Match) else shadow[piece[0] : piece[1]]
             for piece in _pieces(text)
@@ -203,7 +209,7 @@ def _exempt_spans(text: str, inside_identifiers: bool) -> list[tuple[int, int]]:
 def find_pans(text: str, *, inside_identifiers: bool = True) -> list[tuple[int, int, str]]:
     """(start, end, digits) of every card number in ``text``; with ``inside_identifiers=False``,
     not those inside an identifier (see the module docstring)."""
-    if text.isascii() and "\\" not in text:
+    if text.isascii() and "\\" not in text and "%" not in text:
         if _THIRTEEN not in text.translate(_CLASSES):
             return []
         shadow = text.translate(_ASCII_SHADOW)
