@@ -35,6 +35,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from cardline.deploy import runtime as deploy_runtime
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RUNTIME_REQUIREMENTS = HERE / "peers" / "lambda-runtime-requirements.txt"
@@ -55,29 +57,12 @@ class RigError(RuntimeError):
 
 
 def find_runtime_python(environ: Mapping[str, str] = os.environ) -> str:
-    """The Lambda runtime's Python, found as ``make package`` finds it: PYTHON_RUNTIME,
-    then python3.13 on PATH, then pyenv's 3.13 versions. Raises :class:`RigError` saying
-    how to supply it."""
-    candidates = [environ.get("PYTHON_RUNTIME", "")]
-    candidates.append(shutil.which(f"python{RUNTIME_VERSION}") or "")
-    pyenv_root = Path(environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
-    candidates += [
-        str(path / "bin" / f"python{RUNTIME_VERSION}")
-        for path in sorted((pyenv_root / "versions").glob(f"{RUNTIME_VERSION}*"), reverse=True)
-    ]
-    for candidate in filter(None, candidates):
-        done = subprocess.run(
-            [candidate, "-c", "import sys; print(sys.version_info[:2], sys.prefix)"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode == 0 and done.stdout.startswith(str((3, 13))):
-            return candidate
-    raise RigError(
-        f"no python{RUNTIME_VERSION} found (the Lambda runtime's version): set PYTHON_RUNTIME "
-        f"to one, put python{RUNTIME_VERSION} on PATH, or `pyenv install {RUNTIME_VERSION}`"
-    )
+    """The Lambda runtime's Python, found as ``make package`` finds it
+    (:mod:`cardline.deploy.runtime`); raises :class:`RigError` saying how to supply it."""
+    try:
+        return deploy_runtime.find_runtime_python(environ)
+    except deploy_runtime.RuntimeNotFound as missing:
+        raise RigError(str(missing)) from None
 
 
 def _prefix(python: str) -> Path:
