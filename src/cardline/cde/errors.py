@@ -26,6 +26,10 @@ name the field at fault, never its value.
 
 from __future__ import annotations
 
+# The words of every answer to a failure nobody planned for (the App's, the servers'):
+# nothing the request held, nothing of the failure's own message.
+INTERNAL_ERROR = "An internal error occurred; nothing about the card was kept"
+
 
 class CardlineError(Exception):
     """Base of every error cardline raises on purpose."""

@@ -9,6 +9,7 @@ import re
 
 from cardline.cde import audit
 from cardline.cde.errors import (
+    INTERNAL_ERROR,
     AuthenticationFailed,
     CardlineError,
     MethodNotAllowed,
@@ -139,7 +140,7 @@ class App:
         try:
             response = self._dispatch(request)
         except CardlineError as error:
-            response = problem_response(error, request)
+            return self.refuse(error, request.request_id)
         except Exception as error:  # noqa: BLE001 - every failure must still answer
             # Type and frames only: an exception's message may quote data it was handed.
             log.error(
@@ -148,16 +149,16 @@ class App:
                 _safe_path(f"{request.method[:16]} {request.path}"),
                 "".join(_frames(error)),
             )
-            response = problem_response(
-                CardlineError("An internal error occurred; nothing about the card was kept"),
-                request,
-            )
+            return self.refuse(CardlineError(INTERNAL_ERROR), request.request_id)
         return _secured(response, request.request_id)
 
-    def refuse(self, error: CardlineError) -> Response:
-        """The problem answer to a request its host could not even read (a body over the
-        limit, an unreadable event): the headers of every other answer, a new request id."""
-        return _secured(problem_response(error), audit.new_id())
+    def refuse(self, error: CardlineError, request_id: str = "") -> Response:
+        """The problem answer for ``error``: every refusal, the App's own and those of a
+        host that could not even read the request (a body over the limit, an unreadable
+        event), is made here, with the headers of every other answer and ``request_id``
+        (a new one when the host has none)."""
+        request_id = request_id or audit.new_id()
+        return _secured(problem_response(error, request_id), request_id)
 
     def _dispatch(self, request: Request) -> Response:
         allowed: list[str] = []

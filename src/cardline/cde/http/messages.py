@@ -118,11 +118,11 @@ def json_response(status: int, payload: Any, headers: Mapping[str, str] | None =
     )
 
 
-def problem_response(error: CardlineError, request: Request | None = None) -> Response:
+def problem_response(error: CardlineError, request_id: str = "") -> Response:
     """RFC 9457 problem+json for an error, naming the request for support."""
     body = error.problem()
-    if request is not None and request.request_id:
-        body["instance"] = f"urn:cardline:request:{request.request_id}"
+    if request_id:
+        body["instance"] = f"urn:cardline:request:{request_id}"
     headers = {**error.headers, "Content-Type": "application/problem+json"}
     if error.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="cardline"'
