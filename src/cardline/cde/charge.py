@@ -270,7 +270,7 @@ class Charger:
         failure: GatewayError | None = None
         try:
             try:
-                order = self._paypal.create_order(
+                outcome, order = self._paypal.create_order(
                     request_id=paypal_request_id_for(operator, idempotency_key),
                     money=request.money,
                     card=card,
@@ -283,10 +283,10 @@ class Charger:
             except GatewayRejected as error:
                 if error.issue != DUPLICATE_INVOICE:
                     raise
-                order = self._existing_order(payment_id)
-            from cardline.cde.paypal import interpret_order
+                from cardline.cde.paypal import interpret_order
 
-            outcome = interpret_order(order)
+                order = self._existing_order(payment_id)
+                outcome = interpret_order(order)
         except GatewayError as error:
             failure = error
         except Exception as error:  # noqa: BLE001 - see above

@@ -40,7 +40,15 @@ from cardline.cde.errors import (
 )
 from cardline.cde.paypal.codes import CARD_ISSUES, ISSUE_MESSAGES
 from cardline.cde.paypal.config import _parse_base_url, _tls_context
-from cardline.cde.paypal.outcome import DECLINE_KEY, _dict, _first, _text, order_id_of
+from cardline.cde.paypal.outcome import (
+    ChargeOutcome,
+    _dict,
+    _first,
+    _text,
+    interpret_order,
+    order_id_of,
+    refused_card,
+)
 from cardline.cde.paypal.transport import MAX_BODY, Connection, Pool, TLSConnection
 
 TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
@@ -314,15 +322,14 @@ class PayPalClient:
         custom_id: str | None = None,
         description: str | None = None,
         mock_response: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> tuple[ChargeOutcome, dict[str, Any]]:
         """Charge (or authorize) the card in one round trip: ``POST /v2/checkout/orders``.
 
-        Returns PayPal's order (full representation); read it with :func:`interpret_order`.
-        When PayPal refuses the card itself (HTTP 422 with a card issue such as
-        ``INSTRUMENT_DECLINED``, or 3-D Secure required), no order exists: the answer is
-        then ``{"cardline_decline": {"issue", "http_status", "debug_id"}, ...}`` with the
-        masked card, amount and ``custom_id`` we sent, which :func:`interpret_order` turns
-        into a declined or failed outcome with ``order_id`` None.
+        Returns what the payment came to and PayPal's order (full representation). When
+        PayPal refuses the card itself (HTTP 422 with a card issue such as
+        ``INSTRUMENT_DECLINED``, or 3-D Secure required), no order exists: the outcome is
+        then declined or failed with ``order_id`` None (:func:`refused_card`), and the
+        order ``{}``.
 
         Raises GatewayRejected, GatewayUnavailable (nothing charged) or
         GatewayOutcomeUnknown (may be charged: retry with the same ``request_id``).
@@ -348,8 +355,20 @@ class PayPalClient:
         if reply.status == 422:
             problem = _Problem(reply)
             if problem.issue in CARD_ISSUES:
-                return self._refused_card(problem, money, card, custom_id)
-        return self._result("POST", _ORDERS, reply, resource="order")
+                logger.info(
+                    "PayPal refused the card: issue=%s debug_id=%s", problem.issue, problem.debug_id
+                )
+                refused = refused_card(
+                    problem.issue,
+                    brand=str(card.brand),
+                    last_digits=str(card.last4),
+                    amount=money.value,
+                    currency=money.currency,
+                    custom_id=custom_id,
+                )
+                return refused, {}
+        order = self._result("POST", _ORDERS, reply, resource="order")
+        return interpret_order(order), order
 
     def get_order(self, order_id: str) -> dict[str, Any]:
         """``GET /v2/checkout/orders/{id}``; NotFound when PayPal has no such order."""
@@ -488,21 +507,6 @@ class PayPalClient:
             )
         path = template.replace(template[template.index("{") : template.index("}") + 1], safe)
         return self._call("POST", path, template, body=body, request_id=request_id)
-
-    def _refused_card(
-        self, problem: _Problem, money: Money, card: Card, custom_id: str | None
-    ) -> dict[str, Any]:
-        unit: dict[str, Any] = {"amount": _money(money)}
-        if custom_id is not None:
-            unit["custom_id"] = custom_id
-        logger.info(
-            "PayPal refused the card: issue=%s debug_id=%s", problem.issue, problem.debug_id
-        )
-        return {
-            DECLINE_KEY: {"issue": problem.issue, "http_status": 422, "debug_id": problem.debug_id},
-            "payment_source": {"card": {"brand": str(card.brand), "last_digits": str(card.last4)}},
-            "purchase_units": [unit],
-        }
 
     def _result(
         self,
