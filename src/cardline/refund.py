@@ -12,12 +12,12 @@ PayPal does (its replayed answer is checked against the request: capture and amo
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from cardline.cde import audit, ids
+from cardline.cde.encoding import canonical
 from cardline.cde.errors import (
     GatewayError,
     GatewayOutcomeUnknown,
@@ -62,17 +62,16 @@ def refund_fingerprint(
 
     Its bytes must never change: a retry after a deploy must still match its first request.
     """
-    canonical = json.dumps(
+    text = canonical(
         {
             "amount": money.value if money is not None else None,
             "currency": money.currency if money is not None else None,
             "note": note,
             "operator": operator,
             "payment": payment_id,
-        },
-        sort_keys=True,
+        }
     )
-    return REFUND_FINGERPRINT_PREFIX + ids.digest("refund-fingerprint", canonical)[:40]
+    return REFUND_FINGERPRINT_PREFIX + ids.digest("refund-fingerprint", text)[:40]
 
 
 def parse_refund_request(body: object, currency: str) -> tuple[Money | None, str | None]:

@@ -17,6 +17,7 @@ from _thread import allocate_lock  # threading.Lock without importing threading 
 from datetime import UTC, datetime
 
 from cardline.cde import ids, pan
+from cardline.cde.encoding import compact_sorted
 from cardline.cde.values import FrozenValue
 
 # typing stays unimported on the charge path, and so does logging unless a record can go
@@ -32,15 +33,12 @@ else:
 
 SCHEMA = "cardline.cde.audit/1"
 
-# json.dumps(..., separators=(",", ":"), sort_keys=True) without building an encoder per call.
-_ENCODE = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
-
 _ASCII_STRING = json.encoder.encode_basestring_ascii  # a str as a JSON string, in C
 
 
 def _text(value: object) -> str:
     """A top-level field as JSON: a str (always, through the constructor's callers) in C."""
-    encoded: str = _ASCII_STRING(value) if type(value) is str else _ENCODE(value)
+    encoded: str = _ASCII_STRING(value) if type(value) is str else compact_sorted(value)
     return encoded
 
 
@@ -133,7 +131,7 @@ class AuditEvent(FrozenValue):
         ``to_dict()`` with sorted keys, except that pre-encoded details keep their order)."""
         details = self._details_json
         if details is None:
-            details = _ENCODE(dict(self.details))
+            details = compact_sorted(dict(self.details))
         return (
             '{"details":'
             + details

@@ -12,11 +12,11 @@ This module is in the charge path: standard library only, plus cardline's own do
 from __future__ import annotations
 
 import hmac
-import json
 
 from cardline.cde import audit
 from cardline.cde.audit import LazyLogger
 from cardline.cde.card import Card
+from cardline.cde.encoding import canonical, compact
 from cardline.cde.errors import (
     GatewayError,
     GatewayOutcomeUnknown,
@@ -165,7 +165,7 @@ class Receipt(FrozenValue):
         compact JSON (ASCII), encoded on the first call and kept."""
         encoded: str | None = self._json
         if encoded is None:
-            encoded = _COMPACT(self.to_dict() if as_dict is None else as_dict)
+            encoded = compact(self.to_dict() if as_dict is None else as_dict)
             object.__setattr__(self, "_json", encoded)
         return encoded
 
@@ -213,16 +213,10 @@ def parse_payment_request(body: object) -> PaymentRequest:
     return PaymentRequest(money=money, card=card, reference=reference, intent=intent)
 
 
-# json.dumps(..., sort_keys=True) without building an encoder per call. The fingerprint's
-# bytes must never change: a retry after a deploy must still match its first order.
-_CANONICAL = json.JSONEncoder(sort_keys=True).encode
-# json.dumps(..., separators=(",", ":")): the receipt as the API answers it.
-_COMPACT = json.JSONEncoder(separators=(",", ":")).encode
-
-
 def fingerprint(request: PaymentRequest, operator: str, key: bytes) -> str:
-    """Keyed fingerprint of the whole request; card data enters only through an HMAC."""
-    canonical = _CANONICAL(
+    """Keyed fingerprint of the whole request; card data enters only through an HMAC.
+    Its bytes must never change: a retry after a deploy must still match its first order."""
+    text = canonical(
         {
             "amount": request.money.value,
             "currency": request.money.currency,
@@ -234,7 +228,7 @@ def fingerprint(request: PaymentRequest, operator: str, key: bytes) -> str:
             "name": hmac.digest(key, request.card.name.encode(), "sha256").hex(),
         }
     )
-    return FINGERPRINT_PREFIX + hmac.digest(key, canonical.encode(), "sha256").hex()[:40]
+    return FINGERPRINT_PREFIX + hmac.digest(key, text.encode(), "sha256").hex()[:40]
 
 
 class Charger:

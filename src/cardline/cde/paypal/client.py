@@ -30,6 +30,7 @@ from _thread import allocate_lock  # threading.Lock without importing threading 
 from urllib.parse import quote, urlencode
 
 from cardline.cde.audit import LazyLogger
+from cardline.cde.encoding import compact
 from cardline.cde.errors import (
     CardlineError,
     GatewayError,
@@ -89,8 +90,6 @@ _POST_HEADERS = {
     "Content-Type": "application/json",
     "Prefer": "return=representation",
 }
-# json.dumps(..., separators=(",", ":")) without building an encoder per call.
-_COMPACT = json.JSONEncoder(separators=(",", ":")).encode
 
 
 # --------------------------------------------------------------------------- transport
@@ -235,7 +234,7 @@ def _money(money: Money) -> dict[str, str]:
 
 
 def _encode(document: Mapping[str, Any]) -> _Payload:
-    return _Payload(_COMPACT(document).encode("utf-8"))
+    return _Payload(compact(document).encode("utf-8"))
 
 
 def _order_payload(

@@ -1,0 +1,60 @@
+"""One of each: the mechanisms written once stay written once.
+
+Each test reads the source of ``src/cardline`` (the emulator in ``sandbox/``, which
+imitates PayPal rather than using cardline's mechanisms, aside) and fails if a second
+copy of a shared mechanism comes back.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "cardline"
+OTHERS = ("sandbox",)  # the emulator: PayPal's answers, in PayPal's own words
+
+
+def _sources(*allowed: str) -> dict[str, str]:
+    """Every module's text by its path under src/cardline, but ``allowed`` and OTHERS."""
+    found = {}
+    for path in sorted(SRC.rglob("*.py")):
+        name = path.relative_to(SRC).as_posix()
+        if name in allowed or name.split("/")[0] in OTHERS:
+            continue
+        found[name] = path.read_text(encoding="utf-8")
+    return found
+
+
+def _hits(pattern: str, *allowed: str) -> list[str]:
+    regex = re.compile(pattern)
+    return [
+        f"{name}:{number}"
+        for name, text in _sources(*allowed).items()
+        for number, line in enumerate(text.splitlines(), 1)
+        if regex.search(line)
+    ]
+
+
+def _json_encoders(name: str, text: str) -> list[str]:
+    """Where a module builds a JSON encoder of its own: ``json.JSONEncoder(...)``, or
+    ``json.dumps(...)`` with the options of one of the encoding module's forms."""
+    found = []
+    for node in ast.walk(ast.parse(text)):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+            continue
+        options = {keyword.arg for keyword in node.keywords}
+        if node.func.attr == "JSONEncoder" or (
+            node.func.attr == "dumps" and options & {"separators", "sort_keys"}
+        ):
+            found.append(f"{name}:{node.lineno}")
+    return found
+
+
+def test_json_is_encoded_by_the_one_encoding_module() -> None:
+    built = [
+        where
+        for name, text in _sources("cde/encoding.py").items()
+        for where in _json_encoders(name, text)
+    ]
+    assert built == []
