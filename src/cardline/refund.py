@@ -171,15 +171,14 @@ class Refunder:
         self, operator: str, origin: str, payment_id: str, details: Mapping[str, Any]
     ) -> None:
         succeeded = details.get("status") in {"COMPLETED", "PENDING"}
-        self._sink.emit(
-            audit.AuditEvent(
-                type=audit.REFUND,
-                operator=operator,
-                outcome="success" if succeeded else "failure",
-                origin=origin,
-                resource=payment_id,
-                details=details,
-            )
+        audit.record(
+            self._sink,
+            audit.REFUND,
+            operator=operator,
+            outcome="success" if succeeded else "failure",
+            origin=origin,
+            resource=payment_id,
+            details=details,
         )
 
 

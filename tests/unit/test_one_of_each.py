@@ -58,3 +58,13 @@ def test_json_is_encoded_by_the_one_encoding_module() -> None:
         for where in _json_encoders(name, text)
     ]
     assert built == []
+
+
+def test_audit_events_are_written_through_audit_record() -> None:
+    # reconcile.py folds a would-be event into a refund row to see whether the ledger takes
+    # a repair: an event never written, so not one audit.record makes.
+    built = _hits(r"\bAuditEvent\(", "cde/audit.py")
+    assert [where.split(":")[0] for where in built] == ["reconcile.py"]
+    assert "fold_refund(row, event)" in _sources()["reconcile.py"]
+    handed = _hits(r"\.emit\((audit\.)?AuditEvent\(|\.emit\(\w+\.event\(")
+    assert handed == []

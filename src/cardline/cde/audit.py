@@ -176,6 +176,27 @@ class AuditSink(Protocol):
     def emit(self, event: AuditEvent) -> None: ...
 
 
+def record(
+    sink: AuditSink,
+    type: str,
+    *,
+    operator: str,
+    outcome: str,
+    origin: str,
+    resource: str,
+    details: Mapping[str, Any] | None = None,
+    details_json: str | None = None,
+) -> AuditEvent:
+    """Write one audit event: build it (a new ``event_id``, the time now) and hand it to
+    ``sink``, whose failure is the caller's to handle. Every event cardline writes is
+    made here; the event written is returned."""
+    event = AuditEvent(
+        type, operator, outcome, origin, resource, details, details_json=details_json
+    )
+    sink.emit(event)
+    return event
+
+
 class StreamSink:
     """Writes one JSON line per event to a stream (stdout on Lambda)."""
 

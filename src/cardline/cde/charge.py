@@ -298,32 +298,26 @@ class Charger:
         if failure is not None:
             unknown = isinstance(failure, GatewayOutcomeUnknown)
             self._record(
-                audit.AuditEvent(
-                    type=audit.PAYMENT,
-                    operator=operator,
-                    outcome="unknown" if unknown else "failure",
-                    origin=origin,
-                    resource=payment_id,
-                    details={
-                        **facts,
-                        "status": "unknown" if unknown else "failed",
-                        "error": failure.code,
-                        "paypal_debug_id": failure.debug_id,
-                    },
-                )
+                operator,
+                "unknown" if unknown else "failure",
+                origin,
+                payment_id,
+                {
+                    **facts,
+                    "status": "unknown" if unknown else "failed",
+                    "error": failure.code,
+                    "paypal_debug_id": failure.debug_id,
+                },
             )
             raise _for_the_agent(failure, payment_id)
 
         if outcome.custom_id is not None and outcome.custom_id != expected:
             self._record(
-                audit.AuditEvent(
-                    type=audit.PAYMENT,
-                    operator=operator,
-                    outcome="failure",
-                    origin=origin,
-                    resource=payment_id,
-                    details={"status": "rejected", "error": IdempotencyConflict.code},
-                )
+                operator,
+                "failure",
+                origin,
+                payment_id,
+                {"status": "rejected", "error": IdempotencyConflict.code},
             )
             raise IdempotencyConflict(
                 "This Idempotency-Key was already used for a different payment request; "
@@ -333,16 +327,13 @@ class Charger:
         receipt = _receipt(payment_id, operator, facts, outcome, order)
         details = receipt.to_dict()
         recorded = self._record(
-            audit.AuditEvent(
-                type=audit.PAYMENT,
-                operator=operator,
-                outcome="success" if receipt.status == "approved" else "failure",
-                origin=origin,
-                resource=payment_id,
-                details=details,
-                # The receipt is encoded once, for this event and for the API's answer.
-                details_json=receipt.to_json(details),
-            )
+            operator,
+            "success" if receipt.status == "approved" else "failure",
+            origin,
+            payment_id,
+            details,
+            # The receipt is encoded once, for this event and for the API's answer.
+            receipt.to_json(details),
         )
         if not recorded:
             # PayPal answered, but the books do not say so: the agent must not take the card
@@ -355,19 +346,36 @@ class Charger:
             )
         return receipt
 
-    def _record(self, event: audit.AuditEvent) -> bool:
-        """Emit ``event``; False (logged at error level, naming the payment) when the sink
-        fails, so that the caller answers truthfully instead of with a generic error."""
+    def _record(
+        self,
+        operator: str,
+        outcome: str,
+        origin: str,
+        payment_id: str,
+        details: Mapping[str, Any],
+        details_json: str | None = None,
+    ) -> bool:
+        """Write the payment's audit event; False (logged at error level, naming the
+        payment) when the sink fails, so that the caller answers truthfully instead of
+        with a generic error."""
         try:
-            self._sink.emit(event)
+            audit.record(
+                self._sink,
+                audit.PAYMENT,
+                operator=operator,
+                outcome=outcome,
+                origin=origin,
+                resource=payment_id,
+                details=details,
+                details_json=details_json,
+            )
         except Exception as error:  # noqa: BLE001 - the answer must still be true
             # The type only: a sink's message could quote what it was handed.
             _log.error(
-                "audit event %s for payment %s (status %s) could not be written: %s; "
+                "the audit event for payment %s (status %s) could not be written: %s; "
                 "the payment's outcome is not in the audit log",
-                event.event_id,
-                event.resource,
-                event.details.get("status"),
+                payment_id,
+                details.get("status"),
                 type(error).__name__,
             )
             return False

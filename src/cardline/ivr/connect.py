@@ -271,15 +271,14 @@ class IvrHandler:
 
     def _input_refused(self, contact: ContactEvent, details: dict[str, object]) -> None:
         """The audit event for keyed input the call could not use (card-free details)."""
-        self._sink.emit(
-            audit.AuditEvent(
-                type=IVR_INPUT,
-                operator=operator_for(contact.instance_id),
-                outcome="failure",
-                origin=f"connect:{contact.contact_id}",
-                resource=f"contact:{contact.contact_id}",
-                details=details,
-            )
+        audit.record(
+            self._sink,
+            IVR_INPUT,
+            operator=operator_for(contact.instance_id),
+            outcome="failure",
+            origin=f"connect:{contact.contact_id}",
+            resource=f"contact:{contact.contact_id}",
+            details=details,
         )
 
     def _reprompt(self, contact: ContactEvent, attempt: int, reprompt: _Reprompt) -> dict[str, str]:

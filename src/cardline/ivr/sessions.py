@@ -173,20 +173,19 @@ class SessionStore:
         row = session.to_dict()
         with self._connect() as db:
             db.execute(_INSERT, [row[column] for column in _COLUMNS])
-        self._sink.emit(
-            audit.AuditEvent(
-                type="ivr_session",
-                operator=operator,
-                outcome="success",
-                origin=origin,
-                resource=session.id,
-                details={
-                    "contact_id": session.contact_id,
-                    "amount": session.amount,
-                    "currency": session.currency,
-                    "reference": session.reference,
-                },
-            )
+        audit.record(
+            self._sink,
+            "ivr_session",
+            operator=operator,
+            outcome="success",
+            origin=origin,
+            resource=session.id,
+            details={
+                "contact_id": session.contact_id,
+                "amount": session.amount,
+                "currency": session.currency,
+                "reference": session.reference,
+            },
         )
         return session
 
