@@ -30,6 +30,7 @@ from cardline.cde.errors import (
 from cardline.cde.money import Money, parse_money
 from cardline.cde.paypal.codes import refusal_words
 from cardline.cde.request_rules import (
+    NOT_AN_OBJECT,
     paypal_request_id_for,
     reject_unknown,
     validate_idempotency_key,
@@ -79,7 +80,7 @@ def parse_refund_request(body: object, currency: str) -> tuple[Money | None, str
     if body is None:
         return None, None
     if not isinstance(body, dict):
-        raise InvalidRequest("The request body must be a JSON object", field="body")
+        raise InvalidRequest(NOT_AN_OBJECT, field="body")
     reject_unknown(body, REFUND_FIELDS, "body")
     money = parse_money(body["amount"], currency) if "amount" in body else None
     note = body.get("note")

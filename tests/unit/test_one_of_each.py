@@ -68,3 +68,42 @@ def test_audit_events_are_written_through_audit_record() -> None:
     assert "fold_refund(row, event)" in _sources()["reconcile.py"]
     handed = _hits(r"\.emit\((audit\.)?AuditEvent\(|\.emit\(\w+\.event\(")
     assert handed == []
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    """The ids of the nodes that are docstrings (a module's, a class's, a function's)."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                found.add(id(body[0].value))
+    return found
+
+
+def _sentences() -> dict[str, list[str]]:
+    """Every string literal that reads as a sentence (an answer's detail, an agent's or a
+    caller's words, a log line's), by where it is written; docstrings aside."""
+    found: dict[str, list[str]] = {}
+    for name, text in _sources().items():
+        tree = ast.parse(text)
+        # The literal parts of an f-string are pieces of a sentence, not one.
+        skipped = _docstrings(tree) | {
+            id(part)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.JoinedStr)
+            for part in node.values
+        }
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Constant) or not isinstance(node.value, str):
+                continue
+            words = node.value.strip()
+            if id(node) in skipped or len(words) < 30 or words.count(" ") < 3:
+                continue
+            found.setdefault(words, []).append(f"{name}:{node.lineno}")
+    return found
+
+
+def test_every_sentence_is_written_once() -> None:
+    twice = {words: where for words, where in _sentences().items() if len(where) > 1}
+    assert twice == {}

@@ -27,7 +27,10 @@ from cardline.cde.errors import (
 )
 from cardline.cde.money import Money, parse_money
 from cardline.cde.request_rules import (
+    INTENT_RULE,
+    INTENTS,
     MAX_REFERENCE,
+    NOT_AN_OBJECT,
     payment_id_for,
     paypal_request_id_for,
     reject_unknown,
@@ -45,7 +48,6 @@ _log = LazyLogger("cardline.cde.charge")
 
 PAYMENT_FIELDS = frozenset({"amount", "currency", "reference", "intent", "card"})
 CARD_FIELDS = frozenset({"number", "expiry", "security_code", "name"})
-INTENTS = frozenset({"CAPTURE", "AUTHORIZE"})
 FINGERPRINT_PREFIX = "clfp1:"
 # PayPal refuses a second order with one invoice id; ours is the payment id.
 DUPLICATE_INVOICE = "DUPLICATE_INVOICE_ID"
@@ -180,7 +182,7 @@ def _require_string(body: Mapping[str, Any], key: str, field: str) -> str:
 def parse_payment_request(body: object) -> PaymentRequest:
     """Validate a decoded JSON body into a PaymentRequest; raises InvalidRequest subclasses."""
     if not isinstance(body, dict):
-        raise InvalidRequest("The request body must be a JSON object", field="body")
+        raise InvalidRequest(NOT_AN_OBJECT, field="body")
     reject_unknown(body, PAYMENT_FIELDS, "body")
     if "amount" not in body:
         raise InvalidRequest("amount is required", field="amount")
@@ -199,7 +201,7 @@ def parse_payment_request(body: object) -> PaymentRequest:
             raise InvalidRequest("reference must not contain a card number", field="reference")
     intent = body.get("intent", "CAPTURE")
     if intent not in INTENTS:
-        raise InvalidRequest("intent must be CAPTURE or AUTHORIZE", field="intent")
+        raise InvalidRequest(INTENT_RULE, field="intent")
     card_body = body.get("card")
     if not isinstance(card_body, dict):
         raise InvalidRequest("card is required and must be an object", field="card")
@@ -340,9 +342,7 @@ class Charger:
             # again, and a retry with the same key replays PayPal's answer and records it.
             raise GatewayOutcomeUnknown(
                 f"PayPal answered for payment {payment_id}, but its record could not be "
-                "written: the card may have been charged. Retry with the same "
-                "Idempotency-Key to record and learn the outcome; a retry never charges "
-                "twice. Do not take the payment again with a new key."
+                f"written: {_MAY_HAVE_BEEN_CHARGED}"
             )
         return receipt
 
@@ -399,18 +399,26 @@ def charger_from_environment(environ: Mapping[str, str], sink: audit.AuditSink) 
     and the fingerprint key come from Secrets Manager through the extension
     (``CARDLINE_PAYPAL_SECRET_ID``); elsewhere from the environment."""
     from cardline.cde.paypal import PayPalClient, PayPalConfig
+    from cardline.cde.paypal.config import NOT_CONFIGURED
     from cardline.cde.secrets import settings
 
     values = settings(environ)
     config = PayPalConfig.from_env(values)
     if config is None:
-        raise RuntimeError("PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET must be configured")
+        raise RuntimeError(NOT_CONFIGURED)
     key = values.get("CARDLINE_FINGERPRINT_KEY", "")
     if len(key) < 32:
         raise RuntimeError("CARDLINE_FINGERPRINT_KEY must hold at least 32 characters")
     return Charger(PayPalClient(config), sink, key.encode())
 
 
+# What the agent is told whenever the card may have been charged: the same words for a
+# lost answer and for an answer whose record was lost (the retry records it too).
+_RETRY_IS_SAFE = "Retry with the same Idempotency-Key: a retry never charges twice."
+_MAY_HAVE_BEEN_CHARGED = (
+    "the card may have been charged. Retry with the same Idempotency-Key to learn the "
+    "outcome; a retry never charges twice. Do not take the payment again with a new key."
+)
 # PayPal can only speak for the attempt it refused: an earlier one with the same key (a
 # lost answer, a "Confirm again") may have been approved, and that payment stands.
 _EARLIER_ATTEMPTS = (
@@ -422,11 +430,7 @@ _EARLIER_ATTEMPTS = (
 def _for_the_agent(error: GatewayError, payment_id: str) -> GatewayError:
     """The gateway error in words for the agent: what happened to the card, what to do."""
     if isinstance(error, GatewayOutcomeUnknown):
-        detail = (
-            f"PayPal did not confirm payment {payment_id} in time: the card may have been "
-            "charged. Retry with the same Idempotency-Key to learn the outcome; a retry never "
-            "charges twice. Do not take the payment again with a new key."
-        )
+        detail = f"PayPal did not confirm payment {payment_id} in time: {_MAY_HAVE_BEEN_CHARGED}"
     elif isinstance(error, GatewayUnavailable):
         detail = (
             "PayPal could not be reached. "
@@ -442,8 +446,7 @@ def _for_the_agent(error: GatewayError, payment_id: str) -> GatewayError:
             detail += _EARLIER_ATTEMPTS.format(payment_id=payment_id)
         else:
             detail = (
-                f"PayPal gave no usable answer about payment {payment_id}. {words} Retry with "
-                "the same Idempotency-Key: a retry never charges twice."
+                f"PayPal gave no usable answer about payment {payment_id}. {words} {_RETRY_IS_SAFE}"
             )
     return error.in_words(detail)
 

@@ -85,6 +85,11 @@ class PayloadTooLarge(CardlineError):
     code = "payload_too_large"
     title = "The request body is too large"
 
+    @classmethod
+    def over(cls, limit: int) -> PayloadTooLarge:
+        """The refusal of a body over ``limit`` bytes, in the words of every host."""
+        return cls(f"The request body may be at most {limit} bytes")
+
 
 class UnsupportedMediaType(CardlineError):
     status = 415

@@ -91,9 +91,15 @@ class CognitoSignIn:
                 self, "endpoint", f"https://cognito-idp.{self.region}.amazonaws.com/"
             )
         url = urlsplit(self.endpoint)
-        if url.scheme not in ("https", "http") or not url.hostname or url.path not in ("", "/"):
-            raise ValueError("the Cognito endpoint must be a bare https:// origin")
-        if url.query or url.fragment or url.username or url.password:
+        if (
+            url.scheme not in ("https", "http")
+            or not url.hostname
+            or url.path not in ("", "/")
+            or url.query
+            or url.fragment
+            or url.username
+            or url.password
+        ):
             raise ValueError("the Cognito endpoint must be a bare https:// origin")
         if url.scheme == "http" and not _is_loopback(url.hostname):
             raise ValueError("plain HTTP is allowed only to a loopback Cognito stand-in")

@@ -24,6 +24,7 @@ _app: App | None = None
 
 def _build() -> App:
     from cardline.cde.paypal import PayPalClient, PayPalConfig
+    from cardline.cde.paypal.config import NOT_CONFIGURED
     from cardline.cde.secrets import settings
     from cardline.ledger import Ledger
     from cardline.refund import Refunder
@@ -31,7 +32,7 @@ def _build() -> App:
     environ = settings(os.environ)
     config = PayPalConfig.from_env(environ)
     if config is None:
-        raise RuntimeError("PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET must be configured")
+        raise RuntimeError(NOT_CONFIGURED)
     ledger: Ledger
     if environ.get("CARDLINE_LEDGER_TABLE"):
         from cardline.ledger.dynamodb import DynamoDbLedger

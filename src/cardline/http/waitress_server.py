@@ -80,7 +80,7 @@ class NotImplementedByServer(CardlineError):
 def _problem(status: int) -> CardlineError:
     """The answer for a waitress error status: fixed words, never the request's."""
     if status == 413:
-        return PayloadTooLarge(f"The request body may be at most {MAX_BODY_BYTES} bytes")
+        return PayloadTooLarge.over(MAX_BODY_BYTES)
     if status == 431:
         max_header = SETTINGS["max_request_header_size"]
         return HeadersTooLarge(f"The request line and headers may be at most {max_header} bytes")

@@ -19,12 +19,13 @@ from typing import Any
 from cardline.cde import audit, ids
 from cardline.cde.errors import InvalidRequest
 from cardline.cde.money import parse_money
-from cardline.cde.request_rules import MAX_NAME_LENGTH, MAX_REFERENCE, reject_unknown
+from cardline.cde.request_rules import MAX_NAME_LENGTH, MAX_REFERENCE, NOT_AN_OBJECT, reject_unknown
 from cardline.sqlite_files import open_sqlite
 
 SESSIONS_FILE = "ivr-sessions.sqlite3"
 SESSION_ATTRIBUTE = "cardline_session_id"
 SESSION_FIELDS = frozenset({"contact_id", "amount", "currency", "reference", "cardholder_name"})
+NO_SESSION = "No IVR payment session with this id"
 WAITING = "waiting"
 
 
@@ -51,7 +52,7 @@ class Session:
 def parse_session_request(body: object) -> dict[str, str | None]:
     """Validate a session request body (no card data may be in it)."""
     if not isinstance(body, dict):
-        raise InvalidRequest("The request body must be a JSON object", field="body")
+        raise InvalidRequest(NOT_AN_OBJECT, field="body")
     reject_unknown(body, SESSION_FIELDS, "body")
     contact_id = body.get("contact_id")
     if not ids.is_uuid(contact_id):

@@ -170,7 +170,7 @@ class App:
                 allowed.append(route.method)
                 continue
             if len(request.body) > self._max_body:
-                raise PayloadTooLarge(f"The request body may be at most {self._max_body} bytes")
+                raise PayloadTooLarge.over(self._max_body)
             operator = self._authenticate(request, route) if route.authenticated else "anonymous"
             return route.handler(Call(request, match.groupdict(), operator))
         if allowed:

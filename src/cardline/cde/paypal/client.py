@@ -51,6 +51,7 @@ from cardline.cde.paypal.outcome import (
     refused_card,
 )
 from cardline.cde.paypal.transport import MAX_BODY, Connection, Pool, TLSConnection
+from cardline.cde.request_rules import INTENT_RULE, INTENTS
 
 TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
 if TYPE_CHECKING:
@@ -84,6 +85,8 @@ _TOKEN_MARGIN_CAP = 300.0  # refresh when < min(5 min, 10 % of expires_in) remai
 _MAX_REQUEST_ID = 108  # PayPal-Request-Id maxLength in the OpenAPI documents
 _MAX_TEXT = 127  # invoice_id, custom_id, description maxLength
 _USER_AGENT = "cardline-paypal/1"
+_MAYBE_PROCESSED = "the request may have been processed: retry with the same request id"
+_CREDENTIALS_REFUSED = "PayPal credentials were refused"
 _GET_HEADERS = {"Accept": "application/json", "User-Agent": _USER_AGENT}
 _POST_HEADERS = {
     **_GET_HEADERS,
@@ -333,8 +336,8 @@ class PayPalClient:
         Raises GatewayRejected, GatewayUnavailable (nothing charged) or
         GatewayOutcomeUnknown (may be charged: retry with the same ``request_id``).
         """
-        if intent not in ("CAPTURE", "AUTHORIZE"):
-            raise ValueError("intent must be CAPTURE or AUTHORIZE")
+        if intent not in INTENTS:
+            raise ValueError(INTENT_RULE)
         _check_header_value("request_id", request_id, _MAX_REQUEST_ID)
         _check_text("invoice_id", invoice_id)
         _check_text("custom_id", custom_id)
@@ -522,8 +525,7 @@ class PayPalClient:
                 return document
             if method == "POST":
                 raise GatewayOutcomeUnknown(
-                    f"PayPal's answer to POST {template} could not be read; the request may "
-                    "have been processed: retry with the same request id",
+                    f"PayPal's answer to POST {template} could not be read; {_MAYBE_PROCESSED}",
                     http_status=reply.status,
                     debug_id=reply.debug_id,
                 )
@@ -558,8 +560,7 @@ class PayPalClient:
             # 5xx, or a status no final answer to an order should have (3xx, 2xx without a
             # body we can read is handled by _result): PayPal may have acted on it.
             return GatewayOutcomeUnknown(
-                f"PayPal failed on POST {template} ({label}); the request may have been "
-                "processed: retry with the same request id",
+                f"PayPal failed on POST {template} ({label}); {_MAYBE_PROCESSED}",
                 **kwargs,
             )
         return GatewayError(f"PayPal answered {method} {template} with {label}", **kwargs)
@@ -613,7 +614,7 @@ class PayPalClient:
                             is_post and maybe_processed,
                             template,
                             GatewayRejected(
-                                "PayPal credentials were refused",
+                                _CREDENTIALS_REFUSED,
                                 http_status=401,
                                 issue=_Problem(reply).issue,
                                 debug_id=reply.debug_id,
@@ -705,8 +706,7 @@ class PayPalClient:
         if maybe_processed:
             return GatewayOutcomeUnknown(
                 f"PayPal did not give a usable answer to {where} after {attempts} attempts "
-                f"(last: {failure.reason}); the request may have been processed: retry with "
-                "the same request id",
+                f"(last: {failure.reason}); {_MAYBE_PROCESSED}",
                 http_status=failure.status,
                 debug_id=failure.debug_id,
             )
@@ -809,7 +809,7 @@ class PayPalClient:
             )
         if reply.status in (400, 401, 403):
             raise GatewayRejected(
-                "PayPal credentials were refused",
+                _CREDENTIALS_REFUSED,
                 http_status=reply.status,
                 issue=_Problem(reply).issue,
                 debug_id=reply.debug_id,

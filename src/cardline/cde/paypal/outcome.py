@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from cardline.cde.paypal.codes import (
+    APPROVED,
     CARD_ISSUES,
     GENERIC_DECLINE,
     NO_RETRY_ADVICE,
@@ -206,9 +207,7 @@ def interpret_order(order: Mapping[str, Any]) -> ChargeOutcome:
         else ("CREATED", "CAPTURED", "PARTIALLY_CAPTURED")
     )
     if state in approved:
-        return ChargeOutcome(
-            status="approved", response_code=code, message="The payment was approved.", **base
-        )
+        return ChargeOutcome(status="approved", response_code=code, message=APPROVED, **base)
     if state == "PENDING":
         why = f" ({reason})" if reason else ""
         return ChargeOutcome(
