@@ -11,15 +11,12 @@ import os
 from typing import Any
 
 from cardline.cde import audit
-from cardline.cde.http.app import App, GatewayAuthenticator
-from cardline.cde.http.failure_audit import EachFailure
-from cardline.cde.http.lambda_events import handle_event
-from cardline.cde.http.throttle import FailureThrottle
+from cardline.cde.http.app import App
+from cardline.cde.http.lambda_events import LambdaFunction
 from cardline.http.backoffice_routes import backoffice_routes
 from cardline.http.console_routes import CognitoSignIn, console_routes
 
 _sink = audit.StreamSink()
-_app: App | None = None
 
 
 def _build() -> App:
@@ -50,19 +47,11 @@ def _build() -> App:
     cognito = CognitoSignIn.from_env(os.environ)
     if cognito is not None:
         routes.extend(console_routes(cognito))
-    # As in lambda_charge: failures counted, never slept, and written at once.
-    return App(
-        routes,
-        GatewayAuthenticator(),
-        _sink,
-        throttle=FailureThrottle(max_delay=0.0),
-        failures=EachFailure(_sink),
-    )
+    return App.on_lambda(routes, _sink)
+
+
+_function = LambdaFunction(_build)
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    global _app
-    if _app is None:
-        audit.install_log_filter()  # the runtime's handler, before anything can log
-        _app = _build()
-    return handle_event(_app, event)
+    return _function(event, context)

@@ -16,7 +16,7 @@ from cardline.cde.errors import (
     NotFound,
     PayloadTooLarge,
 )
-from cardline.cde.http.failure_audit import AggregatedFailures, FailureAudit
+from cardline.cde.http.failure_audit import AggregatedFailures, EachFailure, FailureAudit
 from cardline.cde.http.messages import (
     MAX_BODY_BYTES,
     SECURITY_HEADERS,
@@ -128,6 +128,19 @@ class App:
         self._max_body = max_body
         self._throttle = throttle or FailureThrottle()
         self._failures = failures or AggregatedFailures(sink)
+
+    @classmethod
+    def on_lambda(cls, routes: Sequence[Route], sink: audit.AuditSink) -> App:
+        """The App of a Lambda function: API Gateway's authorizer authenticates, and failed
+        attempts are counted, never slept (an instance serves one request at a time), and
+        written at once (a frozen instance cannot be trusted to flush later)."""
+        return cls(
+            routes,
+            GatewayAuthenticator(),
+            sink,
+            throttle=FailureThrottle(max_delay=0.0),
+            failures=EachFailure(sink),
+        )
 
     def flush(self) -> None:
         """Write the audit events held back (aggregated failed authentication); the

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
+from cardline.cde.audit import install_log_filter
 from cardline.cde.errors import MalformedRequest
 from cardline.cde.http.messages import Request, Response
 from cardline.cde.pan import contains_pan
@@ -150,3 +151,22 @@ def handle_event(app: App, event: Any) -> dict[str, Any]:
         request_id = _request_id(_mapping(_mapping(event).get("requestContext")))
         return response_to_event(app.refuse(error, request_id), version_2=version_2)
     return response_to_event(app.handle(request), version_2=version_2)
+
+
+class LambdaFunction:
+    """A Lambda entry point (the template's ``Handler`` names one): builds its App on the
+    first invocation, after putting the PAN mask on the runtime's log handler (nothing has
+    logged yet), and keeps it for the life of the instance; ``app`` is None until then."""
+
+    __slots__ = ("_build", "app")
+
+    def __init__(self, build: Callable[[], App]) -> None:
+        self._build = build
+        self.app: App | None = None
+
+    def __call__(self, event: Any, context: Any) -> dict[str, Any]:
+        app = self.app
+        if app is None:
+            install_log_filter()
+            app = self.app = self._build()
+        return handle_event(app, event)
