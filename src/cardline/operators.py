@@ -138,13 +138,12 @@ class OperatorStore:
         return found.id
 
     def _emit(self, kind: str, operator: Operator, by: str, origin: str) -> None:
-        self._sink.emit(
-            audit.AuditEvent(
-                type=kind,
-                operator=by,
-                outcome="success",
-                origin=origin,
-                resource=operator.id,
-                details={"name": operator.name},
-            )
+        audit.record(
+            self._sink,
+            kind,
+            operator=by,
+            outcome="success",
+            origin=origin,
+            resource=operator.id,
+            details={"name": operator.name},
         )

@@ -302,30 +302,22 @@ class Reconciler:
     def _repair_refund(self, payment_id: str, facts: dict[str, Any]) -> None:
         if self._dry_run:
             return
-        self._sink.emit(
-            audit.AuditEvent(
-                type=audit.REFUND,
-                operator=RECONCILER,
-                outcome="success" if facts.get("status") in REFUNDED else "failure",
-                origin=RECONCILER,
-                resource=payment_id,
-                details=facts,
-            )
-        )
+        self._record(audit.REFUND, payment_id, facts, facts.get("status") in REFUNDED)
 
     def _repair(self, payment_id: str, facts: dict[str, Any]) -> None:
         if self._dry_run:
             return
-        approved = facts.get("status") == "approved"
-        self._sink.emit(
-            audit.AuditEvent(
-                type=audit.PAYMENT,
-                operator=RECONCILER,
-                outcome="success" if approved else "failure",
-                origin=RECONCILER,
-                resource=payment_id,
-                details=facts,
-            )
+        self._record(audit.PAYMENT, payment_id, facts, facts.get("status") == "approved")
+
+    def _record(self, kind: str, payment_id: str, facts: dict[str, Any], success: bool) -> None:
+        audit.record(
+            self._sink,
+            kind,
+            operator=RECONCILER,
+            outcome="success" if success else "failure",
+            origin=RECONCILER,
+            resource=payment_id,
+            details=facts,
         )
 
 

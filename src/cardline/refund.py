@@ -12,12 +12,12 @@ PayPal does (its replayed answer is checked against the request: capture and amo
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from cardline.cde import audit, ids
+from cardline.cde.encoding import canonical
 from cardline.cde.errors import (
     GatewayError,
     GatewayOutcomeUnknown,
@@ -30,6 +30,7 @@ from cardline.cde.errors import (
 from cardline.cde.money import Money, parse_money
 from cardline.cde.paypal.codes import refusal_words
 from cardline.cde.request_rules import (
+    NOT_AN_OBJECT,
     paypal_request_id_for,
     reject_unknown,
     validate_idempotency_key,
@@ -62,17 +63,16 @@ def refund_fingerprint(
 
     Its bytes must never change: a retry after a deploy must still match its first request.
     """
-    canonical = json.dumps(
+    text = canonical(
         {
             "amount": money.value if money is not None else None,
             "currency": money.currency if money is not None else None,
             "note": note,
             "operator": operator,
             "payment": payment_id,
-        },
-        sort_keys=True,
+        }
     )
-    return REFUND_FINGERPRINT_PREFIX + ids.digest("refund-fingerprint", canonical)[:40]
+    return REFUND_FINGERPRINT_PREFIX + ids.digest("refund-fingerprint", text)[:40]
 
 
 def parse_refund_request(body: object, currency: str) -> tuple[Money | None, str | None]:
@@ -80,7 +80,7 @@ def parse_refund_request(body: object, currency: str) -> tuple[Money | None, str
     if body is None:
         return None, None
     if not isinstance(body, dict):
-        raise InvalidRequest("The request body must be a JSON object", field="body")
+        raise InvalidRequest(NOT_AN_OBJECT, field="body")
     reject_unknown(body, REFUND_FIELDS, "body")
     money = parse_money(body["amount"], currency) if "amount" in body else None
     note = body.get("note")
@@ -172,15 +172,14 @@ class Refunder:
         self, operator: str, origin: str, payment_id: str, details: Mapping[str, Any]
     ) -> None:
         succeeded = details.get("status") in {"COMPLETED", "PENDING"}
-        self._sink.emit(
-            audit.AuditEvent(
-                type=audit.REFUND,
-                operator=operator,
-                outcome="success" if succeeded else "failure",
-                origin=origin,
-                resource=payment_id,
-                details=details,
-            )
+        audit.record(
+            self._sink,
+            audit.REFUND,
+            operator=operator,
+            outcome="success" if succeeded else "failure",
+            origin=origin,
+            resource=payment_id,
+            details=details,
         )
 
 

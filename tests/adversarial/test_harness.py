@@ -96,8 +96,8 @@ def _projector(_: None) -> Any:
 @pytest.mark.parametrize(
     ("module", "state", "invoke"),
     [
-        (lambda_charge, "_app", _charge),
-        (lambda_backoffice, "_app", _backoffice),
+        (lambda_charge._function, "app", _charge),
+        (lambda_backoffice._function, "app", _backoffice),
         (lambda_handler, "_handler", _ivr),
         (lambda_projector, "_ledger", _projector),
     ],

@@ -13,7 +13,7 @@ from typing import Any
 from cardline.cde import audit, ids
 from cardline.cde.card import Card
 from cardline.cde.money import parse_money
-from cardline.cde.paypal import PayPalClient, interpret_order
+from cardline.cde.paypal import PayPalClient
 from cardline.cde.request_rules import payment_id_for, paypal_request_id_for
 from cardline.reconcile import Reconciler
 from tests.adversarial.refund_support import (
@@ -39,7 +39,7 @@ def _old_payment(paypal: PayPalClient, operator: str) -> tuple[str, dict[str, An
     """A payment made the way the code before the change made it, and its audit event."""
     legacy_id = _legacy("pay_", "payment", operator, KEY)
     card = Card.parse(number=VISA, expiry=future_expiry(), security_code=CVV, name="Ada Lovelace")
-    order = paypal.create_order(
+    outcome, order = paypal.create_order(
         request_id=paypal_request_id_for(operator, KEY),
         money=parse_money("20.00", "USD"),
         card=card,
@@ -48,7 +48,6 @@ def _old_payment(paypal: PayPalClient, operator: str) -> tuple[str, dict[str, An
         custom_id=None,
         description="order-before",
     )
-    outcome = interpret_order(order)
     details = {
         "id": legacy_id,
         "status": outcome.status,

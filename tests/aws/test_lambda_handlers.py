@@ -89,8 +89,8 @@ def deployment(
         for name, value in environment.items():
             monkeypatch.setenv(name, value)
         for module, attribute in (
-            (lambda_charge, "_app"),
-            (lambda_backoffice, "_app"),
+            (lambda_charge._function, "app"),
+            (lambda_backoffice._function, "app"),
             (lambda_projector, "_ledger"),
         ):
             monkeypatch.setattr(module, attribute, None)

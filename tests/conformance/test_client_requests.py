@@ -17,7 +17,7 @@ import pytest
 
 from cardline.cde.card import Card
 from cardline.cde.money import parse_money
-from cardline.cde.paypal import PayPalClient, PayPalConfig, interpret_order
+from cardline.cde.paypal import PayPalClient, PayPalConfig
 from tests.cards import AMEX, CVV, VISA, future_expiry
 from tests.conformance.spec import (
     SKIP_REASON,
@@ -106,7 +106,7 @@ def recorded() -> Iterator[list[Recorded]]:
     try:
         visa = Card.parse(number=VISA, expiry=future_expiry(), security_code=CVV, name="Ada L")
         amex = Card.parse(number=AMEX, expiry=future_expiry(), security_code="1234", name="Bo")
-        captured = client.create_order(
+        captured, _order = client.create_order(
             request_id="conf-order-1",
             money=parse_money("12.50", "USD"),
             card=visa,
@@ -115,14 +115,14 @@ def recorded() -> Iterator[list[Recorded]]:
             description="Telephone order 1",
             mock_response='{"mock_application_codes":"INSTRUMENT_DECLINED"}',
         )
-        authorized = client.create_order(
+        authorized, _order = client.create_order(
             request_id="conf-order-2",
             money=parse_money("1000", "JPY"),
             card=amex,
             intent="AUTHORIZE",
         )
-        capture_id = interpret_order(captured).capture_id
-        authorization_id = interpret_order(authorized).authorization_id
+        capture_id = captured.capture_id
+        authorization_id = authorized.authorization_id
         assert capture_id is not None
         assert authorization_id is not None
         client.capture_authorization(authorization_id, request_id="conf-capture-1")
@@ -140,7 +140,7 @@ def recorded() -> Iterator[list[Recorded]]:
             money=parse_money("2.00", "USD"),
             note="Goodwill refund",
         )
-        client.get_order(captured["id"])
+        client.get_order(captured.order_id or "")
         client.get_capture(capture_id)
         client.get_refund(refund["id"])
         yield list(fake.requests)

@@ -15,7 +15,7 @@ import pytest
 from cardline.cde import audit, ids
 from cardline.cde.card import Card
 from cardline.cde.money import parse_money
-from cardline.cde.paypal import PayPalClient, PayPalConfig, interpret_order, timeout_from_env
+from cardline.cde.paypal import PayPalClient, PayPalConfig, timeout_from_env
 from cardline.reconcile import Reconciler
 from cardline.sandbox import Emulator
 from tests.artifacts import run
@@ -68,13 +68,13 @@ def _charged_with_a_false_decline(fast: Running, paypal: PayPalClient) -> dict[s
     event could not overwrite an approval: the ledger never regresses one)."""
     payment_id = "pay_" + ids.random_id(24)
     card = Card.parse(number=VISA, expiry=future_expiry(), security_code=CVV, name="Ada Lovelace")
-    order = paypal.create_order(
+    outcome, _order = paypal.create_order(
         request_id="false-decline-" + payment_id,
         money=parse_money("12.50", "USD"),
         card=card,
         invoice_id=payment_id,
     )
-    assert interpret_order(order).status == "approved"
+    assert outcome.status == "approved"
     fast.stack.sink.emit(_event(payment_id, status="declined"))
     return {"id": payment_id}
 

@@ -29,6 +29,7 @@ from cardline.cde.errors import (
     NotFound,
 )
 from cardline.cde.money import Money, parse_money
+from cardline.cde.paypal import ChargeOutcome, interpret_order
 from cardline.local import AUDIT_FILE
 from cardline.operators import OperatorStore
 from cardline.refund import Refunder
@@ -166,14 +167,15 @@ class _PayPal:
     def __init__(self, order: dict[str, Any] | None = None, error: Exception | None = None) -> None:
         self.order, self.error = order, error
 
-    def create_order(self, *, custom_id: str, **kw: Any) -> dict[str, Any]:
+    def create_order(self, *, custom_id: str, **kw: Any) -> tuple[ChargeOutcome, dict[str, Any]]:
         if self.error is not None:
             raise self.error
         assert self.order is not None
-        return {
+        order = {
             **self.order,
             "purchase_units": [{**self.order["purchase_units"][0], "custom_id": custom_id}],
         }
+        return interpret_order(order), order
 
 
 def _order(status: str, response_code: str | None = None) -> dict[str, Any]:
@@ -316,9 +318,9 @@ class _Replaying(_PayPal):
     def __init__(self, order: dict[str, Any]) -> None:
         super().__init__(order)
 
-    def create_order(self, *, custom_id: str, **kw: Any) -> dict[str, Any]:
+    def create_order(self, *, custom_id: str, **kw: Any) -> tuple[ChargeOutcome, dict[str, Any]]:
         assert self.order is not None
-        return self.order
+        return interpret_order(self.order), self.order
 
 
 # --------------------------------------------------------------------------- refunds

@@ -17,6 +17,7 @@ from cardline.cde.errors import (
     InvalidRequest,
 )
 from cardline.cde.money import Money
+from cardline.cde.paypal import ChargeOutcome, interpret_order
 from cardline.cde.request_rules import validate_idempotency_key
 from tests.cards import CVV, VISA, payment
 
@@ -33,7 +34,7 @@ class FakePayPal:
 
     def create_order(
         self, *, request_id: str, money: Money, card: Card, **kw: Any
-    ) -> dict[str, Any]:
+    ) -> tuple[ChargeOutcome, dict[str, Any]]:
         self.calls.append({"request_id": request_id, "money": money, **kw})
         if self.fail_with is not None:
             raise self.fail_with
@@ -61,7 +62,7 @@ class FakePayPal:
                     }
                 ],
             }
-        return self.orders[request_id]
+        return interpret_order(self.orders[request_id]), self.orders[request_id]
 
 
 class Events:

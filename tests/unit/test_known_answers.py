@@ -18,6 +18,7 @@ from cardline.cde import audit, ids
 from cardline.cde.card import Card
 from cardline.cde.charge import Charger, PaymentRequest, fingerprint
 from cardline.cde.money import Money, parse_money
+from cardline.cde.paypal import interpret_order
 from cardline.cde.request_rules import payment_id_for, paypal_request_id_for
 from cardline.ivr.connect import idempotency_key_for, operator_for
 from tests.cards import CVV, VISA
@@ -142,12 +143,13 @@ class _RecordingPayPal:
     def create_order(self, *, request_id: str, money: Money, card: Card, **kw: Any) -> Any:
         self.sent = {"request_id": request_id, **kw}
         capture = {"id": "3C679366HH908993F", "status": "COMPLETED"}
-        return {
+        order = {
             "id": "5O190127TN364715T",
             "status": "COMPLETED",
             "create_time": "2026-11-28T10:00:00Z",
             "purchase_units": [{"custom_id": kw["custom_id"], "payments": {"captures": [capture]}}],
         }
+        return interpret_order(order), order
 
 
 class _Events:

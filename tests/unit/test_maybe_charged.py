@@ -128,7 +128,7 @@ def test_any_409_to_an_order_with_our_request_id_is_retried_under_that_id(
 ) -> None:
     # PayPal may still be processing the first request with this id, whatever the 409 says.
     fake.script.append(Reply(409, error_body("RESOURCE_CONFLICT", issue)))
-    answer = client.create_order(request_id="req-409", money=usd(), card=visa())
+    _outcome, answer = client.create_order(request_id="req-409", money=usd(), card=visa())
     attempts = fake.api_requests(ORDERS)[1:]  # after the warm-up
     assert [r.headers["paypal-request-id"] for r in attempts] == ["req-409", "req-409"]
     assert answer["status"] == "COMPLETED"

@@ -37,7 +37,6 @@ from cardline.cde.errors import (
 )
 from cardline.cde.money import Money, parse_money
 from cardline.cde.paypal import (
-    DECLINE_KEY,
     RESPONSE_CODES,
     RETRYABLE_RESPONSE_CODES,
     ChargeOutcome,
@@ -425,10 +424,22 @@ def usd(amount: str = "12.50") -> Money:
     return parse_money(amount, "USD")
 
 
-def order(client: PayPalClient, request_id: str = "req-1", **kwargs: Any) -> dict[str, Any]:
+def create(
+    client: PayPalClient, request_id: str = "req-1", **kwargs: Any
+) -> tuple[ChargeOutcome, dict[str, Any]]:
     kwargs.setdefault("money", usd())
     kwargs.setdefault("card", visa())
     return client.create_order(request_id=request_id, **kwargs)
+
+
+def order(client: PayPalClient, request_id: str = "req-1", **kwargs: Any) -> dict[str, Any]:
+    """PayPal's order, as create_order returns it beside the outcome."""
+    return create(client, request_id, **kwargs)[1]
+
+
+def outcome_of(client: PayPalClient, request_id: str = "req-1", **kwargs: Any) -> ChargeOutcome:
+    """What the payment came to, as create_order returns it beside the order."""
+    return create(client, request_id, **kwargs)[0]
 
 
 # --------------------------------------------------------------------------- requests sent
@@ -491,7 +502,7 @@ def test_mock_response_header_passes_through(client: PayPalClient, fake: FakePay
 
 
 def test_authorize_intent_yields_an_authorization(client: PayPalClient, fake: FakePayPal) -> None:
-    outcome = interpret_order(order(client, intent="AUTHORIZE"))
+    outcome = outcome_of(client, intent="AUTHORIZE")
     assert fake.api_requests(ORDERS)[0].json()["intent"] == "AUTHORIZE"
     assert outcome.status == "approved"
     assert outcome.authorization_id is not None
@@ -621,7 +632,7 @@ def test_a_failed_refresh_keeps_using_the_token_that_has_not_expired(
     clock.now = start + 3600 - 100  # inside the 300 s refresh margin, before expiry
     fake.token_script.append(Reply(503, {"name": "SERVICE_UNAVAILABLE"}))
 
-    assert interpret_order(order(client, "b")).status == "approved"
+    assert outcome_of(client, "b").status == "approved"
     assert len(fake.token_requests()) == 2
     assert fake.api_requests()[-1].headers["authorization"] == "Bearer A21AAfake-token-1"
 
@@ -651,7 +662,7 @@ def test_the_401_retry_does_not_use_up_an_attempt(
     client = make_client(max_attempts=1)
     order(client, "a")
     fake.revoke_tokens()
-    assert interpret_order(order(client, "b")).status == "approved"
+    assert outcome_of(client, "b").status == "approved"
 
 
 def test_a_second_401_means_the_credentials_were_refused(
@@ -797,7 +808,7 @@ def test_attempts_stop_at_max_attempts(
 def test_a_decline_is_never_retried_by_the_client(client: PayPalClient, fake: FakePayPal) -> None:
     declined = order_body(capture_status="DECLINED", code="9100")
     fake.script.append(Reply(201, declined))
-    outcome = interpret_order(order(client))
+    outcome = outcome_of(client)
     assert outcome.status == "declined"
     assert outcome.retryable is True
     assert len(fake.api_requests(ORDERS)) == 1
@@ -977,10 +988,9 @@ def test_card_issues_on_create_are_declined_outcomes(
         Reply(422, error_body("UNPROCESSABLE_ENTITY", issue, field="/payment_source/card"))
     )
 
-    answer = order(client, custom_id="clfp1:xyz")
-    outcome = interpret_order(answer)
+    outcome, answer = create(client, custom_id="clfp1:xyz")
 
-    assert answer[DECLINE_KEY]["issue"] == issue
+    assert answer == {}  # PayPal made no order, and none is made up for it
     assert outcome.status == "declined"
     assert outcome.decline_reason == issue
     assert outcome.message
@@ -996,7 +1006,7 @@ def test_a_merchant_not_enabled_for_cards_is_a_failure(
     fake.script.append(
         Reply(422, error_body("UNPROCESSABLE_ENTITY", "NOT_ENABLED_FOR_CARD_PROCESSING"))
     )
-    outcome = interpret_order(order(client))
+    outcome = outcome_of(client)
     assert outcome.status == "failed"
     assert outcome.decline_reason == "NOT_ENABLED_FOR_CARD_PROCESSING"
 
@@ -1005,7 +1015,7 @@ def test_three_d_secure_is_a_failure_a_caller_cannot_fix(
     client: PayPalClient, fake: FakePayPal
 ) -> None:
     fake.script.append(Reply(422, error_body("UNPROCESSABLE_ENTITY", "PAYER_ACTION_REQUIRED")))
-    outcome = interpret_order(order(client))
+    outcome = outcome_of(client)
     assert outcome.status == "failed"
     assert "3-D Secure" in (outcome.message or "")
     assert "phone" in (outcome.message or "")
@@ -1014,7 +1024,7 @@ def test_three_d_secure_is_a_failure_a_caller_cannot_fix(
 def test_processor_declines_come_back_as_declined_outcomes(
     client: PayPalClient, fake: FakePayPal
 ) -> None:
-    outcome = interpret_order(order(client, card=visa("CCREJECT-IF")))
+    outcome = outcome_of(client, card=visa("CCREJECT-IF"))
     assert outcome.status == "declined"
     assert outcome.response_code == "5120"
     assert outcome.decline_reason == "INSUFFICIENT_FUNDS"
@@ -1405,7 +1415,7 @@ def test_no_card_data_in_errors_or_logs(
     card = visa()
 
     try:
-        result = client.create_order(request_id="leak-test", money=usd(), card=card)
+        outcome, result = client.create_order(request_id="leak-test", money=usd(), card=card)
     except CardlineError as error:
         assert ends == "raise"
         texts = [str(error), repr(error), repr(error.__dict__), *traceback.format_exception(error)]
@@ -1418,7 +1428,7 @@ def test_no_card_data_in_errors_or_logs(
             tb = tb.tb_next
     else:
         assert ends == "outcome"
-        texts = [repr(result), repr(interpret_order(result))]
+        texts = [repr(result), repr(outcome)]
 
     texts += [record.getMessage() for record in caplog.records]
     texts += [caplog.text]

@@ -18,6 +18,7 @@ import threading
 from datetime import UTC, datetime
 
 from cardline.cde import ids, pan
+from cardline.cde.encoding import compact_sorted
 from cardline.cde.values import FrozenValue
 
 # typing stays unimported on the charge path (cold start).
@@ -31,15 +32,12 @@ else:
 
 SCHEMA = "cardline.cde.audit/1"
 
-# json.dumps(..., separators=(",", ":"), sort_keys=True) without building an encoder per call.
-_ENCODE = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
-
 _ASCII_STRING = json.encoder.encode_basestring_ascii  # a str as a JSON string, in C
 
 
 def _text(value: object) -> str:
     """A top-level field as JSON: a str (always, through the constructor's callers) in C."""
-    encoded: str = _ASCII_STRING(value) if type(value) is str else _ENCODE(value)
+    encoded: str = _ASCII_STRING(value) if type(value) is str else compact_sorted(value)
     return encoded
 
 
@@ -132,7 +130,7 @@ class AuditEvent(FrozenValue):
         ``to_dict()`` with sorted keys, except that pre-encoded details keep their order)."""
         details = self._details_json
         if details is None:
-            details = _ENCODE(dict(self.details))
+            details = compact_sorted(dict(self.details))
         return (
             '{"details":'
             + details
@@ -175,6 +173,27 @@ class AuditSink(Protocol):
     """Where audit events go: stdout on Lambda (CloudWatch Logs), a file locally."""
 
     def emit(self, event: AuditEvent) -> None: ...
+
+
+def record(
+    sink: AuditSink,
+    type: str,
+    *,
+    operator: str,
+    outcome: str,
+    origin: str,
+    resource: str,
+    details: Mapping[str, Any] | None = None,
+    details_json: str | None = None,
+) -> AuditEvent:
+    """Write one audit event: build it (a new ``event_id``, the time now) and hand it to
+    ``sink``, whose failure is the caller's to handle. Every event cardline writes is
+    made here; the event written is returned."""
+    event = AuditEvent(
+        type, operator, outcome, origin, resource, details, details_json=details_json
+    )
+    sink.emit(event)
+    return event
 
 
 class StreamSink:

@@ -37,6 +37,7 @@ __all__ = [
     "luhn_valid",
     "normalize_pan",
     "parse_expiry",
+    "parse_number",
     "parse_security_code",
 ]
 
@@ -145,6 +146,18 @@ _MAX_RAW_PAN_LENGTH = 64
 
 def _invalid(detail: str, field: str) -> NoReturn:
     raise InvalidCard(detail, field=field)
+
+
+def parse_number(number: str) -> tuple[str, Brand]:
+    """The card number's digits and its brand; InvalidCard (naming the field, never the
+    number) when the check digit is wrong or no supported brand has the number."""
+    digits = normalize_pan(number)
+    if not luhn_valid(digits):
+        _invalid("The card number is not valid (check digit)", _NUMBER)
+    brand = detect_brand(digits)
+    if brand is None:
+        _invalid("The card number is not a supported card brand", _NUMBER)
+    return digits, brand
 
 
 def _is_digits(text: str) -> bool:
@@ -333,12 +346,7 @@ class Card:
         today: date | None = None,
     ) -> None:
         """Validate every field; see :meth:`parse`."""
-        pan = normalize_pan(number)
-        if not luhn_valid(pan):
-            _invalid("The card number is not valid (check digit)", _NUMBER)
-        brand = detect_brand(pan)
-        if brand is None:
-            _invalid("The card number is not a supported card brand", _NUMBER)
+        pan, brand = parse_number(number)
         self._expiry = parse_expiry(expiry, today=today)
         self._security_code = parse_security_code(security_code, brand)
         self._name = _parse_name(name)

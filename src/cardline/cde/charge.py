@@ -12,11 +12,11 @@ This module is in the charge path: standard library only, plus cardline's own do
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 
 from cardline.cde import audit
 from cardline.cde.card import Card
+from cardline.cde.encoding import canonical, compact
 from cardline.cde.errors import (
     GatewayError,
     GatewayOutcomeUnknown,
@@ -27,7 +27,10 @@ from cardline.cde.errors import (
 )
 from cardline.cde.money import Money, parse_money
 from cardline.cde.request_rules import (
+    INTENT_RULE,
+    INTENTS,
     MAX_REFERENCE,
+    NOT_AN_OBJECT,
     payment_id_for,
     paypal_request_id_for,
     reject_unknown,
@@ -45,7 +48,6 @@ _log = logging.getLogger("cardline.cde.charge")
 
 PAYMENT_FIELDS = frozenset({"amount", "currency", "reference", "intent", "card"})
 CARD_FIELDS = frozenset({"number", "expiry", "security_code", "name"})
-INTENTS = frozenset({"CAPTURE", "AUTHORIZE"})
 FINGERPRINT_PREFIX = "clfp1:"
 # PayPal refuses a second order with one invoice id; ours is the payment id.
 DUPLICATE_INVOICE = "DUPLICATE_INVOICE_ID"
@@ -165,7 +167,7 @@ class Receipt(FrozenValue):
         compact JSON (ASCII), encoded on the first call and kept."""
         encoded: str | None = self._json
         if encoded is None:
-            encoded = _COMPACT(self.to_dict() if as_dict is None else as_dict)
+            encoded = compact(self.to_dict() if as_dict is None else as_dict)
             object.__setattr__(self, "_json", encoded)
         return encoded
 
@@ -180,7 +182,7 @@ def _require_string(body: Mapping[str, Any], key: str, field: str) -> str:
 def parse_payment_request(body: object) -> PaymentRequest:
     """Validate a decoded JSON body into a PaymentRequest; raises InvalidRequest subclasses."""
     if not isinstance(body, dict):
-        raise InvalidRequest("The request body must be a JSON object", field="body")
+        raise InvalidRequest(NOT_AN_OBJECT, field="body")
     reject_unknown(body, PAYMENT_FIELDS, "body")
     if "amount" not in body:
         raise InvalidRequest("amount is required", field="amount")
@@ -199,7 +201,7 @@ def parse_payment_request(body: object) -> PaymentRequest:
             raise InvalidRequest("reference must not contain a card number", field="reference")
     intent = body.get("intent", "CAPTURE")
     if intent not in INTENTS:
-        raise InvalidRequest("intent must be CAPTURE or AUTHORIZE", field="intent")
+        raise InvalidRequest(INTENT_RULE, field="intent")
     card_body = body.get("card")
     if not isinstance(card_body, dict):
         raise InvalidRequest("card is required and must be an object", field="card")
@@ -213,16 +215,10 @@ def parse_payment_request(body: object) -> PaymentRequest:
     return PaymentRequest(money=money, card=card, reference=reference, intent=intent)
 
 
-# json.dumps(..., sort_keys=True) without building an encoder per call. The fingerprint's
-# bytes must never change: a retry after a deploy must still match its first order.
-_CANONICAL = json.JSONEncoder(sort_keys=True).encode
-# json.dumps(..., separators=(",", ":")): the receipt as the API answers it.
-_COMPACT = json.JSONEncoder(separators=(",", ":")).encode
-
-
 def fingerprint(request: PaymentRequest, operator: str, key: bytes) -> str:
-    """Keyed fingerprint of the whole request; card data enters only through an HMAC."""
-    canonical = _CANONICAL(
+    """Keyed fingerprint of the whole request; card data enters only through an HMAC.
+    Its bytes must never change: a retry after a deploy must still match its first order."""
+    text = canonical(
         {
             "amount": request.money.value,
             "currency": request.money.currency,
@@ -234,7 +230,7 @@ def fingerprint(request: PaymentRequest, operator: str, key: bytes) -> str:
             "name": hmac.digest(key, request.card.name.encode(), "sha256").hex(),
         }
     )
-    return FINGERPRINT_PREFIX + hmac.digest(key, canonical.encode(), "sha256").hex()[:40]
+    return FINGERPRINT_PREFIX + hmac.digest(key, text.encode(), "sha256").hex()[:40]
 
 
 class Charger:
@@ -270,7 +266,7 @@ class Charger:
         failure: GatewayError | None = None
         try:
             try:
-                order = self._paypal.create_order(
+                outcome, order = self._paypal.create_order(
                     request_id=paypal_request_id_for(operator, idempotency_key),
                     money=request.money,
                     card=card,
@@ -283,10 +279,10 @@ class Charger:
             except GatewayRejected as error:
                 if error.issue != DUPLICATE_INVOICE:
                     raise
-                order = self._existing_order(payment_id)
-            from cardline.cde.paypal import interpret_order
+                from cardline.cde.paypal import interpret_order
 
-            outcome = interpret_order(order)
+                order = self._existing_order(payment_id)
+                outcome = interpret_order(order)
         except GatewayError as error:
             failure = error
         except Exception as error:  # noqa: BLE001 - see above
@@ -304,32 +300,26 @@ class Charger:
         if failure is not None:
             unknown = isinstance(failure, GatewayOutcomeUnknown)
             self._record(
-                audit.AuditEvent(
-                    type=audit.PAYMENT,
-                    operator=operator,
-                    outcome="unknown" if unknown else "failure",
-                    origin=origin,
-                    resource=payment_id,
-                    details={
-                        **facts,
-                        "status": "unknown" if unknown else "failed",
-                        "error": failure.code,
-                        "paypal_debug_id": failure.debug_id,
-                    },
-                )
+                operator,
+                "unknown" if unknown else "failure",
+                origin,
+                payment_id,
+                {
+                    **facts,
+                    "status": "unknown" if unknown else "failed",
+                    "error": failure.code,
+                    "paypal_debug_id": failure.debug_id,
+                },
             )
             raise _for_the_agent(failure, payment_id)
 
         if outcome.custom_id is not None and outcome.custom_id != expected:
             self._record(
-                audit.AuditEvent(
-                    type=audit.PAYMENT,
-                    operator=operator,
-                    outcome="failure",
-                    origin=origin,
-                    resource=payment_id,
-                    details={"status": "rejected", "error": IdempotencyConflict.code},
-                )
+                operator,
+                "failure",
+                origin,
+                payment_id,
+                {"status": "rejected", "error": IdempotencyConflict.code},
             )
             raise IdempotencyConflict(
                 "This Idempotency-Key was already used for a different payment request; "
@@ -339,41 +329,53 @@ class Charger:
         receipt = _receipt(payment_id, operator, facts, outcome, order)
         details = receipt.to_dict()
         recorded = self._record(
-            audit.AuditEvent(
-                type=audit.PAYMENT,
-                operator=operator,
-                outcome="success" if receipt.status == "approved" else "failure",
-                origin=origin,
-                resource=payment_id,
-                details=details,
-                # The receipt is encoded once, for this event and for the API's answer.
-                details_json=receipt.to_json(details),
-            )
+            operator,
+            "success" if receipt.status == "approved" else "failure",
+            origin,
+            payment_id,
+            details,
+            # The receipt is encoded once, for this event and for the API's answer.
+            receipt.to_json(details),
         )
         if not recorded:
             # PayPal answered, but the books do not say so: the agent must not take the card
             # again, and a retry with the same key replays PayPal's answer and records it.
             raise GatewayOutcomeUnknown(
                 f"PayPal answered for payment {payment_id}, but its record could not be "
-                "written: the card may have been charged. Retry with the same "
-                "Idempotency-Key to record and learn the outcome; a retry never charges "
-                "twice. Do not take the payment again with a new key."
+                f"written: {_MAY_HAVE_BEEN_CHARGED}"
             )
         return receipt
 
-    def _record(self, event: audit.AuditEvent) -> bool:
-        """Emit ``event``; False (logged at error level, naming the payment) when the sink
-        fails, so that the caller answers truthfully instead of with a generic error."""
+    def _record(
+        self,
+        operator: str,
+        outcome: str,
+        origin: str,
+        payment_id: str,
+        details: Mapping[str, Any],
+        details_json: str | None = None,
+    ) -> bool:
+        """Write the payment's audit event; False (logged at error level, naming the
+        payment) when the sink fails, so that the caller answers truthfully instead of
+        with a generic error."""
         try:
-            self._sink.emit(event)
+            audit.record(
+                self._sink,
+                audit.PAYMENT,
+                operator=operator,
+                outcome=outcome,
+                origin=origin,
+                resource=payment_id,
+                details=details,
+                details_json=details_json,
+            )
         except Exception as error:  # noqa: BLE001 - the answer must still be true
             # The type only: a sink's message could quote what it was handed.
             _log.error(
-                "audit event %s for payment %s (status %s) could not be written: %s; "
+                "the audit event for payment %s (status %s) could not be written: %s; "
                 "the payment's outcome is not in the audit log",
-                event.event_id,
-                event.resource,
-                event.details.get("status"),
+                payment_id,
+                details.get("status"),
                 type(error).__name__,
             )
             return False
@@ -397,18 +399,26 @@ def charger_from_environment(environ: Mapping[str, str], sink: audit.AuditSink) 
     and the fingerprint key come from Secrets Manager through the extension
     (``CARDLINE_PAYPAL_SECRET_ID``); elsewhere from the environment."""
     from cardline.cde.paypal import PayPalClient, PayPalConfig
+    from cardline.cde.paypal.config import NOT_CONFIGURED
     from cardline.cde.secrets import settings
 
     values = settings(environ)
     config = PayPalConfig.from_env(values)
     if config is None:
-        raise RuntimeError("PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET must be configured")
+        raise RuntimeError(NOT_CONFIGURED)
     key = values.get("CARDLINE_FINGERPRINT_KEY", "")
     if len(key) < 32:
         raise RuntimeError("CARDLINE_FINGERPRINT_KEY must hold at least 32 characters")
     return Charger(PayPalClient(config), sink, key.encode())
 
 
+# What the agent is told whenever the card may have been charged: the same words for a
+# lost answer and for an answer whose record was lost (the retry records it too).
+_RETRY_IS_SAFE = "Retry with the same Idempotency-Key: a retry never charges twice."
+_MAY_HAVE_BEEN_CHARGED = (
+    "the card may have been charged. Retry with the same Idempotency-Key to learn the "
+    "outcome; a retry never charges twice. Do not take the payment again with a new key."
+)
 # PayPal can only speak for the attempt it refused: an earlier one with the same key (a
 # lost answer, a "Confirm again") may have been approved, and that payment stands.
 _EARLIER_ATTEMPTS = (
@@ -420,11 +430,7 @@ _EARLIER_ATTEMPTS = (
 def _for_the_agent(error: GatewayError, payment_id: str) -> GatewayError:
     """The gateway error in words for the agent: what happened to the card, what to do."""
     if isinstance(error, GatewayOutcomeUnknown):
-        detail = (
-            f"PayPal did not confirm payment {payment_id} in time: the card may have been "
-            "charged. Retry with the same Idempotency-Key to learn the outcome; a retry never "
-            "charges twice. Do not take the payment again with a new key."
-        )
+        detail = f"PayPal did not confirm payment {payment_id} in time: {_MAY_HAVE_BEEN_CHARGED}"
     elif isinstance(error, GatewayUnavailable):
         detail = (
             "PayPal could not be reached. "
@@ -440,8 +446,7 @@ def _for_the_agent(error: GatewayError, payment_id: str) -> GatewayError:
             detail += _EARLIER_ATTEMPTS.format(payment_id=payment_id)
         else:
             detail = (
-                f"PayPal gave no usable answer about payment {payment_id}. {words} Retry with "
-                "the same Idempotency-Key: a retry never charges twice."
+                f"PayPal gave no usable answer about payment {payment_id}. {words} {_RETRY_IS_SAFE}"
             )
     return error.in_words(detail)
 

@@ -26,6 +26,10 @@ name the field at fault, never its value.
 
 from __future__ import annotations
 
+# The words of every answer to a failure nobody planned for (the App's, the servers'):
+# nothing the request held, nothing of the failure's own message.
+INTERNAL_ERROR = "An internal error occurred; nothing about the card was kept"
+
 
 class CardlineError(Exception):
     """Base of every error cardline raises on purpose."""
@@ -80,6 +84,11 @@ class PayloadTooLarge(CardlineError):
     status = 413
     code = "payload_too_large"
     title = "The request body is too large"
+
+    @classmethod
+    def over(cls, limit: int) -> PayloadTooLarge:
+        """The refusal of a body over ``limit`` bytes, in the words of every host."""
+        return cls(f"The request body may be at most {limit} bytes")
 
 
 class UnsupportedMediaType(CardlineError):

@@ -18,9 +18,12 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
 __all__ = [
+    "INTENTS",
+    "INTENT_RULE",
     "MAX_IDEMPOTENCY_KEY",
     "MAX_NAME_LENGTH",
     "MAX_REFERENCE",
+    "NOT_AN_OBJECT",
     "payment_id_for",
     "paypal_request_id_for",
     "reject_unknown",
@@ -30,6 +33,11 @@ __all__ = [
 MAX_REFERENCE = 127
 MAX_IDEMPOTENCY_KEY = 255
 MAX_NAME_LENGTH = 300  # the cardholder name, as PayPal's card.name allows
+# A payment's intent: PayPal's own, a capture now or an authorization to capture later.
+INTENTS = frozenset({"CAPTURE", "AUTHORIZE"})
+INTENT_RULE = "intent must be CAPTURE or AUTHORIZE"
+# What every route that takes a JSON body says of one that is not an object.
+NOT_AN_OBJECT = "The request body must be a JSON object"
 
 
 def reject_unknown(names: Iterable[str], allowed: frozenset[str], where: str) -> None:

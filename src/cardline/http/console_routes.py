@@ -19,7 +19,6 @@ of the pool's region.
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
 import re
 from collections.abc import Mapping
@@ -28,6 +27,7 @@ from functools import cache
 from importlib import resources
 from urllib.parse import urlsplit
 
+from cardline.cde.encoding import compact
 from cardline.cde.http.app import Call, Route
 from cardline.cde.http.messages import Response
 
@@ -104,9 +104,15 @@ class CognitoSignIn:
                 self, "endpoint", f"https://cognito-idp.{self.region}.amazonaws.com/"
             )
         url = urlsplit(self.endpoint)
-        if url.scheme not in ("https", "http") or not url.hostname or url.path not in ("", "/"):
-            raise ValueError("the Cognito endpoint must be a bare https:// origin")
-        if url.query or url.fragment or url.username or url.password:
+        if (
+            url.scheme not in ("https", "http")
+            or not url.hostname
+            or url.path not in ("", "/")
+            or url.query
+            or url.fragment
+            or url.username
+            or url.password
+        ):
             raise ValueError("the Cognito endpoint must be a bare https:// origin")
         if url.scheme == "http" and not _is_loopback(url.hostname):
             raise ValueError("plain HTTP is allowed only to a loopback Cognito stand-in")
@@ -189,7 +195,7 @@ def console_routes(
     settings.update(cognito.config() if cognito is not None else {"auth": "operator-key"})
     if ivr_sessions:
         settings["ivrSessions"] = True
-    body = json.dumps(settings, separators=(",", ":")).encode()
+    body = compact(settings).encode()
 
     def config(call: Call) -> Response:
         return Response(200, _headers("application/json", csp), body)

@@ -11,19 +11,17 @@ import os
 from typing import Any
 
 from cardline.cde import audit
-from cardline.cde.http.app import App, GatewayAuthenticator
-from cardline.cde.http.failure_audit import EachFailure
-from cardline.cde.http.lambda_events import handle_event
-from cardline.cde.http.throttle import FailureThrottle
+from cardline.cde.http.app import App
+from cardline.cde.http.lambda_events import LambdaFunction
 from cardline.http.backoffice_routes import backoffice_routes
 from cardline.http.console_routes import CognitoSignIn, console_routes
 
 _sink = audit.StreamSink()
-_app: App | None = None
 
 
 def _build() -> App:
     from cardline.cde.paypal import PayPalClient, PayPalConfig
+    from cardline.cde.paypal.config import NOT_CONFIGURED
     from cardline.cde.secrets import settings
     from cardline.ledger import Ledger
     from cardline.operator_names import CognitoOperatorNames, NoOperatorNames, OperatorNames
@@ -32,7 +30,7 @@ def _build() -> App:
     environ = settings(os.environ)
     config = PayPalConfig.from_env(environ)
     if config is None:
-        raise RuntimeError("PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET must be configured")
+        raise RuntimeError(NOT_CONFIGURED)
     ledger: Ledger
     if environ.get("CARDLINE_LEDGER_TABLE"):
         from cardline.ledger.dynamodb import DynamoDbLedger
@@ -53,19 +51,11 @@ def _build() -> App:
     cognito = CognitoSignIn.from_env(os.environ)
     if cognito is not None:
         routes.extend(console_routes(cognito))
-    # As in lambda_charge: failures counted, never slept, and written at once.
-    return App(
-        routes,
-        GatewayAuthenticator(),
-        _sink,
-        throttle=FailureThrottle(max_delay=0.0),
-        failures=EachFailure(_sink),
-    )
+    return App.on_lambda(routes, _sink)
+
+
+_function = LambdaFunction(_build)
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    global _app
-    if _app is None:
-        audit.install_log_filter()  # the runtime's handler, before anything can log
-        _app = _build()
-    return handle_event(_app, event)
+    return _function(event, context)

@@ -38,7 +38,7 @@ from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ErrorTask
 
-from cardline.cde.errors import CardlineError, MalformedRequest, PayloadTooLarge
+from cardline.cde.errors import INTERNAL_ERROR, CardlineError, MalformedRequest, PayloadTooLarge
 from cardline.cde.http.app import App
 from cardline.cde.http.messages import MAX_BODY_BYTES, SECURITY_HEADERS, problem_response
 from cardline.http.wsgi import wsgi_app
@@ -80,7 +80,7 @@ class NotImplementedByServer(CardlineError):
 def _problem(status: int) -> CardlineError:
     """The answer for a waitress error status: fixed words, never the request's."""
     if status == 413:
-        return PayloadTooLarge(f"The request body may be at most {MAX_BODY_BYTES} bytes")
+        return PayloadTooLarge.over(MAX_BODY_BYTES)
     if status == 431:
         max_header = SETTINGS["max_request_header_size"]
         return HeadersTooLarge(f"The request line and headers may be at most {max_header} bytes")
@@ -88,7 +88,7 @@ def _problem(status: int) -> CardlineError:
         return NotImplementedByServer("That transfer encoding is not supported")
     if 400 <= status < 500:
         return MalformedRequest("The request is not well-formed HTTP/1.1")
-    return CardlineError("An internal error occurred; nothing about the card was kept")
+    return CardlineError(INTERNAL_ERROR)
 
 
 class ProblemErrorTask(ErrorTask):  # type: ignore[misc]  # waitress is untyped

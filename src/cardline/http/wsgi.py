@@ -40,14 +40,14 @@ def _body(environ: dict[str, Any], limit: int) -> bytes:
             return b""
         body = bytes(stream.read(limit + 1))
         if len(body) > limit:
-            raise PayloadTooLarge(f"The request body may be at most {limit} bytes")
+            raise PayloadTooLarge.over(limit)
         return body
     try:
         length = int(length_text)
     except ValueError:
         raise MalformedRequest("Content-Length is not a number") from None
     if length > limit:
-        raise PayloadTooLarge(f"The request body may be at most {limit} bytes")
+        raise PayloadTooLarge.over(limit)
     return bytes(stream.read(length)) if length > 0 else b""
 
 

@@ -26,10 +26,8 @@ from datetime import date
 from cardline.cde import audit, ids
 from cardline.cde.card import (
     Card,
-    detect_brand,
-    luhn_valid,
-    normalize_pan,
     parse_expiry,
+    parse_number,
     parse_security_code,
 )
 from cardline.cde.charge import Charger, PaymentRequest, Receipt
@@ -42,8 +40,14 @@ from cardline.cde.errors import (
     InvalidRequest,
 )
 from cardline.cde.money import Money, parse_money
+from cardline.cde.paypal.codes import APPROVED
 from cardline.ivr.decrypt import ConnectDecryptor, DecryptionFailed
-from cardline.ivr.sessions import SessionStore, check_cardholder_name, check_reference
+from cardline.ivr.sessions import (
+    NO_SESSION,
+    SessionStore,
+    check_cardholder_name,
+    check_reference,
+)
 
 log = logging.getLogger("cardline.ivr")
 
@@ -58,10 +62,12 @@ _SPOKEN_FIELD = {
     "expiry": "expiry date",
     "security_code": "security code",
 }
+_REKEY = " Please key it again."
+_REKEY_THEN_CODE = " Please key it again; you will then be asked for the security code again."
 _REKEY_AFTER = {
-    "card_number": " Please key it again; you will then be asked for the security code again.",
-    "expiry": " Please key it again; you will then be asked for the security code again.",
-    "security_code": " Please key it again.",
+    "card_number": _REKEY_THEN_CODE,
+    "expiry": _REKEY_THEN_CODE,
+    "security_code": _REKEY,
 }
 _CURRENCY_WORDS = {"USD": "US dollars", "EUR": "euros", "GBP": "pounds sterling"}
 
@@ -198,7 +204,7 @@ class IvrHandler:
         if session_id:
             session = self._sessions().get(session_id) if self._sessions else None
             if session is None:
-                raise InvalidRequest("No IVR payment session with this id", field="session_id")
+                raise InvalidRequest(NO_SESSION, field="session_id")
             if session.contact_id not in contact.related_contact_ids:
                 raise InvalidRequest(
                     "The IVR payment session belongs to another contact", field="session_id"
@@ -233,11 +239,10 @@ class IvrHandler:
                 # Connect can store an encrypted "Timeout" as well as a plain one.
                 values[field] = TIMEOUT if plain == TIMEOUT else plain.rstrip("#")
         number = self._checked("card_number", values["card_number"], _check_number)
-        brand = detect_brand(number)
+        _digits, brand = parse_number(number)
         expiry = self._checked(
             "expiry", values["expiry"], lambda text: _check_expiry(text, self._today())
         )
-        assert brand is not None  # _check_number refused unknown brands
         code = self._checked(
             "security_code", values["security_code"], lambda text: parse_security_code(text, brand)
         )
@@ -272,15 +277,14 @@ class IvrHandler:
 
     def _input_refused(self, contact: ContactEvent, details: dict[str, object]) -> None:
         """The audit event for keyed input the call could not use (card-free details)."""
-        self._sink.emit(
-            audit.AuditEvent(
-                type=IVR_INPUT,
-                operator=operator_for(contact.instance_id),
-                outcome="failure",
-                origin=f"connect:{contact.contact_id}",
-                resource=f"contact:{contact.contact_id}",
-                details=details,
-            )
+        audit.record(
+            self._sink,
+            IVR_INPUT,
+            operator=operator_for(contact.instance_id),
+            outcome="failure",
+            origin=f"connect:{contact.contact_id}",
+            resource=f"contact:{contact.contact_id}",
+            details=details,
         )
 
     def _reprompt(self, contact: ContactEvent, attempt: int, reprompt: _Reprompt) -> dict[str, str]:
@@ -367,7 +371,7 @@ class IvrHandler:
             "reference_spoken": spell(confirmation_code(receipt.id)),
         }
         if receipt.status == "approved":
-            answer["reason_spoken"] = "The payment was approved."
+            answer["reason_spoken"] = APPROVED
         elif receipt.status == "declined":
             answer["reason_spoken"] = (receipt.message or "The card issuer declined it.") + (
                 " No money was taken."
@@ -405,12 +409,7 @@ def _attempt(value: str | None) -> int:
 
 
 def _check_number(digits: str) -> str:
-    number = normalize_pan(digits)
-    if not luhn_valid(number):
-        raise InvalidCard("The card number is not valid (check digit)", field="card.number")
-    if detect_brand(number) is None:
-        raise InvalidCard("The card number is not a supported card brand", field="card.number")
-    return number
+    return parse_number(digits)[0]
 
 
 def _check_expiry(digits: str, today: date) -> str:

@@ -23,6 +23,7 @@ from cardline.ivr.connect import InvalidEvent, IvrHandler
 from cardline.ivr.decrypt import PROVIDER_ID, ConnectDecryptor
 from cardline.ivr.keys import KeyPair, local_key_pairs
 from cardline.ivr.sessions import (
+    NO_SESSION,
     SESSION_ATTRIBUTE,
     SESSIONS_FILE,
     SessionStore,
@@ -59,7 +60,7 @@ def ivr_routes(
     def get_session(call: Call) -> Response:
         session = sessions().get(call.params["id"])
         if session is None:
-            raise NotFound("No IVR payment session with this id")
+            raise NotFound(NO_SESSION)
         return json_response(200, session.to_dict())
 
     return [

@@ -20,12 +20,13 @@ from cardline.cde import audit, ids
 from cardline.cde.confirmation import confirmation_code
 from cardline.cde.errors import InvalidRequest
 from cardline.cde.money import parse_money
-from cardline.cde.request_rules import MAX_NAME_LENGTH, MAX_REFERENCE, reject_unknown
+from cardline.cde.request_rules import MAX_NAME_LENGTH, MAX_REFERENCE, NOT_AN_OBJECT, reject_unknown
 from cardline.sqlite_files import open_sqlite
 
 SESSIONS_FILE = "ivr-sessions.sqlite3"
 SESSION_ATTRIBUTE = "cardline_session_id"
 SESSION_FIELDS = frozenset({"contact_id", "amount", "currency", "reference", "cardholder_name"})
+NO_SESSION = "No IVR payment session with this id"
 WAITING = "waiting"
 
 
@@ -56,7 +57,7 @@ class Session:
 def parse_session_request(body: object) -> dict[str, str | None]:
     """Validate a session request body (no card data may be in it)."""
     if not isinstance(body, dict):
-        raise InvalidRequest("The request body must be a JSON object", field="body")
+        raise InvalidRequest(NOT_AN_OBJECT, field="body")
     reject_unknown(body, SESSION_FIELDS, "body")
     contact_id = body.get("contact_id")
     if not ids.is_uuid(contact_id):
@@ -178,20 +179,19 @@ class SessionStore:
         row = session.to_dict()
         with self._connect() as db:
             db.execute(_INSERT, [row[column] for column in _COLUMNS])
-        self._sink.emit(
-            audit.AuditEvent(
-                type="ivr_session",
-                operator=operator,
-                outcome="success",
-                origin=origin,
-                resource=session.id,
-                details={
-                    "contact_id": session.contact_id,
-                    "amount": session.amount,
-                    "currency": session.currency,
-                    "reference": session.reference,
-                },
-            )
+        audit.record(
+            self._sink,
+            "ivr_session",
+            operator=operator,
+            outcome="success",
+            origin=origin,
+            resource=session.id,
+            details={
+                "contact_id": session.contact_id,
+                "amount": session.amount,
+                "currency": session.currency,
+                "reference": session.reference,
+            },
         )
         return session
 

@@ -42,15 +42,18 @@ class Counts:
         }
 
 
+_NOT_A_SUBSCRIPTION = "not a CloudWatch Logs subscription event"
+
+
 def decode_subscription(event: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON document inside a CloudWatch Logs subscription event; ValueError for junk."""
     try:
         data = event["awslogs"]["data"]
         document = json.loads(gzip.decompress(base64.b64decode(data, validate=True)))
     except (KeyError, TypeError, ValueError, OSError) as error:
-        raise ValueError("not a CloudWatch Logs subscription event") from error
+        raise ValueError(_NOT_A_SUBSCRIPTION) from error
     if not isinstance(document, dict):
-        raise ValueError("not a CloudWatch Logs subscription event")
+        raise ValueError(_NOT_A_SUBSCRIPTION)
     return document
 
 

@@ -39,7 +39,7 @@ projected under ``ids.from_hex`` of it, and a lookup by the old form finds the r
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -219,14 +219,15 @@ def fold_payment(existing: Mapping[str, Any] | None, event: AuditEvent) -> dict[
     outcome = payment_outcome(details)
     if outcome is None:
         return None
-    row: dict[str, Any] = (
-        dict(existing) if existing else {column: None for column in PAYMENT_COLUMNS}
+    row, wins = _with_facts(
+        existing,
+        PAYMENT_COLUMNS,
+        _PAYMENT_FACTS,
+        details,
+        _PAYMENT_RANK,
+        outcome,
+        _payment_outcome_of,
     )
-    wins = existing is None or _PAYMENT_RANK[outcome] > _PAYMENT_RANK[_payment_outcome_of(row)]
-    for column in _PAYMENT_FACTS:
-        value = details.get(column)
-        if value is not None and (wins or row.get(column) is None):
-            row[column] = value
     if wins:
         row["outcome"] = outcome
         for column in _PAYMENT_OUTCOME_FIELDS:
@@ -240,6 +241,28 @@ def fold_payment(existing: Mapping[str, Any] | None, event: AuditEvent) -> dict[
     return row
 
 
+def _with_facts(
+    existing: Mapping[str, Any] | None,
+    columns: Iterable[str],
+    facts: Iterable[str],
+    details: Mapping[str, Any],
+    rank: Mapping[str, int],
+    outcome: str,
+    outcome_of: Callable[[Mapping[str, Any]], str],
+) -> tuple[dict[str, Any], bool]:
+    """A copy of the row ``existing`` (a new row of ``columns`` when there is none) with the
+    event's ``facts`` written in: those the row lacks, and all of them when the event's
+    ``outcome`` outranks the row's; and whether it did (then the event's outcome is the
+    row's)."""
+    row: dict[str, Any] = dict(existing) if existing else {column: None for column in columns}
+    wins = existing is None or rank[outcome] > rank[outcome_of(row)]
+    for column in facts:
+        value = details.get(column)
+        if value is not None and (wins or row.get(column) is None):
+            row[column] = value
+    return row, wins
+
+
 def fold_refund(existing: Mapping[str, Any] | None, event: AuditEvent) -> dict[str, Any] | None:
     """The refund row after refund ``event``, or None when the event changes nothing (no
     refund id, a status that settles nothing, or a refund id that names another payment)."""
@@ -251,14 +274,9 @@ def fold_refund(existing: Mapping[str, Any] | None, event: AuditEvent) -> dict[s
     payment_id = current_id(event.resource)
     if existing is not None and existing.get("payment_id") != payment_id:
         return None
-    row: dict[str, Any] = (
-        dict(existing) if existing else {column: None for column in REFUND_COLUMNS}
+    row, wins = _with_facts(
+        existing, REFUND_COLUMNS, _REFUND_FACTS, details, _REFUND_RANK, outcome, _refund_outcome_of
     )
-    wins = existing is None or _REFUND_RANK[outcome] > _REFUND_RANK[_refund_outcome_of(row)]
-    for column in _REFUND_FACTS:
-        value = details.get(column)
-        if value is not None and (wins or row.get(column) is None):
-            row[column] = value
     if wins:
         row["status"] = details["status"]
         row["outcome"] = outcome

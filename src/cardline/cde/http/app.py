@@ -10,13 +10,14 @@ import re
 
 from cardline.cde import audit
 from cardline.cde.errors import (
+    INTERNAL_ERROR,
     AuthenticationFailed,
     CardlineError,
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
 )
-from cardline.cde.http.failure_audit import AggregatedFailures, FailureAudit
+from cardline.cde.http.failure_audit import AggregatedFailures, EachFailure, FailureAudit
 from cardline.cde.http.messages import (
     MAX_BODY_BYTES,
     SECURITY_HEADERS,
@@ -129,6 +130,19 @@ class App:
         self._throttle = throttle or FailureThrottle()
         self._failures = failures or AggregatedFailures(sink)
 
+    @classmethod
+    def on_lambda(cls, routes: Sequence[Route], sink: audit.AuditSink) -> App:
+        """The App of a Lambda function: API Gateway's authorizer authenticates, and failed
+        attempts are counted, never slept (an instance serves one request at a time), and
+        written at once (a frozen instance cannot be trusted to flush later)."""
+        return cls(
+            routes,
+            GatewayAuthenticator(),
+            sink,
+            throttle=FailureThrottle(max_delay=0.0),
+            failures=EachFailure(sink),
+        )
+
     def flush(self) -> None:
         """Write the audit events held back (aggregated failed authentication); the
         server calls it when it stops."""
@@ -140,7 +154,7 @@ class App:
         try:
             response = self._dispatch(request)
         except CardlineError as error:
-            response = problem_response(error, request)
+            return self.refuse(error, request.request_id)
         except Exception as error:  # noqa: BLE001 - every failure must still answer
             # Type and frames only: an exception's message may quote data it was handed.
             log.error(
@@ -149,16 +163,16 @@ class App:
                 _safe_path(f"{request.method[:16]} {request.path}"),
                 "".join(_frames(error)),
             )
-            response = problem_response(
-                CardlineError("An internal error occurred; nothing about the card was kept"),
-                request,
-            )
+            return self.refuse(CardlineError(INTERNAL_ERROR), request.request_id)
         return _secured(response, request.request_id)
 
-    def refuse(self, error: CardlineError) -> Response:
-        """The problem answer to a request its host could not even read (a body over the
-        limit, an unreadable event): the headers of every other answer, a new request id."""
-        return _secured(problem_response(error), audit.new_id())
+    def refuse(self, error: CardlineError, request_id: str = "") -> Response:
+        """The problem answer for ``error``: every refusal, the App's own and those of a
+        host that could not even read the request (a body over the limit, an unreadable
+        event), is made here, with the headers of every other answer and ``request_id``
+        (a new one when the host has none)."""
+        request_id = request_id or audit.new_id()
+        return _secured(problem_response(error, request_id), request_id)
 
     def _dispatch(self, request: Request) -> Response:
         allowed: list[str] = []
@@ -170,7 +184,7 @@ class App:
                 allowed.append(route.method)
                 continue
             if len(request.body) > self._max_body:
-                raise PayloadTooLarge(f"The request body may be at most {self._max_body} bytes")
+                raise PayloadTooLarge.over(self._max_body)
             operator = self._authenticate(request, route) if route.authenticated else "anonymous"
             return route.handler(Call(request, match.groupdict(), operator))
         if allowed:

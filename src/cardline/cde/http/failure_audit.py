@@ -91,7 +91,8 @@ class _Group:
         if refused:
             self.refused += 1
 
-    def event(self, origin: str) -> audit.AuditEvent:
+    def write(self, sink: audit.AuditSink, origin: str) -> None:
+        """The group's audit event, written to ``sink``."""
         details: dict[str, Any] = {
             "count": self.count,
             "routes": self.routes,
@@ -105,8 +106,9 @@ class _Group:
         if self.sources is not None:
             details["sources"] = len(self.sources)
             details["sample"] = list(self.sources)[:MAX_SAMPLE]
-        return audit.AuditEvent(
-            type=audit.AUTH_FAILURE,
+        audit.record(
+            sink,
+            audit.AUTH_FAILURE,
             operator="unknown",
             outcome="failure",
             origin=origin,
@@ -126,7 +128,7 @@ class EachFailure:
     ) -> None:
         group = _Group(0.0, audit.utc_now())
         group.add(group.first, route, reason, delay, refused)
-        self._sink.emit(group.event(source))
+        group.write(self._sink, source)
 
     def flush(self) -> None:
         """Nothing is held back."""
@@ -196,7 +198,7 @@ class AggregatedFailures:
         # Outside the lock: the file sink syncs each line, and requests keep recording.
         for key, group in taken:
             try:
-                self._sink.emit(group.event(key))
+                group.write(self._sink, key)
             except Exception as error:  # noqa: BLE001 - the other groups must still be written
                 log.error(
                     "audit of %d failed authentication attempts from %s could not be written: %s",

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
+from cardline.cde.audit import install_log_filter
 from cardline.cde.errors import MalformedRequest
 from cardline.cde.http.messages import Request, Response
+from cardline.cde.pan import contains_pan
 
 TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
 if TYPE_CHECKING:
@@ -100,8 +102,31 @@ def request_from_event(event: Any) -> Request:
         body=raw,
         source_ip=source_ip if isinstance(source_ip, str) else "unknown",
         gateway_identity=identity,
-        request_id=str(context.get("requestId") or ""),
+        request_id=_request_id(context),
     )
+
+
+# API Gateway's request ids: a UUID (REST APIs) or a short base64-like token (HTTP APIs).
+_MAX_REQUEST_ID = 128
+_REQUEST_ID_CHARACTERS = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.+/="
+)
+
+
+def _request_id(context: Mapping[str, Any]) -> str:
+    """API Gateway's ``requestContext.requestId`` when it has the shape of one, else ""
+    (the App then makes its own): it is echoed in ``X-Request-Id`` and the problem's
+    ``instance``, so nothing else that an event can carry (a line break, a card number)
+    may pass."""
+    value = context.get("requestId")
+    if (
+        isinstance(value, str)
+        and 0 < len(value) <= _MAX_REQUEST_ID
+        and _REQUEST_ID_CHARACTERS.issuperset(value)
+        and not contains_pan(value, inside_identifiers=False)
+    ):
+        return value
+    return ""
 
 
 def response_to_event(response: Response, *, version_2: bool) -> dict[str, Any]:
@@ -123,5 +148,25 @@ def handle_event(app: App, event: Any) -> dict[str, Any]:
     try:
         request = request_from_event(event)
     except MalformedRequest as error:
-        return response_to_event(app.refuse(error), version_2=version_2)
+        request_id = _request_id(_mapping(_mapping(event).get("requestContext")))
+        return response_to_event(app.refuse(error, request_id), version_2=version_2)
     return response_to_event(app.handle(request), version_2=version_2)
+
+
+class LambdaFunction:
+    """A Lambda entry point (the template's ``Handler`` names one): builds its App on the
+    first invocation, after putting the PAN mask on the runtime's log handler (nothing has
+    logged yet), and keeps it for the life of the instance; ``app`` is None until then."""
+
+    __slots__ = ("_build", "app")
+
+    def __init__(self, build: Callable[[], App]) -> None:
+        self._build = build
+        self.app: App | None = None
+
+    def __call__(self, event: Any, context: Any) -> dict[str, Any]:
+        app = self.app
+        if app is None:
+            install_log_filter()
+            app = self.app = self._build()
+        return handle_event(app, event)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from cardline.cde.encoding import compact
 from cardline.cde.errors import CardlineError, MalformedRequest, UnsupportedMediaType
 from cardline.cde.values import Value
 
@@ -16,9 +17,6 @@ if TYPE_CHECKING:
     from typing import Any
 
 MAX_BODY_BYTES = 16 * 1024
-
-# json.dumps(..., separators=(",", ":")) without building an encoder per call.
-_COMPACT = json.JSONEncoder(separators=(",", ":")).encode
 
 SECURITY_HEADERS: Mapping[str, str] = {
     "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
@@ -110,7 +108,7 @@ class Response(Value):
 
 
 def json_response(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Response:
-    body = _COMPACT(payload).encode()
+    body = compact(payload).encode()
     return Response(
         status=status,
         headers={"Content-Type": "application/json", **(headers or {})},
@@ -118,12 +116,12 @@ def json_response(status: int, payload: Any, headers: Mapping[str, str] | None =
     )
 
 
-def problem_response(error: CardlineError, request: Request | None = None) -> Response:
+def problem_response(error: CardlineError, request_id: str = "") -> Response:
     """RFC 9457 problem+json for an error, naming the request for support."""
     body = error.problem()
-    if request is not None and request.request_id:
-        body["instance"] = f"urn:cardline:request:{request.request_id}"
+    if request_id:
+        body["instance"] = f"urn:cardline:request:{request_id}"
     headers = {**error.headers, "Content-Type": "application/problem+json"}
     if error.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="cardline"'
-    return Response(status=error.status, headers=headers, body=json.dumps(body).encode())
+    return Response(status=error.status, headers=headers, body=compact(body).encode())

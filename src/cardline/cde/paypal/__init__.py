@@ -20,10 +20,9 @@ from __future__ import annotations
 from cardline.cde.paypal.client import PayPalClient
 from cardline.cde.paypal.codes import RESPONSE_CODES, RETRYABLE_RESPONSE_CODES
 from cardline.cde.paypal.config import PayPalConfig, timeout_from_env
-from cardline.cde.paypal.outcome import DECLINE_KEY, ChargeOutcome, interpret_order, order_id_of
+from cardline.cde.paypal.outcome import ChargeOutcome, interpret_order, order_id_of
 
 __all__ = [
-    "DECLINE_KEY",
     "RESPONSE_CODES",
     "RETRYABLE_RESPONSE_CODES",
     "ChargeOutcome",

@@ -30,6 +30,7 @@ import threading
 import time
 from urllib.parse import quote, urlencode
 
+from cardline.cde.encoding import compact
 from cardline.cde.errors import (
     CardlineError,
     GatewayError,
@@ -40,8 +41,17 @@ from cardline.cde.errors import (
 )
 from cardline.cde.paypal.codes import CARD_ISSUES, ISSUE_MESSAGES
 from cardline.cde.paypal.config import _parse_base_url, _tls_context
-from cardline.cde.paypal.outcome import DECLINE_KEY, _dict, _first, _text, order_id_of
+from cardline.cde.paypal.outcome import (
+    ChargeOutcome,
+    _dict,
+    _first,
+    _text,
+    interpret_order,
+    order_id_of,
+    refused_card,
+)
 from cardline.cde.paypal.transport import MAX_BODY, Connection, Pool, TLSConnection
+from cardline.cde.request_rules import INTENT_RULE, INTENTS
 
 TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
 if TYPE_CHECKING:
@@ -75,14 +85,14 @@ _TOKEN_MARGIN_CAP = 300.0  # refresh when < min(5 min, 10 % of expires_in) remai
 _MAX_REQUEST_ID = 108  # PayPal-Request-Id maxLength in the OpenAPI documents
 _MAX_TEXT = 127  # invoice_id, custom_id, description maxLength
 _USER_AGENT = "cardline-paypal/1"
+_MAYBE_PROCESSED = "the request may have been processed: retry with the same request id"
+_CREDENTIALS_REFUSED = "PayPal credentials were refused"
 _GET_HEADERS = {"Accept": "application/json", "User-Agent": _USER_AGENT}
 _POST_HEADERS = {
     **_GET_HEADERS,
     "Content-Type": "application/json",
     "Prefer": "return=representation",
 }
-# json.dumps(..., separators=(",", ":")) without building an encoder per call.
-_COMPACT = json.JSONEncoder(separators=(",", ":")).encode
 
 
 # --------------------------------------------------------------------------- transport
@@ -227,7 +237,7 @@ def _money(money: Money) -> dict[str, str]:
 
 
 def _encode(document: Mapping[str, Any]) -> _Payload:
-    return _Payload(_COMPACT(document).encode("utf-8"))
+    return _Payload(compact(document).encode("utf-8"))
 
 
 def _order_payload(
@@ -314,21 +324,20 @@ class PayPalClient:
         custom_id: str | None = None,
         description: str | None = None,
         mock_response: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> tuple[ChargeOutcome, dict[str, Any]]:
         """Charge (or authorize) the card in one round trip: ``POST /v2/checkout/orders``.
 
-        Returns PayPal's order (full representation); read it with :func:`interpret_order`.
-        When PayPal refuses the card itself (HTTP 422 with a card issue such as
-        ``INSTRUMENT_DECLINED``, or 3-D Secure required), no order exists: the answer is
-        then ``{"cardline_decline": {"issue", "http_status", "debug_id"}, ...}`` with the
-        masked card, amount and ``custom_id`` we sent, which :func:`interpret_order` turns
-        into a declined or failed outcome with ``order_id`` None.
+        Returns what the payment came to and PayPal's order (full representation). When
+        PayPal refuses the card itself (HTTP 422 with a card issue such as
+        ``INSTRUMENT_DECLINED``, or 3-D Secure required), no order exists: the outcome is
+        then declined or failed with ``order_id`` None (:func:`refused_card`), and the
+        order ``{}``.
 
         Raises GatewayRejected, GatewayUnavailable (nothing charged) or
         GatewayOutcomeUnknown (may be charged: retry with the same ``request_id``).
         """
-        if intent not in ("CAPTURE", "AUTHORIZE"):
-            raise ValueError("intent must be CAPTURE or AUTHORIZE")
+        if intent not in INTENTS:
+            raise ValueError(INTENT_RULE)
         _check_header_value("request_id", request_id, _MAX_REQUEST_ID)
         _check_text("invoice_id", invoice_id)
         _check_text("custom_id", custom_id)
@@ -348,8 +357,20 @@ class PayPalClient:
         if reply.status == 422:
             problem = _Problem(reply)
             if problem.issue in CARD_ISSUES:
-                return self._refused_card(problem, money, card, custom_id)
-        return self._result("POST", _ORDERS, reply, resource="order")
+                logger.info(
+                    "PayPal refused the card: issue=%s debug_id=%s", problem.issue, problem.debug_id
+                )
+                refused = refused_card(
+                    problem.issue,
+                    brand=str(card.brand),
+                    last_digits=str(card.last4),
+                    amount=money.value,
+                    currency=money.currency,
+                    custom_id=custom_id,
+                )
+                return refused, {}
+        order = self._result("POST", _ORDERS, reply, resource="order")
+        return interpret_order(order), order
 
     def get_order(self, order_id: str) -> dict[str, Any]:
         """``GET /v2/checkout/orders/{id}``; NotFound when PayPal has no such order."""
@@ -489,21 +510,6 @@ class PayPalClient:
         path = template.replace(template[template.index("{") : template.index("}") + 1], safe)
         return self._call("POST", path, template, body=body, request_id=request_id)
 
-    def _refused_card(
-        self, problem: _Problem, money: Money, card: Card, custom_id: str | None
-    ) -> dict[str, Any]:
-        unit: dict[str, Any] = {"amount": _money(money)}
-        if custom_id is not None:
-            unit["custom_id"] = custom_id
-        logger.info(
-            "PayPal refused the card: issue=%s debug_id=%s", problem.issue, problem.debug_id
-        )
-        return {
-            DECLINE_KEY: {"issue": problem.issue, "http_status": 422, "debug_id": problem.debug_id},
-            "payment_source": {"card": {"brand": str(card.brand), "last_digits": str(card.last4)}},
-            "purchase_units": [unit],
-        }
-
     def _result(
         self,
         method: str,
@@ -519,8 +525,7 @@ class PayPalClient:
                 return document
             if method == "POST":
                 raise GatewayOutcomeUnknown(
-                    f"PayPal's answer to POST {template} could not be read; the request may "
-                    "have been processed: retry with the same request id",
+                    f"PayPal's answer to POST {template} could not be read; {_MAYBE_PROCESSED}",
                     http_status=reply.status,
                     debug_id=reply.debug_id,
                 )
@@ -555,8 +560,7 @@ class PayPalClient:
             # 5xx, or a status no final answer to an order should have (3xx, 2xx without a
             # body we can read is handled by _result): PayPal may have acted on it.
             return GatewayOutcomeUnknown(
-                f"PayPal failed on POST {template} ({label}); the request may have been "
-                "processed: retry with the same request id",
+                f"PayPal failed on POST {template} ({label}); {_MAYBE_PROCESSED}",
                 **kwargs,
             )
         return GatewayError(f"PayPal answered {method} {template} with {label}", **kwargs)
@@ -610,7 +614,7 @@ class PayPalClient:
                             is_post and maybe_processed,
                             template,
                             GatewayRejected(
-                                "PayPal credentials were refused",
+                                _CREDENTIALS_REFUSED,
                                 http_status=401,
                                 issue=_Problem(reply).issue,
                                 debug_id=reply.debug_id,
@@ -702,8 +706,7 @@ class PayPalClient:
         if maybe_processed:
             return GatewayOutcomeUnknown(
                 f"PayPal did not give a usable answer to {where} after {attempts} attempts "
-                f"(last: {failure.reason}); the request may have been processed: retry with "
-                "the same request id",
+                f"(last: {failure.reason}); {_MAYBE_PROCESSED}",
                 http_status=failure.status,
                 debug_id=failure.debug_id,
             )
@@ -806,7 +809,7 @@ class PayPalClient:
             )
         if reply.status in (400, 401, 403):
             raise GatewayRejected(
-                "PayPal credentials were refused",
+                _CREDENTIALS_REFUSED,
                 http_status=reply.status,
                 issue=_Problem(reply).issue,
                 debug_id=reply.debug_id,

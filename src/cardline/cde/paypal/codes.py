@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from typing import Literal
 
 __all__ = [
+    "APPROVED",
     "CARD_ISSUES",
     "GENERIC_DECLINE",
     "ISSUE_MESSAGES",
@@ -26,6 +27,7 @@ __all__ = [
     "refusal_words",
 ]
 
+APPROVED = "The payment was approved."
 GENERIC_DECLINE = "The card issuer declined the payment. Ask the caller to use another card."
 _CONTACT_BANK = (
     "The card issuer declined the payment. Ask the caller to contact their bank or use "
@@ -35,6 +37,14 @@ _NO_RETRY = "The card issuer declined the payment. Do not try this card again; a
 _CHECK_CVV = "The security code did not match. Check it with the caller and try again."
 _MERCHANT = "The merchant account cannot take this payment. Contact support."
 _TRY_LATER = "The card network had a problem and the payment did not go through. Try again later."
+_EXPIRED = "The card has expired. Ask for another card."
+_EXPIRY_REFUSED = "The expiry date was refused. Check it with the caller."
+_CLOSED = "The card account is closed. Ask for another card."
+_3DS_FAILED = "3-D Secure failed; a caller on the phone cannot complete it. Ask for another card."
+_TOO_FREQUENT = "Too many payments on this card in a short time. Try later or use another card."
+_ALREADY_CAPTURED = "The authorization has already been captured."
+_NOT_PERMITTED = "The PayPal account is not permitted to make this call."
+_IN_PROGRESS = "PayPal is still working on an earlier attempt. Try again in a moment."
 
 # processor_response.response_code -> (reason, sentence for the agent). The OpenAPI
 # documents list the codes without descriptions; the reasons are PayPal's documented
@@ -42,7 +52,7 @@ _TRY_LATER = "The card network had a problem and the payment did not go through.
 # must not tell the caller why.
 RESPONSE_CODES: Mapping[str, tuple[str, str]] = MappingProxyType(
     {
-        "0000": ("APPROVED", "The payment was approved."),
+        "0000": ("APPROVED", APPROVED),
         "00N7": ("CVV2_FAILURE", _CHECK_CVV),
         "0100": ("REFERRAL", "The issuer asks the cardholder to call them before paying."),
         "0390": ("ACCOUNT_NOT_FOUND", "The card account was not found. Ask for another card."),
@@ -73,7 +83,7 @@ RESPONSE_CODES: Mapping[str, tuple[str, str]] = MappingProxyType(
         ),
         "1360": ("BAD_PROCESSING_CODE", _TRY_LATER),
         "1370": ("INVALID_MCC", _MERCHANT),
-        "1380": ("INVALID_EXPIRATION", "The expiry date was refused. Check it with the caller."),
+        "1380": ("INVALID_EXPIRATION", _EXPIRY_REFUSED),
         "1382": ("INVALID_CARD_VERIFICATION_VALUE", _CHECK_CVV),
         "1384": ("INVALID_LIFE_CYCLE_OF_TRANSACTION", _TRY_LATER),
         "1390": ("INVALID_ORDER", "PayPal refused the order. Contact support."),
@@ -83,7 +93,7 @@ RESPONSE_CODES: Mapping[str, tuple[str, str]] = MappingProxyType(
         "5120": ("INSUFFICIENT_FUNDS", "The card has insufficient funds."),
         "5130": ("INVALID_PIN", GENERIC_DECLINE),
         "5135": ("DECLINED_PIN_TRY_EXCEEDED", GENERIC_DECLINE),
-        "5140": ("CARD_CLOSED", "The card account is closed. Ask for another card."),
+        "5140": ("CARD_CLOSED", _CLOSED),
         "5150": ("PICKUP_CARD_SPECIAL_CONDITIONS", _NO_RETRY),
         "5160": ("UNAUTHORIZED_USER", _CONTACT_BANK),
         "5170": ("AVS_FAILURE", "The billing address did not match the card."),
@@ -94,7 +104,7 @@ RESPONSE_CODES: Mapping[str, tuple[str, str]] = MappingProxyType(
             "The issuer saw a duplicate of a recent payment. Check for it before trying again.",
         ),
         "5210": ("INVALID_TRANSACTION", _CONTACT_BANK),
-        "5400": ("EXPIRED_CARD", "The card has expired. Ask for another card."),
+        "5400": ("EXPIRED_CARD", _EXPIRED),
         "5500": ("INCORRECT_PIN_REENTER", GENERIC_DECLINE),
         "5650": (
             "DECLINED_SCA_REQUIRED",
@@ -133,7 +143,7 @@ RESPONSE_CODES: Mapping[str, tuple[str, str]] = MappingProxyType(
         ),
         "7700": (
             "ERROR_3DS",
-            "3-D Secure failed; a caller on the phone cannot complete it. Ask for another card.",
+            _3DS_FAILED,
         ),
         "7710": ("AUTHENTICATION_FAILED", "Card authentication failed. Ask for another card."),
         "7800": ("BIN_ERROR", GENERIC_DECLINE),
@@ -157,7 +167,7 @@ RESPONSE_CODES: Mapping[str, tuple[str, str]] = MappingProxyType(
         "9600": ("UNRECOGNIZED_RESPONSE_CODE", _TRY_LATER),
         "PCNR": ("CONTINGENCIES_NOT_RESOLVED", GENERIC_DECLINE),
         "PCVV": ("CVV_FAILURE", _CHECK_CVV),
-        "PP06": ("ACCOUNT_CLOSED", "The card account is closed. Ask for another card."),
+        "PP06": ("ACCOUNT_CLOSED", _CLOSED),
         "PPRN": ("REATTEMPT_NOT_PERMITTED", _NO_RETRY),
         "PPAD": ("BILLING_ADDRESS", "The billing address was refused."),
         "PPAE": (
@@ -169,25 +179,25 @@ RESPONSE_CODES: Mapping[str, tuple[str, str]] = MappingProxyType(
         "PPCU": ("CURRENCY_USED_INVALID", "This currency is not accepted for the card."),
         "PPD3": (
             "SECURE_ERROR_3DS",
-            "3-D Secure failed; a caller on the phone cannot complete it. Ask for another card.",
+            _3DS_FAILED,
         ),
         "PPDT": (
             "DECLINE_THRESHOLD_BREACH",
             "Too many declines on this card. Ask for another card.",
         ),
-        "PPEF": ("EXPIRED_FUNDING_INSTRUMENT", "The card has expired. Ask for another card."),
+        "PPEF": ("EXPIRED_FUNDING_INSTRUMENT", _EXPIRED),
         "PPEL": (
             "EXCEEDS_FREQUENCY_LIMIT",
-            "Too many payments on this card in a short time. Try later or use another card.",
+            _TOO_FREQUENT,
         ),
         "PPER": ("INTERNAL_SYSTEM_ERROR", _TRY_LATER),
-        "PPEX": ("EXPIRY_DATE", "The expiry date was refused. Check it with the caller."),
+        "PPEX": ("EXPIRY_DATE", _EXPIRY_REFUSED),
         "PPFI": ("INVALID_FUNDING_INSTRUMENT", GENERIC_DECLINE),
         "PPFR": ("RESTRICTED_FUNDING_INSTRUMENT", GENERIC_DECLINE),
         "PPMC": ("BLOCKED_MASTERCARD", GENERIC_DECLINE),
         "PPNL": (
             "EXCEEDS_NETWORK_FREQUENCY_LIMIT",
-            "Too many payments on this card in a short time. Try later or use another card.",
+            _TOO_FREQUENT,
         ),
         "PPNT": ("NETWORK_ERROR", _TRY_LATER),
         "PPSE": ("AMEX_DENIED", GENERIC_DECLINE),
@@ -208,7 +218,7 @@ THREE_DS_REQUIRED = (
 CARD_ISSUES: Mapping[str, tuple[Literal["declined", "failed"], str]] = MappingProxyType(
     {
         "INSTRUMENT_DECLINED": ("declined", "The card was declined. Ask for another card."),
-        "CARD_EXPIRED": ("declined", "The card has expired. Ask for another card."),
+        "CARD_EXPIRED": ("declined", _EXPIRED),
         "INVALID_EXPIRY_DATE": (
             "declined",
             "The expiry date is not valid. Check it with the caller.",
@@ -247,8 +257,8 @@ ISSUE_MESSAGES: Mapping[str, str] = MappingProxyType(
     {
         "DUPLICATE_INVOICE_ID": "PayPal already has a payment with this invoice id.",
         "AUTHORIZATION_EXPIRED": "The authorization has expired and can no longer be captured.",
-        "AUTHORIZATION_ALREADY_CAPTURED": "The authorization has already been captured.",
-        "PREVIOUSLY_CAPTURED": "The authorization has already been captured.",
+        "AUTHORIZATION_ALREADY_CAPTURED": _ALREADY_CAPTURED,
+        "PREVIOUSLY_CAPTURED": _ALREADY_CAPTURED,
         "PREVIOUSLY_VOIDED": "The authorization has already been voided.",
         "AUTHORIZATION_VOIDED": "The authorization has been voided.",
         "REFUND_AMOUNT_EXCEEDED": "The refund is more than what is left of the payment.",
@@ -256,16 +266,14 @@ ISSUE_MESSAGES: Mapping[str, str] = MappingProxyType(
         "PENDING_CAPTURE": "The payment is still pending and cannot be refunded yet.",
         "REFUND_TIME_LIMIT_EXCEEDED": "The payment is too old to be refunded through PayPal.",
         "PAYPAL_REQUEST_ID_REQUIRED": "PayPal requires a PayPal-Request-Id for this call.",
-        "PERMISSION_DENIED": "The PayPal account is not permitted to make this call.",
+        "PERMISSION_DENIED": _NOT_PERMITTED,
         "INVALID_RESOURCE_ID": (
             "PayPal has no record of this payment's capture, so it cannot be refunded here. "
             "Look the payment up in PayPal."
         ),
         "REFUND_NOT_ALLOWED": "PayPal does not allow this payment to be refunded.",
         "REFUND_CAPTURE_CURRENCY_MISMATCH": "A refund must be in the currency of the payment.",
-        "PREVIOUS_REQUEST_IN_PROGRESS": (
-            "PayPal is still working on an earlier attempt. Try again in a moment."
-        ),
+        "PREVIOUS_REQUEST_IN_PROGRESS": (_IN_PROGRESS),
         "TRANSACTION_LIMIT_EXCEEDED": "The amount is over the PayPal account's payment limit.",
         "PAYER_CANNOT_PAY": "PayPal does not allow this card to pay this merchant.",
         "COMPLIANCE_VIOLATION": "PayPal refused the payment for compliance reasons.",
@@ -291,9 +299,9 @@ _STATUS_WORDS: Mapping[int, str] = MappingProxyType(
     {
         400: "PayPal could not accept the request as it was sent.",
         401: "PayPal did not accept cardline's credentials.",
-        403: "The PayPal account is not permitted to make this call.",
+        403: _NOT_PERMITTED,
         404: "PayPal could not find what the request refers to.",
-        409: "PayPal is still working on an earlier attempt. Try again in a moment.",
+        409: _IN_PROGRESS,
         422: "PayPal refused the request as it stands.",
         429: "PayPal is limiting how fast requests come in. Try again in a moment.",
     }

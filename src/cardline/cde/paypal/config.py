@@ -16,7 +16,10 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import ClassVar
 
-__all__ = ["PayPalConfig", "timeout_from_env"]
+__all__ = ["NOT_CONFIGURED", "PayPalConfig", "timeout_from_env"]
+
+# What a host that cannot run without PayPal says when PayPalConfig.from_env finds none.
+NOT_CONFIGURED = "PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET must be configured"
 
 
 def _is_loopback(host: str) -> bool:

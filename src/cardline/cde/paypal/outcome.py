@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from cardline.cde.paypal.codes import (
+    APPROVED,
     CARD_ISSUES,
     GENERIC_DECLINE,
     NO_RETRY_ADVICE,
@@ -20,10 +21,7 @@ if TYPE_CHECKING:
 
     Status = Literal["approved", "declined", "failed", "pending", "unknown"]
 
-__all__ = ["DECLINE_KEY", "ChargeOutcome", "interpret_order", "order_id_of"]
-
-# Key of the dict create_order returns when PayPal refused the card with a 422.
-DECLINE_KEY = "cardline_decline"
+__all__ = ["ChargeOutcome", "interpret_order", "order_id_of", "refused_card"]
 
 
 class ChargeOutcome(FrozenValue):
@@ -125,13 +123,39 @@ def order_id_of(info: Mapping[str, Any]) -> str | None:
     return None
 
 
+def refused_card(
+    issue: str | None,
+    *,
+    brand: str,
+    last_digits: str,
+    amount: str,
+    currency: str,
+    custom_id: str | None,
+) -> ChargeOutcome:
+    """The outcome of a card PayPal refused when asked to create its order (HTTP 422 with a
+    card issue such as ``INSTRUMENT_DECLINED``, or 3-D Secure required): no order exists,
+    so ``order_id`` is None and the card, amount and ``custom_id`` are those we sent."""
+    reason = issue or "UNPROCESSABLE_ENTITY"
+    status, message = CARD_ISSUES.get(reason, ("declined", GENERIC_DECLINE))
+    return ChargeOutcome(
+        status=status,
+        decline_reason=reason,
+        message=message,
+        brand=brand,
+        last_digits=last_digits,
+        custom_id=custom_id,
+        amount=amount,
+        currency=currency,
+    )
+
+
 def interpret_order(order: Mapping[str, Any]) -> ChargeOutcome:
     """The outcome of a single-step order, from its first capture or authorization.
 
     An order can be ``COMPLETED`` and still be a decline: what counts is
     ``purchase_units[0].payments.captures[0].status`` (or ``authorizations[0]``) and its
-    ``processor_response``. Also accepts the dict :meth:`PayPalClient.create_order`
-    returns when PayPal refused the card outright (HTTP 422).
+    ``processor_response``. (A card PayPal refused outright, with a 422 and no order, is
+    :func:`refused_card`.)
 
     An answer with neither a capture nor an authorization (``{}``, an order still
     ``CREATED``, a minimal representation) says nothing about the card: its status is
@@ -154,12 +178,6 @@ def interpret_order(order: Mapping[str, Any]) -> ChargeOutcome:
         "amount": _text(amount.get("value")),
         "currency": _text(amount.get("currency_code")),
     }
-
-    decline = _dict(order.get(DECLINE_KEY))
-    if decline:
-        issue = _text(decline.get("issue")) or "UNPROCESSABLE_ENTITY"
-        status, message = CARD_ISSUES.get(issue, ("declined", GENERIC_DECLINE))
-        return ChargeOutcome(status=status, decline_reason=issue, message=message, **base)
 
     if order.get("status") == "PAYER_ACTION_REQUIRED":
         return ChargeOutcome(
@@ -189,9 +207,7 @@ def interpret_order(order: Mapping[str, Any]) -> ChargeOutcome:
         else ("CREATED", "CAPTURED", "PARTIALLY_CAPTURED")
     )
     if state in approved:
-        return ChargeOutcome(
-            status="approved", response_code=code, message="The payment was approved.", **base
-        )
+        return ChargeOutcome(status="approved", response_code=code, message=APPROVED, **base)
     if state == "PENDING":
         why = f" ({reason})" if reason else ""
         return ChargeOutcome(
