@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from cardline.cde.encoding import compact
 from cardline.cde.errors import InvalidRequest
 
 __all__ = [
@@ -80,7 +81,7 @@ class Delivery:
             "transmission_time": self.transmission.transmission_time,
             "webhook_id": webhook_id,
         }
-        head = json.dumps(fields, separators=(",", ":"))[:-1]
+        head = compact(fields)[:-1]
         return head.encode() + b',"webhook_event":' + self.body + b"}"
 
 
