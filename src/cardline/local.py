@@ -127,7 +127,7 @@ def build_local(data_dir: Path, environ: Mapping[str, str] = os.environ) -> Loca
     charger = Charger(paypal, sink, fingerprint_key(data_dir))
     refunder = Refunder(paypal, ledger, sink)
     routes = [
-        payment_route(lambda: charger),
+        payment_route(charger),
         *backoffice_routes(lambda: ledger, lambda: refunder, mode, lambda: operators),
         *LocalIvr(data_dir, charger, sink).routes(),
         *console_routes(ivr_sessions=True),

@@ -63,18 +63,6 @@ class AuditEvent(FrozenValue):
     """One audit record. ``details`` holds masked, card-free facts only. Immutable."""
 
     # ``_details_json``: ``details`` already encoded by the caller, or None; not a field.
-    __slots__ = (
-        "_details_json",
-        "details",
-        "event_id",
-        "operator",
-        "origin",
-        "outcome",
-        "resource",
-        "time",
-        "type",
-    )
-    _fields = ("type", "operator", "outcome", "origin", "resource", "details", "event_id", "time")
 
     type: str
     operator: str
