@@ -49,6 +49,8 @@ from tests.leakscan import spellings
 
 ORDERS = "/v2/checkout/orders"
 TOKEN = "/v1/oauth2/token"
+VERIFY = "/v1/notifications/verify-webhook-signature"
+WEBHOOK_ID = "8PT597110X687430LK"
 
 
 # --------------------------------------------------------------------------- the fake PayPal
@@ -299,6 +301,9 @@ class FakePayPal:
             return Reply(201, refund)
         if method == "GET" and path.startswith("/v2/payments/"):
             return self._stored(parts[-1])
+        if method == "POST" and path == VERIFY:
+            genuine = json.loads(body).get("webhook_id") == WEBHOOK_ID
+            return Reply(200, {"verification_status": "SUCCESS" if genuine else "FAILURE"})
         return Reply(404, error_body("RESOURCE_NOT_FOUND", "INVALID_RESOURCE_ID"))
 
     def _stored(self, key: str) -> Reply:
@@ -1443,3 +1448,52 @@ def test_request_bodies_do_not_show_in_reprs() -> None:
     payload = _order_payload(usd(), visa(), "CAPTURE", None, None, None)
     assert VISA.encode() in payload.data
     assert _leaks(repr(payload)) == []
+
+
+# --------------------------------------------------------------------------- webhook verification
+
+# Spaces and an escape a re-encoded copy would not keep: PayPal checks these very bytes.
+_VERIFY_BODY = (
+    b'{"auth_algo":"SHA256withRSA","webhook_id":"%s","webhook_event":'
+    b'{ "id" : "WH-1", "summary":"\\u0024 25.00"}}'
+)
+
+
+def test_verify_webhook_signature_sends_the_bytes_it_is_given(
+    client: PayPalClient, fake: FakePayPal
+) -> None:
+    body = _VERIFY_BODY % WEBHOOK_ID.encode()
+    assert client.verify_webhook_signature(body) is True
+    (sent,) = fake.api_requests(VERIFY)
+    assert sent.method == "POST"
+    assert sent.body == body
+    assert sent.headers["content-type"] == "application/json"
+
+
+def test_verify_webhook_signature_is_false_on_failure_and_on_a_refusal(
+    client: PayPalClient, fake: FakePayPal
+) -> None:
+    assert client.verify_webhook_signature(_VERIFY_BODY % b"ANOTHERWEBHOOK") is False
+    fake.script.append(Reply(400, error_body("VALIDATION_ERROR", "INVALID_PARAMETER_SYNTAX")))
+    assert client.verify_webhook_signature(_VERIFY_BODY % WEBHOOK_ID.encode()) is False
+    fake.script.append(Reply(200, {"verification_status": "success"}))  # only SUCCESS is
+    assert client.verify_webhook_signature(_VERIFY_BODY % WEBHOOK_ID.encode()) is False
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        [Reply(500, error_body("INTERNAL_SERVER_ERROR"))] * 3,
+        [Reply(503)] * 3,
+        [Hang(0.6)] * 3,
+        [Reply(200, b"<html>")],
+    ],
+    ids=["500", "503", "timeout", "unreadable"],
+)
+def test_verify_webhook_signature_raises_when_paypal_gives_no_answer(
+    make_client: Callable[..., PayPalClient], fake: FakePayPal, answers: list[Action]
+) -> None:
+    client = make_client(max_attempts=3, timeout=0.3)
+    fake.script += answers
+    with pytest.raises(GatewayError):
+        client.verify_webhook_signature(_VERIFY_BODY % WEBHOOK_ID.encode())

@@ -43,6 +43,7 @@ def _text(value: object) -> str:
 
 PAYMENT = "payment"
 REFUND = "refund"
+WEBHOOK = "webhook"  # a verified PayPal webhook event (cardline.webhooks)
 AUTH_FAILURE = "auth_failure"
 OPERATOR_ADDED = "operator_added"
 OPERATOR_REVOKED = "operator_revoked"
