@@ -85,6 +85,10 @@ def _serve(args: argparse.Namespace) -> int:
         )
     else:
         print(f"  PayPal: {stack.paypal_mode}", flush=True)
+    if stack.subscribe_webhooks(url):
+        print(f"  PayPal webhooks: {url}/v1/webhooks/paypal", flush=True)
+    else:
+        print("  PayPal webhooks: off (set PAYPAL_WEBHOOK_ID to receive them)", flush=True)
     known = stack.operators.list()
     if not known:
         _operator, key = stack.operators.add("agent-1", origin="serve")

@@ -14,17 +14,21 @@ from typing import TYPE_CHECKING
 
 from cardline.cde import audit, ids
 from cardline.cde.charge import Charger
+from cardline.cde.errors import CardlineError
 from cardline.cde.http.app import App
 from cardline.cde.http.charge_route import payment_route
 from cardline.cde.paypal import PayPalClient, PayPalConfig
 from cardline.files import read_or_create_private
 from cardline.http.backoffice_routes import backoffice_routes
 from cardline.http.console_routes import console_routes
+from cardline.http.webhook_route import PATH as WEBHOOK_PATH
+from cardline.http.webhook_route import webhook_route
 from cardline.ivr.routes import LocalIvr
 from cardline.ledger.projector import rebuild
 from cardline.ledger.sqlite import SqliteLedger
 from cardline.operators import OperatorStore
 from cardline.refund import Refunder
+from cardline.webhooks.notification import PAYPAL_CERT_HOSTS
 
 if TYPE_CHECKING:
     from cardline.sandbox import Emulator
@@ -34,6 +38,8 @@ LEDGER_FILE = "ledger.sqlite3"
 OPERATORS_FILE = "operators.json"
 KEY_FILE = "fingerprint.key"
 EMULATOR_FILE = "paypal-emulator.sqlite3"
+# The embedded emulator signs deliveries with a certificate it serves on loopback.
+_LOOPBACK = frozenset({"127.0.0.1", "localhost"})
 
 log = logging.getLogger("cardline.local")
 
@@ -85,11 +91,27 @@ class LocalStack:
     ledger: SqliteLedger
     sink: ProjectingSink
     paypal_mode: str
+    paypal: PayPalClient
     emulator: Emulator | None = None
+    webhook_id: str | None = None
+
+    def subscribe_webhooks(self, url: str) -> str | None:
+        """With the embedded emulator and no PAYPAL_WEBHOOK_ID, subscribe the server at
+        ``url`` to the events cardline acts on; the webhook id, or None (kept as it was)."""
+        if self.emulator is None or self.webhook_id:
+            return self.webhook_id
+        from cardline.webhooks.events import EVENT_TYPES
+
+        try:
+            self.webhook_id = self.paypal.create_webhook(url + WEBHOOK_PATH, sorted(EVENT_TYPES))
+        except CardlineError as error:
+            log.error("webhook subscription at the emulator failed: %s", error.detail)
+        return self.webhook_id
 
     def close(self) -> None:
         if self.emulator is not None:
             self.emulator.stop()
+        self.paypal.close()
         self.ledger.close()
 
 
@@ -126,14 +148,36 @@ def build_local(data_dir: Path, environ: Mapping[str, str] = os.environ) -> Loca
     paypal = PayPalClient(config)
     charger = Charger(paypal, sink, fingerprint_key(data_dir))
     refunder = Refunder(paypal, ledger, sink)
+    holder: list[LocalStack] = []
+    cert_hosts = PAYPAL_CERT_HOSTS | (_LOOPBACK if emulator is not None else frozenset())
     routes = [
         payment_route(lambda: charger),
         *backoffice_routes(lambda: ledger, lambda: refunder, mode, lambda: operators),
+        webhook_route(
+            lambda: paypal,
+            lambda: ledger,
+            sink,
+            lambda: holder[0].webhook_id,
+            lambda: holder[0].app.failures,
+            cert_hosts=cert_hosts,
+        ),
         *LocalIvr(data_dir, charger, sink).routes(),
         *console_routes(ivr_sessions=True),
     ]
     app = App(routes, operators, sink)
-    return LocalStack(data_dir, app, operators, ledger, sink, mode, emulator)
+    stack = LocalStack(
+        data_dir,
+        app,
+        operators,
+        ledger,
+        sink,
+        mode,
+        paypal,
+        emulator,
+        webhook_id=environ.get("PAYPAL_WEBHOOK_ID") or None,
+    )
+    holder.append(stack)
+    return stack
 
 
 def _start_emulator(data_dir: Path, environ: Mapping[str, str]) -> tuple[Emulator, PayPalConfig]:

@@ -247,7 +247,7 @@ class Reconciler:
                     unanswered.remove(row)
             elif row.get("status") == refund.get("status") and _same_amount(row, amount):
                 continue
-            refund_id = str(row["id"]) if row else _outside_refund_id(paypal_id)
+            refund_id = str(row["id"]) if row else outside_refund_id(paypal_id)
             facts = {
                 "id": refund_id,
                 "payment_id": payment_id,
@@ -351,6 +351,7 @@ def _same_amount(row: dict[str, Any], amount: tuple[str | None, str | None]) -> 
         return False
 
 
-def _outside_refund_id(paypal_refund_id: str) -> str:
-    """The id of a refund the ledger learns from PayPal (made outside cardline)."""
+def outside_refund_id(paypal_refund_id: str) -> str:
+    """The id of a refund (or reversal) the ledger learns from PayPal, made outside
+    cardline: reconcile and the webhook route name it alike."""
     return "ref_" + ids.digest("paypal-refund", paypal_refund_id)[:24]

@@ -46,11 +46,11 @@ from cardline.cde.paypal import (
 )
 from tests.cards import CVV, VISA, future_expiry
 from tests.leakscan import spellings
+from tests.webhooks.deliveries import WEBHOOK_ID, deliver, verdict
 
 ORDERS = "/v2/checkout/orders"
 TOKEN = "/v1/oauth2/token"
 VERIFY = "/v1/notifications/verify-webhook-signature"
-WEBHOOK_ID = "8PT597110X687430LK"
 
 
 # --------------------------------------------------------------------------- the fake PayPal
@@ -302,8 +302,7 @@ class FakePayPal:
         if method == "GET" and path.startswith("/v2/payments/"):
             return self._stored(parts[-1])
         if method == "POST" and path == VERIFY:
-            genuine = json.loads(body).get("webhook_id") == WEBHOOK_ID
-            return Reply(200, {"verification_status": "SUCCESS" if genuine else "FAILURE"})
+            return Reply(200, {"verification_status": verdict(body)})
         return Reply(404, error_body("RESOURCE_NOT_FOUND", "INVALID_RESOURCE_ID"))
 
     def _stored(self, key: str) -> Reply:
@@ -1452,17 +1451,20 @@ def test_request_bodies_do_not_show_in_reprs() -> None:
 
 # --------------------------------------------------------------------------- webhook verification
 
-# Spaces and an escape a re-encoded copy would not keep: PayPal checks these very bytes.
-_VERIFY_BODY = (
-    b'{"auth_algo":"SHA256withRSA","webhook_id":"%s","webhook_event":'
-    b'{ "id" : "WH-1", "summary":"\\u0024 25.00"}}'
-)
+
+def _verify_body(webhook_id: str = WEBHOOK_ID) -> bytes:
+    """A verify request around a delivery's raw bytes, as ``Delivery`` builds it."""
+    from cardline.webhooks.notification import read_delivery
+    from tests.webhooks.samples import event
+
+    headers, body = deliver(event("PAYMENT.CAPTURE.COMPLETED"))
+    return read_delivery(headers, body).verification_request(webhook_id)
 
 
 def test_verify_webhook_signature_sends_the_bytes_it_is_given(
     client: PayPalClient, fake: FakePayPal
 ) -> None:
-    body = _VERIFY_BODY % WEBHOOK_ID.encode()
+    body = _verify_body()
     assert client.verify_webhook_signature(body) is True
     (sent,) = fake.api_requests(VERIFY)
     assert sent.method == "POST"
@@ -1473,11 +1475,11 @@ def test_verify_webhook_signature_sends_the_bytes_it_is_given(
 def test_verify_webhook_signature_is_false_on_failure_and_on_a_refusal(
     client: PayPalClient, fake: FakePayPal
 ) -> None:
-    assert client.verify_webhook_signature(_VERIFY_BODY % b"ANOTHERWEBHOOK") is False
+    assert client.verify_webhook_signature(_verify_body("ANOTHERWEBHOOK")) is False
     fake.script.append(Reply(400, error_body("VALIDATION_ERROR", "INVALID_PARAMETER_SYNTAX")))
-    assert client.verify_webhook_signature(_VERIFY_BODY % WEBHOOK_ID.encode()) is False
+    assert client.verify_webhook_signature(_verify_body()) is False
     fake.script.append(Reply(200, {"verification_status": "success"}))  # only SUCCESS is
-    assert client.verify_webhook_signature(_VERIFY_BODY % WEBHOOK_ID.encode()) is False
+    assert client.verify_webhook_signature(_verify_body()) is False
 
 
 @pytest.mark.parametrize(
@@ -1496,4 +1498,16 @@ def test_verify_webhook_signature_raises_when_paypal_gives_no_answer(
     client = make_client(max_attempts=3, timeout=0.3)
     fake.script += answers
     with pytest.raises(GatewayError):
-        client.verify_webhook_signature(_VERIFY_BODY % WEBHOOK_ID.encode())
+        client.verify_webhook_signature(_verify_body())
+
+
+def test_create_webhook_subscribes_a_url_and_returns_its_id(
+    client: PayPalClient, fake: FakePayPal
+) -> None:
+    fake.script.append(Reply(201, {"id": "0EH40505U7160970P", "url": "http://x/"}))
+    assert client.create_webhook("http://x/", ["PAYMENT.CAPTURE.COMPLETED"]) == "0EH40505U7160970P"
+    (sent,) = fake.api_requests("/v1/notifications/webhooks")
+    assert json.loads(sent.body) == {
+        "url": "http://x/",
+        "event_types": [{"name": "PAYMENT.CAPTURE.COMPLETED"}],
+    }

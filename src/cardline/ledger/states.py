@@ -62,17 +62,17 @@ from cardline.cde.audit import AuditEvent
 from cardline.cde.confirmation import confirmation_code
 
 __all__ = [
+    "DISPUTE_COLUMNS",
     "PAYMENT_COLUMNS",
     "PUBLIC_PAYMENT_COLUMNS",
     "PUBLIC_REFUND_COLUMNS",
-    "DISPUTE_COLUMNS",
     "REFUNDED",
     "REFUND_COLUMNS",
     "REVERSAL",
     "current_id",
     "fold_payment",
-    "ledger_event",
     "fold_refund",
+    "ledger_event",
     "payment_outcome",
     "public_payment",
     "public_refund",
