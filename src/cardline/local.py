@@ -202,6 +202,40 @@ def _mode(config: PayPalConfig, emulator: Emulator | None) -> str:
     return "live" if config.base_url == PayPalConfig.LIVE_URL else "sandbox"
 
 
+class ReconcileSchedule:
+    """``cardline serve --reconcile-every``: reconcile on a background thread, each run
+    audited (:func:`cardline.reconcile.scheduled_run`); a run that fails is logged in one
+    line and the next is tried at its time, so serve never stops for it."""
+
+    def __init__(self, stack: LocalStack, every: float) -> None:
+        self._stack = stack
+        self._every = every
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cardline-reconcile", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=30)
+
+    def run_once(self) -> None:
+        """One run; never raises."""
+        from cardline.reconcile import scheduled_run
+
+        try:
+            scheduled_run(self._stack.paypal, self._stack.ledger, self._stack.sink, origin="serve")
+        except Exception as error:  # noqa: BLE001 - logged; the next run is tried
+            # A cardline error's words are its own (never card data); any other's, not.
+            words = error.detail if isinstance(error, CardlineError) else ""
+            log.error("scheduled reconcile failed: %s %s", type(error).__name__, words)
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self._every):
+            self.run_once()
+
+
 class NoPayPalRecord(Exception):
     """There is no PayPal record to compare the data directory with; the message says why."""
 
