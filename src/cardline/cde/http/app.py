@@ -143,6 +143,12 @@ class App:
             failures=EachFailure(sink),
         )
 
+    @property
+    def failures(self) -> FailureAudit:
+        """Where failed authentication is reported (routes that refuse unauthenticated
+        callers of their own, the PayPal webhook, report there too)."""
+        return self._failures
+
     def flush(self) -> None:
         """Write the audit events held back (aggregated failed authentication); the
         server calls it when it stops."""
