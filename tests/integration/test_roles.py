@@ -91,7 +91,8 @@ def test_an_agent_gets_403_on_another_agents_payment_and_reads_their_own(
     answer = ada.request("GET", f"/v1/payments/{graces}")
     assert answer.status == 403
     _refused(answer.body, "supervisor")
-    assert b"371449" not in answer.body and b"8431" not in answer.body  # nothing of the payment
+    assert b"8431" not in answer.body  # nothing of the payment
+    assert graces.encode() not in answer.body
 
 
 def test_an_agent_lists_only_their_own_payments_and_a_supervisor_all(
@@ -153,7 +154,8 @@ def test_the_export_has_masked_cards_outcomes_and_refunds_and_never_a_card_numbe
     assert row["card"] == "VISA ending 1881"
     assert (row["status"], row["refunded_amount"]) == ("partially_refunded", "1.00")
     assert row["refunds"] == "COMPLETED 1.00 USD"
-    assert row["operator"] and row["confirmation_code"]
+    assert row["operator"]
+    assert row["confirmation_code"]
     assert not [number for number in TEST_PANS if number in text]
 
 

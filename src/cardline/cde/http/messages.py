@@ -33,6 +33,7 @@ class Request(Value):
 
     __slots__ = (
         "body",
+        "gateway_groups",
         "gateway_identity",
         "headers",
         "method",
@@ -50,6 +51,7 @@ class Request(Value):
         "source_ip",
         "gateway_identity",
         "request_id",
+        "gateway_groups",
     )
 
     def __init__(
@@ -63,6 +65,8 @@ class Request(Value):
         # Identity an upstream authorizer (API Gateway + Cognito/IAM) already established.
         gateway_identity: str | None = None,
         request_id: str = "",
+        # The groups the same authorizer vouched for (Cognito's ``cognito:groups``).
+        gateway_groups: tuple[str, ...] = (),
     ) -> None:
         self.method = method
         self.path = path
@@ -72,6 +76,7 @@ class Request(Value):
         self.source_ip = source_ip
         self.gateway_identity = gateway_identity
         self.request_id = request_id
+        self.gateway_groups = gateway_groups
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
