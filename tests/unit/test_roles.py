@@ -239,3 +239,21 @@ def test_an_events_role_survives_its_line_and_an_event_without_one_keeps_its_old
     assert "role" not in without.to_json()
     assert json.loads(without.to_json()) == without.to_dict()
     assert audit.AuditEvent.from_dict(json.loads(without.to_json())).role == ""
+
+
+def test_the_openapi_document_names_the_role_each_route_declares(stack: LocalStack) -> None:
+    from cardline.http.backoffice_routes import openapi_document
+
+    documented = {
+        (method.upper(), path): operation
+        for path, item in openapi_document()["paths"].items()
+        for method, operation in item.items()
+        if isinstance(operation, dict) and "responses" in operation
+    }
+    served = {(r.method, r.template): r for r in stack.app.routes if not r.static}
+    assert set(documented) <= set(served)
+    for key, operation in documented.items():
+        role = served[key].role
+        assert operation["x-cardline-role"] == role, key
+        assert ("403" in operation["responses"]) == (role != roles.PUBLIC), key
+        assert (operation.get("security") == []) == (role == roles.PUBLIC), key

@@ -41,6 +41,7 @@ FUNCTIONS = {
     "listPayments": "BackofficeFunction",
     "getPayment": "BackofficeFunction",
     "refundPayment": "BackofficeFunction",
+    "exportPayments": "BackofficeFunction",
     "health": "BackofficeFunction",
     "openapi": "BackofficeFunction",
 }
