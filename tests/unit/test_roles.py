@@ -72,13 +72,11 @@ def test_every_route_of_every_host_declares_a_role(stack: LocalStack) -> None:
         for route in routes:
             assert route.role in (*roles.ROLES, roles.PUBLIC), (host, route.template)
             assert route.authenticated == (route.role != roles.PUBLIC)
-        needing_more = {
-            (r.method, r.template) for r in routes if r.role not in (roles.AGENT, roles.PUBLIC)
-        }
-        assert needing_more <= SUPERVISOR_ROUTES, host
-        assert all(
-            r.role == roles.SUPERVISOR for r in routes if (r.method, r.template) in needing_more
-        )
+        declared = {(r.method, r.template): r.role for r in routes}
+        for key in SUPERVISOR_ROUTES & set(declared):
+            assert declared[key] == roles.SUPERVISOR, (host, key)
+        # Above an agent means a supervisor: no route is an admin's alone (yet).
+        assert roles.ADMIN not in declared.values(), host
     (charge,) = _every_host(stack)["charge lambda"]
     assert charge.role == roles.AGENT  # every role may take payments
 
@@ -104,7 +102,7 @@ def test_an_agent_is_refused_every_route_above_their_role_before_it_runs(
 ) -> None:
     _agent, key = stack.operators.add("ada", role=roles.AGENT)
     guarded = [r for r in stack.app.routes if not roles.allows(roles.AGENT, r.role)]
-    assert {(r.method, r.template) for r in guarded} == SUPERVISOR_ROUTES
+    assert {(r.method, r.template) for r in guarded} >= SUPERVISOR_ROUTES
     for route in guarded:
         answer = stack.app.handle(
             Request(
