@@ -160,9 +160,10 @@ class Running:
 def local_stack(
     data_dir: Path, artifacts: Path, environ: dict[str, str] | None = None
 ) -> Iterator[Running]:
-    """`cardline serve`'s stack under waitress on a free port, with an operator key."""
+    """`cardline serve`'s stack under waitress on a free port, with the key of a
+    supervisor (who may call every route; tests/integration/test_roles.py adds agents)."""
     stack = build_local(data_dir, environ=environ or {})
-    _operator, key = stack.operators.add("agent-test")
+    _operator, key = stack.operators.add("agent-test", role="supervisor")
     server = serve_in_background(stack.app)
     try:
         yield Running(

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cardline import __version__
-from cardline.cde import audit
+from cardline.cde import audit, roles
 from cardline.cde.errors import CardlineError
 
 DEFAULT_PORT = 8080
@@ -100,8 +101,9 @@ def _serve(args: argparse.Namespace) -> int:
         print("  PayPal webhooks: off (set PAYPAL_WEBHOOK_ID to receive them)", flush=True)
     known = stack.operators.list()
     if not known:
-        _operator, key = stack.operators.add("agent-1", origin="serve")
-        print("  first operator 'agent-1' created; its key (shown once):", flush=True)
+        # The first operator is whoever set the service up: the role that may do anything.
+        _operator, key = stack.operators.add("agent-1", role=roles.ADMIN, origin="serve")
+        print("  first operator 'agent-1' (admin) created; its key (shown once):", flush=True)
         print(f"  {key}", flush=True)
     else:
         active = [o.name for o in known if not o.revoked_at]
@@ -140,13 +142,18 @@ def _operators(args: argparse.Namespace) -> int:
     if args.action == "list":  # reads operators.json only: a listing writes nothing
         for operator in OperatorStore(data_dir / OPERATORS_FILE, audit.StreamSink()).list():
             state = f"revoked {operator.revoked_at}" if operator.revoked_at else "active"
-            print(f"{operator.id}\t{operator.name}\t{operator.created_at}\t{state}")
+            print(
+                f"{operator.id}\t{operator.name}\t{operator.role}\t{operator.created_at}\t{state}"
+            )
         return 0
     ledger, _sink, operators = open_store(data_dir)
     try:
         if args.action == "add":
-            _operator, key = operators.add(args.name)
+            _operator, key = operators.add(args.name, role=args.role or roles.DEFAULT_ROLE)
             print(key)
+        elif args.action == "role":
+            operator = operators.set_role(args.name, args.role)
+            print(f"{operator.name} ({operator.id}) is now {operator.role}", file=sys.stderr)
         elif args.action == "revoke":
             operator = operators.revoke(args.name)
             print(f"revoked {operator.name} ({operator.id})", file=sys.stderr)
@@ -298,6 +305,28 @@ def _compliance(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from cardline.export import write_csv
+    from cardline.ledger import time_bound
+    from cardline.local import open_store
+
+    data_dir = _existing_data_dir(args.data_dir)
+    since, until = time_bound(args.since, "--since"), time_bound(args.until, "--until")
+    ledger, _sink, _operators = open_store(data_dir)
+    try:
+        if args.out is None:
+            write_csv(sys.stdout, ledger, since=since, until=until)
+            return 0
+        # Card-free, but a list of customers' payments: readable by its owner only.
+        fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            written = write_csv(out, ledger, since=since, until=until)
+    finally:
+        ledger.close()
+    print(f"{written} payments written to {args.out}", file=sys.stderr)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     from cardline.ivr.scenarios import SCENARIOS
 
@@ -336,10 +365,18 @@ def parser() -> argparse.ArgumentParser:
     operators = commands.add_parser("operators", help="manage operator (agent) API keys")
     operators.add_argument(
         "action",
-        choices=["add", "list", "revoke"],
-        help="add NAME (prints its key alone on stdout), list, or revoke NAME",
+        choices=["add", "list", "revoke", "role"],
+        help="add NAME [--role ROLE] (prints its key alone on stdout), list, revoke NAME, "
+        "or role NAME --role ROLE (gives an operator another role)",
     )
-    operators.add_argument("name", nargs="?", help="operator name (add, revoke)")
+    operators.add_argument("name", nargs="?", help="operator name (add, revoke, role)")
+    operators.add_argument(
+        "--role",
+        choices=roles.ROLES,
+        help="agent: takes payments, sees their own; supervisor: also refunds and sees and "
+        "exports every payment; admin: also manages operators "
+        f"(default for add: {roles.DEFAULT_ROLE})",
+    )
     operators.add_argument("--data-dir", help=data_help)
     operators.set_defaults(run=_operators)
 
@@ -369,6 +406,21 @@ def parser() -> argparse.ArgumentParser:
     )
     reconcile.add_argument("--data-dir", help=data_help)
     reconcile.set_defaults(run=_reconcile)
+
+    export = commands.add_parser(
+        "export",
+        help="the ledger's payments as CSV (what GET /v1/payments/export answers)",
+        description="Write the payments of the data directory's ledger as CSV, newest first: "
+        "card as brand and last 4, outcome, refunds. Cells a spreadsheet would run as a "
+        "formula start with a '.",
+    )
+    export.add_argument(
+        "--since", help="from this ISO date or date-time, UTC unless it says (default: the start)"
+    )
+    export.add_argument("--until", help="before this ISO date or date-time (default: now)")
+    export.add_argument("--out", help="write to this file (mode 0600) instead of stdout")
+    export.add_argument("--data-dir", help=data_help)
+    export.set_defaults(run=_export)
 
     sandbox = commands.add_parser("sandbox", help="run the PayPal sandbox emulator on its own")
     listening(sandbox, SANDBOX_PORT)
@@ -424,8 +476,11 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     audit.configure_logging(logging.WARNING)
-    if args.command == "operators" and args.action in {"add", "revoke"} and not args.name:
+    if args.command == "operators" and args.action in {"add", "revoke", "role"} and not args.name:
         print("cardline operators: NAME is required", file=sys.stderr)
+        return 2
+    if args.command == "operators" and args.action == "role" and not args.role:
+        print("cardline operators role: --role is required", file=sys.stderr)
         return 2
     if args.command == "demo" and bool(args.url) != bool(args.key):
         print("cardline demo: --url and --key go together", file=sys.stderr)

@@ -16,6 +16,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from cardline.cde.roles import SUPERVISOR, allows
+
 
 class DemoError(Exception):
     """The shift cannot go on: the service is unreachable, is not cardline, or refused the
@@ -122,6 +124,12 @@ class ApiClient:
                 f"{self.url}/v1/payments answered HTTP {listed.status} "
                 f"{listed.body.get('code')}: {listed.body.get('detail')}"
             )
+        role = self.call("GET", "/v1/operator").body.get("role")
+        if not allows(str(role), SUPERVISOR):
+            raise DemoError(
+                f"the key's role is {role}, and the demo refunds: give a supervisor's key "
+                "(`cardline operators add NAME --role supervisor`)"
+            )
 
 
 @contextmanager
@@ -131,7 +139,7 @@ def local_service() -> Iterator[tuple[str, str]]:
 
     with tempfile.TemporaryDirectory(prefix="cardline-demo-") as folder:
         stack = build_local(Path(folder), environ={})
-        _operator, key = stack.operators.add("demo-agent", origin="demo")
+        _operator, key = stack.operators.add("demo-agent", role=SUPERVISOR, origin="demo")
         server = serve_in_background(stack.app)
         try:
             yield server.url, key

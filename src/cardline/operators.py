@@ -3,6 +3,10 @@
 Keys are 256-bit random tokens shown once; only their SHA-256 is stored. An unkeyed hash
 is sound here because the key, unlike a PAN, has far too much entropy to brute-force.
 On AWS the API Gateway authorizer (Cognito) identifies agents instead.
+
+Each operator has a role (cardline.cde.roles): an entry written before roles existed has
+none and is read as ``agent``, the least right (``cardline operators role NAME ROLE``
+gives it another).
 """
 
 from __future__ import annotations
@@ -14,12 +18,14 @@ import os
 import re
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from cardline.cde import audit, ids
+from cardline.cde import audit, ids, roles
 from cardline.cde.errors import AuthenticationFailed, InvalidRequest, NotFound
+from cardline.cde.http.app import Caller
 from cardline.cde.http.messages import Request
 
 KEY_PREFIX = "cl_"
@@ -33,6 +39,13 @@ class Operator:
     key_sha256: str
     created_at: str
     revoked_at: str | None = None
+    role: str = roles.DEFAULT_ROLE
+
+
+def _role(role: str) -> str:
+    if role not in roles.ROLES:
+        raise InvalidRequest("A role is one of " + ", ".join(roles.ROLES), field="role")
+    return role
 
 
 def _hash(key: str) -> str:
@@ -61,7 +74,11 @@ class OperatorStore:
             data = json.loads(self.path.read_text(encoding="utf-8"))
             self._cached = (version, list(data.get("operators", [])))
         # Fresh objects each time: revoke() changes the ones it gets before saving.
-        return [Operator(**item) for item in self._cached[1]]
+        # An entry without a role (written before roles) is read with the default role.
+        return [
+            Operator(**{**item, "role": item.get("role") or roles.DEFAULT_ROLE})
+            for item in self._cached[1]
+        ]
 
     def _save(self, operators: list[Operator]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -77,8 +94,17 @@ class OperatorStore:
         with self._lock:
             return self._load()
 
-    def add(self, name: str, *, by: str = "cli", origin: str = "local") -> tuple[Operator, str]:
-        """Create an operator; returns it and its new key (the only time the key exists)."""
+    def add(
+        self,
+        name: str,
+        *,
+        role: str = roles.DEFAULT_ROLE,
+        by: str = "cli",
+        origin: str = "local",
+    ) -> tuple[Operator, str]:
+        """Create an operator with ``role``; returns it and its new key (the only time the
+        key exists)."""
+        _role(role)
         if not _NAME.match(name) or audit.contains_pan(name):
             raise InvalidRequest(
                 "Operator names are 1 to 64 letters, digits, spaces or . _ @ -, "
@@ -95,23 +121,45 @@ class OperatorStore:
                 name=name,
                 key_sha256=_hash(key),
                 created_at=audit.utc_now(),
+                role=role,
             )
             self._save([*operators, operator])
         self._emit(audit.OPERATOR_ADDED, operator, by, origin)
         return operator, key
 
     def revoke(self, name_or_id: str, *, by: str = "cli", origin: str = "local") -> Operator:
+        def revoked(operator: Operator) -> None:
+            operator.revoked_at = audit.utc_now()
+
+        operator = self._change(name_or_id, revoked)
+        self._emit(audit.OPERATOR_REVOKED, operator, by, origin)
+        return operator
+
+    def set_role(
+        self, name_or_id: str, role: str, *, by: str = "cli", origin: str = "local"
+    ) -> Operator:
+        """Give the active operator with this name or id ``role`` (from their next request)."""
+        _role(role)
+        previous: list[str] = []
+
+        def promoted(operator: Operator) -> None:
+            previous.append(operator.role)
+            operator.role = role
+
+        operator = self._change(name_or_id, promoted)
+        self._emit(audit.OPERATOR_ROLE_CHANGED, operator, by, origin, previous=previous[0])
+        return operator
+
+    def _change(self, name_or_id: str, change: Callable[[Operator], None]) -> Operator:
+        """Apply ``change`` to the active operator with this name or id and save it."""
         with self._lock:
             operators = self._load()
             for operator in operators:
                 if name_or_id in (operator.id, operator.name) and operator.revoked_at is None:
-                    operator.revoked_at = audit.utc_now()
+                    change(operator)
                     self._save(operators)
-                    break
-            else:
-                raise NotFound("No active operator has this name or id")
-        self._emit(audit.OPERATOR_REVOKED, operator, by, origin)
-        return operator
+                    return operator
+        raise NotFound("No active operator has this name or id")
 
     def name_of(self, operator_id: str) -> str | None:
         """The name of the operator with this id, revoked or not (a payment keeps the name
@@ -121,8 +169,9 @@ class OperatorStore:
                 return operator.name
         return None
 
-    def authenticate(self, request: Request) -> str:
-        """The operator id for the request's Bearer key; raises AuthenticationFailed."""
+    def authenticate(self, request: Request) -> Caller:
+        """The operator id and role for the request's Bearer key; raises
+        AuthenticationFailed."""
         header = request.header("authorization") or ""
         scheme, _, key = header.partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
@@ -135,9 +184,9 @@ class OperatorStore:
                 found = operator
         if found is None:
             raise AuthenticationFailed("The operator key is not valid")
-        return found.id
+        return Caller(found.id, found.role)
 
-    def _emit(self, kind: str, operator: Operator, by: str, origin: str) -> None:
+    def _emit(self, kind: str, operator: Operator, by: str, origin: str, **more: str) -> None:
         audit.record(
             self._sink,
             kind,
@@ -145,5 +194,5 @@ class OperatorStore:
             outcome="success",
             origin=origin,
             resource=operator.id,
-            details={"name": operator.name},
+            details={"name": operator.name, "role": operator.role, **more},
         )

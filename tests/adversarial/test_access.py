@@ -23,8 +23,9 @@ import pytest
 
 from cardline.cde import audit
 from cardline.cde.errors import AuthenticationFailed
-from cardline.cde.http.app import App, Call, Route
+from cardline.cde.http.app import App, Call, Caller, Route
 from cardline.cde.http.messages import Request, Response, json_response
+from cardline.cde.roles import AGENT
 from cardline.local import AUDIT_FILE, LEDGER_FILE, LocalStack, build_local
 from tests.cards import TEST_PANS, VISA
 from tests.conftest import Running
@@ -57,9 +58,9 @@ class FakeTime:
 class Keys:
     """One valid key; everything else fails as the operator store fails it."""
 
-    def authenticate(self, request: Request) -> str:
+    def authenticate(self, request: Request) -> Caller:
         if request.header("authorization") == GOOD:
-            return "op_good"
+            return Caller("op_good", AGENT)
         raise AuthenticationFailed("The operator key is not valid")
 
 
@@ -79,7 +80,7 @@ def _app(fake: FakeTime, events: Events) -> App:
     from cardline.cde.http.throttle import FailureThrottle
 
     throttle = FailureThrottle(clock=fake.clock, sleep=fake.sleep)
-    return App([Route("GET", "/v1/payments", _ok)], Keys(), events, throttle=throttle)
+    return App([Route("GET", "/v1/payments", _ok, role=AGENT)], Keys(), events, throttle=throttle)
 
 
 def _get(app: App, source: str, key: str | None) -> Response:
@@ -134,7 +135,7 @@ def test_failing_requests_never_hold_every_worker() -> None:
 
     now = [1000.0]
     throttle = FailureThrottle(clock=lambda: now[0], sleep=sleep)
-    app = App([Route("GET", "/v1/payments", _ok)], Keys(), Events(), throttle=throttle)
+    app = App([Route("GET", "/v1/payments", _ok, role=AGENT)], Keys(), Events(), throttle=throttle)
     source = "192.0.2.50"
     for _ in range(FREE_PER_SOURCE):  # spend the free failures: the next ones are delayed
         assert _get(app, source, "Bearer spent").status == 401

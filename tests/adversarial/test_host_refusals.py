@@ -19,6 +19,7 @@ from cardline.cde.errors import InvalidRequest
 from cardline.cde.http.app import App, Call, GatewayAuthenticator, Route
 from cardline.cde.http.lambda_events import handle_event
 from cardline.cde.http.messages import Response
+from cardline.cde.roles import PUBLIC
 from cardline.http.wsgi import wsgi_app
 from tests.cards import VISA
 from tests.unit.test_security_headers import API  # the literal header set, written once
@@ -38,9 +39,7 @@ def _small_app() -> App:
             raise InvalidRequest("refused", field="body")
         return Response(200, {"Content-Type": "application/json"}, b"{}")
 
-    return App(
-        [Route("POST", "/echo", echo, authenticated=False)], GatewayAuthenticator(), _Events()
-    )
+    return App([Route("POST", "/echo", echo, role=PUBLIC)], GatewayAuthenticator(), _Events())
 
 
 def _without_request_id(headers: dict[str, str]) -> dict[str, str]:
@@ -189,9 +188,7 @@ def _json_app() -> App:
         call.request.json()
         return Response(200, {"Content-Type": "application/json"}, b"{}")
 
-    return App(
-        [Route("POST", "/echo", read, authenticated=False)], GatewayAuthenticator(), _Events()
-    )
+    return App([Route("POST", "/echo", read, role=PUBLIC)], GatewayAuthenticator(), _Events())
 
 
 @pytest.mark.parametrize("version", ["1.0", "2.0"])

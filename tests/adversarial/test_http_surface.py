@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 
 from cardline.cde import audit, pan
-from cardline.cde.http.app import App, Call, Route
+from cardline.cde.http.app import App, Call, Caller, Route
 from cardline.cde.http.messages import Request, Response
+from cardline.cde.roles import PUBLIC
 from cardline.local import AUDIT_FILE, LocalStack, build_local
 from tests.adversarial.stored import holding, unescape
 from tests.adversarial.written_pans import WRITTEN_FORMS
@@ -91,7 +92,7 @@ class Surface:
 def surface(data_dir: Path) -> Iterator[Surface]:
     """A fresh stack per test: what one test leaves cannot fail the next."""
     stack = build_local(data_dir, environ={})
-    _operator, key = stack.operators.add("agent-adversary")
+    _operator, key = stack.operators.add("agent-adversary", role="supervisor")
     try:
         yield Surface(stack, key)
     finally:
@@ -341,7 +342,7 @@ def test_an_unhandled_error_logs_no_card_shaped_method_or_path(
     def boom(call: Call) -> Response:
         raise ValueError("a bug")
 
-    app = App([Route("GET", "/boom/{id}", boom, authenticated=False)], _Refuse(), _NoSink())
+    app = App([Route("GET", "/boom/{id}", boom, role=PUBLIC)], _Refuse(), _NoSink())
     with caplog.at_level(logging.ERROR, logger="cardline.http"):
         for method in ("GET", segment):
             assert app.handle(Request(method, f"/boom/{segment}")).status in {405, 500}
@@ -351,7 +352,7 @@ def test_an_unhandled_error_logs_no_card_shaped_method_or_path(
 
 
 class _Refuse:
-    def authenticate(self, request: Request) -> str:
+    def authenticate(self, request: Request) -> Caller:
         raise AssertionError("not reached")
 
 

@@ -47,8 +47,9 @@ class Console:
     messages: list[str] = field(default_factory=list)
     responses: list[Response] = field(default_factory=list)
 
-    def sign_in(self) -> None:
-        self.page.get_by_label("Operator key").fill(self.running.key)
+    def sign_in(self, key: str | None = None) -> None:
+        """Sign in with ``key``, by default the running stack's (a supervisor's)."""
+        self.page.get_by_label("Operator key").fill(key or self.running.key)
         self.page.get_by_role("button", name="Sign in").click()
         self.page.get_by_role("heading", name="Take a payment").wait_for()
 

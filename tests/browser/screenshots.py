@@ -100,7 +100,7 @@ def main(argv: list[str]) -> int:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="cardline-screenshots-") as data_dir:
         stack = build_local(Path(data_dir), environ={})
-        _operator, key = stack.operators.add("agent-1")
+        _operator, key = stack.operators.add("agent-1", role="supervisor")
         server = serve_in_background(stack.app)
         try:
             _seed(server.url, key)

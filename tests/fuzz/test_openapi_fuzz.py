@@ -41,7 +41,7 @@ def service(artifacts: Path) -> Iterator[Running]:
     # The fuzzer probes each operation with a bad key once; that must not throttle the
     # run (the throttle has tests of its own).
     stack.app._throttle = FailureThrottle(free_per_source=1_000_000, free_global=1_000_000)
-    _operator, key = stack.operators.add("agent-fuzz")
+    _operator, key = stack.operators.add("agent-fuzz", role="supervisor")
     server = serve_in_background(stack.app)
     try:
         yield Running(stack, server.url, key, None)  # type: ignore[arg-type]

@@ -282,7 +282,7 @@ def test_the_payment_names_its_agent_and_carries_the_ivrs_confirmation_code(
     assert shown["operator_name"] == "agent-test"
     assert shown["confirmation_code"] == charged["confirmation_code"]
     me = running.client.request("GET", "/v1/operator").json()
-    assert me == {"operator": _operator_id(running), "name": "agent-test"}
+    assert me == {"operator": _operator_id(running), "name": "agent-test", "role": "supervisor"}
 
 
 @pytest.mark.parametrize("text", [VISA, f"order {VISA[:8]} {VISA[8:]}", "x" * 128, "a\nb", " "])

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cardline.cde import audit
+from cardline.cde import audit, roles
 from cardline.cde.http.app import App, Route
 from cardline.cde.http.messages import Request
 from cardline.cde.http.throttle import (
@@ -69,9 +69,9 @@ def test_only_health_openapi_and_static_files_are_public(stack: LocalStack) -> N
 
 def test_static_routes_must_be_unauthenticated_gets() -> None:
     with pytest.raises(ValueError, match="static"):
-        Route("POST", "/console/x", lambda call: None, authenticated=False, static=True)  # type: ignore[arg-type,return-value]
+        Route("POST", "/console/x", lambda call: None, role=roles.PUBLIC, static=True)  # type: ignore[arg-type,return-value]
     with pytest.raises(ValueError, match="static"):
-        Route("GET", "/console/x", lambda call: None, static=True)  # type: ignore[arg-type,return-value]
+        Route("GET", "/console/x", lambda call: None, role=roles.AGENT, static=True)  # type: ignore[arg-type,return-value]
 
 
 @pytest.mark.parametrize("credential", BAD_CREDENTIALS)

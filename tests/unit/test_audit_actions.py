@@ -77,7 +77,7 @@ def test_adding_an_operator_is_audited_as_operator_added(tmp_path: Path) -> None
         "outcome": "success",
         "origin": "192.0.2.10",
         "resource": operator.id,
-        "details": {"name": "ada"},
+        "details": {"name": "ada", "role": "agent"},
     }
 
 
@@ -94,7 +94,7 @@ def test_revoking_an_operator_is_audited_as_operator_revoked(tmp_path: Path, by_
         "outcome": "success",
         "origin": "192.0.2.11",
         "resource": operator.id,
-        "details": {"name": "ada"},
+        "details": {"name": "ada", "role": "agent"},
     }
 
 
@@ -145,7 +145,7 @@ def test_the_operators_command_audits_add_and_revoke_but_not_list(tmp_path: Path
             "outcome": "success",
             "origin": "local",
             "resource": operator_id,
-            "details": {"name": "grace"},
+            "details": {"name": "grace", "role": "agent"},
         },
         {
             "type": "operator_revoked",
@@ -153,7 +153,7 @@ def test_the_operators_command_audits_add_and_revoke_but_not_list(tmp_path: Path
             "outcome": "success",
             "origin": "local",
             "resource": operator_id,
-            "details": {"name": "grace"},
+            "details": {"name": "grace", "role": "agent"},
         },
     ]
 

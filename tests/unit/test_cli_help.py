@@ -34,6 +34,7 @@ def test_the_main_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -
         "operators",
         "ledger",
         "reconcile",
+        "export",
         "sandbox",
         "call",
         "demo",

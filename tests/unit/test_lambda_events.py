@@ -14,6 +14,7 @@ from cardline.cde.audit import StreamSink
 from cardline.cde.http.app import App, Call, GatewayAuthenticator, Route
 from cardline.cde.http.lambda_events import handle_event, request_from_event
 from cardline.cde.http.messages import Response, json_response
+from cardline.cde.roles import AGENT
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
@@ -34,7 +35,10 @@ def _echo_app() -> App:
     import io
 
     return App(
-        [Route("POST", "/v1/payments/{id}/refunds", echo), Route("GET", "/v1/payments", echo)],
+        [
+            Route("POST", "/v1/payments/{id}/refunds", echo, role=AGENT),
+            Route("GET", "/v1/payments", echo, role=AGENT),
+        ],
         GatewayAuthenticator(),
         StreamSink(io.StringIO()),
     )

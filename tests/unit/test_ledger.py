@@ -239,3 +239,22 @@ def test_search_matches_reference_last4_amount_id_or_code_across_pages(ledger: L
     assert [i["confirmation_code"] for i in everything] == [
         confirmation_code(i["id"]) for i in everything
     ]
+
+
+def test_a_list_by_operator_keeps_that_operators_payments_across_pages(ledger: Ledger) -> None:
+    for n in range(7):
+        operator = "op_ada" if n % 3 == 0 else "op_grace"
+        when = f"2026-11-28T10:0{n}:00.000Z"
+        ledger.apply(_payment(f"pay_{'abcdefg'[n]}", "approved", when, operator=operator))
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = ledger.list_payments(operator="op_ada", limit=1, cursor=cursor)
+        seen.extend(item["id"] for item in page.items)
+        assert all(item["operator"] == "op_ada" for item in page.items)
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert seen == ["pay_g", "pay_d", "pay_a"]
+    assert ledger.list_payments(operator="op_nobody").items == []
+    assert len(ledger.list_payments().items) == 7

@@ -16,6 +16,7 @@ import pytest
 from cardline.cde import audit
 from cardline.cde.http.app import App, Call, GatewayAuthenticator, Route
 from cardline.cde.http.messages import Request, Response
+from cardline.cde.roles import PUBLIC
 from cardline.http.console_routes import CONSOLE_FILES, CognitoSignIn, console_routes
 from cardline.local import LocalStack, build_local
 from tests.cards import VISA, payment
@@ -86,7 +87,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 
 @pytest.fixture(scope="module")
 def key(stack: LocalStack) -> str:
-    return stack.operators.add("agent-headers")[1]
+    return stack.operators.add("agent-headers", role="supervisor")[1]
 
 
 def _ask(
@@ -214,9 +215,7 @@ def test_an_internal_error_answer() -> None:
     def broken(call: Call) -> Response:
         raise RuntimeError("a bug")
 
-    app = App(
-        [Route("GET", "/broken", broken, authenticated=False)], GatewayAuthenticator(), _Events()
-    )
+    app = App([Route("GET", "/broken", broken, role=PUBLIC)], GatewayAuthenticator(), _Events())
     answer = _ask(app, "GET", "/broken")
     assert answer.status == 500
     assert answer.headers == PROBLEM

@@ -1,8 +1,9 @@
 """Audit events (the source of truth) and the PAN-masking log filter.
 
 One JSON event per payment, refund, decline, authentication failure and operator change,
-carrying the PCI DSS 10.2.2 fields: who (``operator``), what (``type``), when (``time``),
-``outcome``, where from (``origin``) and what was touched (``resource``). Events are
+carrying the PCI DSS 10.2.2 fields: who (``operator``, and ``role``: the operator's role
+when they acted), what (``type``), when (``time``), ``outcome``, where from (``origin``)
+and what was touched (``resource``). Events are
 append-only and carry an ``event_id`` so that every projection of them is idempotent.
 
 This module is in the charge path: standard library only.
@@ -47,6 +48,8 @@ WEBHOOK = "webhook"  # a verified PayPal webhook event (cardline.webhooks)
 AUTH_FAILURE = "auth_failure"
 OPERATOR_ADDED = "operator_added"
 OPERATOR_REVOKED = "operator_revoked"
+OPERATOR_ROLE_CHANGED = "operator_role_changed"
+ROLE_REFUSED = "role_refused"  # an operator asked for what their role may not do
 SERVICE_STARTED = "service_started"
 
 
@@ -73,6 +76,7 @@ class AuditEvent(FrozenValue):
     details: Mapping[str, Any]
     event_id: str
     time: str
+    role: str
     _details_json: str | None
 
     def __init__(
@@ -87,9 +91,11 @@ class AuditEvent(FrozenValue):
         time: str | None = None,
         *,
         details_json: str | None = None,
+        role: str = "",
     ) -> None:
         """``details_json``, when given, is ``details`` as compact JSON (a receipt encoded
-        once for the API's answer too): the event's line embeds it as it is."""
+        once for the API's answer too): the event's line embeds it as it is. ``role``: the
+        operator's role, "" for events no operator's request made (kept out of the line)."""
         _set = object.__setattr__
         _set(self, "_details_json", details_json)
         _set(self, "type", type)
@@ -100,9 +106,10 @@ class AuditEvent(FrozenValue):
         _set(self, "details", {} if details is None else details)
         _set(self, "event_id", new_id() if event_id is None else event_id)
         _set(self, "time", utc_now() if time is None else time)
+        _set(self, "role", role)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "schema": SCHEMA,
             "event_id": self.event_id,
             "type": self.type,
@@ -113,6 +120,9 @@ class AuditEvent(FrozenValue):
             "resource": self.resource,
             "details": dict(self.details),
         }
+        if self.role:
+            data["role"] = self.role
+        return data
 
     def to_json(self) -> str:
         """One compact line, keys sorted; built directly (the same text as encoding
@@ -133,6 +143,7 @@ class AuditEvent(FrozenValue):
             + _text(self.outcome)
             + ',"resource":'
             + _text(self.resource)
+            + (',"role":' + _text(self.role) if self.role else "")
             + ',"schema":"'
             + SCHEMA
             + '","time":'
@@ -155,6 +166,7 @@ class AuditEvent(FrozenValue):
             details=dict(data.get("details") or {}),
             event_id=str(data["event_id"]),
             time=str(data["time"]),
+            role=str(data.get("role") or ""),
         )
 
 
@@ -162,6 +174,22 @@ class AuditSink(Protocol):
     """Where audit events go: stdout on Lambda (CloudWatch Logs), a file locally."""
 
     def emit(self, event: AuditEvent) -> None: ...
+
+
+_acting = threading.local()  # .operator and .role: the request this thread handles
+
+
+def act_as(operator: str, role: str) -> None:
+    """Say whose request this thread handles from now on (the App does, around each
+    authenticated route; ``act_as("", "")`` when it is done): the events ``operator``'s
+    request writes record ``role``, whichever code writes them."""
+    _acting.operator = operator
+    _acting.role = role
+
+
+def acting_role(operator: str) -> str:
+    """The role of ``operator`` if this thread handles their request, else ""."""
+    return _acting.role if getattr(_acting, "operator", "") == operator and operator else ""
 
 
 def record(
@@ -175,14 +203,24 @@ def record(
     details: Mapping[str, Any] | None = None,
     details_json: str | None = None,
     event_id: str | None = None,
+    role: str | None = None,
 ) -> AuditEvent:
     """Write one audit event: build it (a new ``event_id`` unless one is given, the time
     now) and hand it to ``sink``, whose failure is the caller's to handle. Every event
     cardline writes is made here; the event written is returned. An ``event_id`` is given
     only for an event that another system may report twice (a PayPal webhook redelivered):
-    each report is written, and the ledger applies the id once."""
+    each report is written, and the ledger applies the id once. ``role`` defaults to the
+    role ``operator`` holds in the request this thread handles (:func:`act_as`)."""
     event = AuditEvent(
-        type, operator, outcome, origin, resource, details, event_id, details_json=details_json
+        type,
+        operator,
+        outcome,
+        origin,
+        resource,
+        details,
+        event_id,
+        details_json=details_json,
+        role=acting_role(operator) if role is None else role,
     )
     sink.emit(event)
     return event

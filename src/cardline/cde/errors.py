@@ -12,6 +12,7 @@ name the field at fault, never its value.
     ├── PayloadTooLarge                 413 payload_too_large
     ├── UnsupportedMediaType            415 unsupported_media_type
     ├── AuthenticationFailed            401 unauthorized
+    ├── RoleRequired                    403 role_required       (names the role needed)
     ├── NotFound                        404 not_found
     ├── MethodNotAllowed                405 method_not_allowed
     ├── IdempotencyConflict             409 idempotency_conflict
@@ -101,6 +102,24 @@ class AuthenticationFailed(CardlineError):
     status = 401
     code = "unauthorized"
     title = "Authentication required"
+
+
+class RoleRequired(CardlineError):
+    """The operator is authenticated, but their role may not do this; ``role`` (in the
+    problem too) is the lowest role that may."""
+
+    status = 403
+    code = "role_required"
+    title = "Your role may not do this"
+
+    def __init__(self, role: str, detail: str | None = None) -> None:
+        super().__init__(detail or f"This needs the {role} role")
+        self.role = role
+
+    def problem(self) -> dict[str, object]:
+        body = super().problem()
+        body["role"] = self.role
+        return body
 
 
 class NotFound(CardlineError):

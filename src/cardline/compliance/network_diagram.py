@@ -58,6 +58,7 @@ _ICONS = {
     "AWS::WAFv2::LoggingConfiguration": "security.WAFFilteringRule",
     "AWS::Cognito::UserPool": "security.Cognito",
     "AWS::Cognito::UserPoolClient": "security.Cognito",
+    "AWS::Cognito::UserPoolGroup": "security.Cognito",
     "AWS::IAM::Role": "security.IAMRole",
     "AWS::IAM::Policy": "security.IAMPermissions",
     "AWS::IAM::ManagedPolicy": "security.IAMPermissions",

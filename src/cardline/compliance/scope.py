@@ -69,6 +69,7 @@ ATTACHMENTS = {
     "AWS::ApiGateway::BasePathMapping",
     "AWS::ApiGateway::BasePathMappingV2",
     "AWS::Cognito::UserPoolClient",
+    "AWS::Cognito::UserPoolGroup",
 }
 _SG_RULE_KEYS = {"SourceSecurityGroupId", "SourceSecurityGroupName"}
 

@@ -4,7 +4,7 @@ import { amountProblem, decimalsOf, fromMinor, toMinor } from "./checks.js";
 import {
   $, announce, busy, clearErrors, maskedCard, setError, showMessage, showProblem, words,
 } from "./dom.js";
-import { onSignOut } from "./session.js";
+import { holds, onSignOut } from "./session.js";
 
 const REFUND_FIELDS = { amount: "refund-amount" };
 
@@ -28,7 +28,8 @@ export function prepareRefund(payment) {
   const remaining = remainingMinor(payment);
   const refundable = ["approved", "partially_refunded"].includes(payment.status) && remaining > 0;
   const form = $("refund-form");
-  form.hidden = !refundable;
+  // Refunds are a supervisor's: an agent's detail has no refund form at all.
+  form.hidden = !refundable || !holds("supervisor");
   form.reset();
   clearErrors(form);
   $("refund-amount").disabled = true;

@@ -13,6 +13,7 @@ let config = null; // how to sign in: /console/config.json
 let mfa = null; // the Cognito challenge in progress: { session, username }
 let sessionTimer = null; // ends a Cognito session when its ID token expires
 let shift = null; // { since, count, totals: Map currency -> minor units, counted: Set of ids }
+let role = null; // the signed-in operator's role, as GET /v1/operator tells it
 const resets = []; // each feature's "forget everything" for sign-out
 
 const cognitoMode = () => Boolean(config && config.auth === "cognito");
@@ -23,6 +24,16 @@ export function onSignOut(reset) {
 }
 
 export const ivrSessionsServed = () => Boolean(config && config.ivrSessions);
+
+// The roles, lowest first: each holds the rights of those before it (cardline.cde.roles).
+// The service refuses what a role may not do; the console only leaves out the buttons.
+const ROLES = ["agent", "supervisor", "admin"];
+
+// Whether the signed-in operator's role holds `needed`'s rights (a refund: "supervisor").
+export function holds(needed) {
+  const held = ROLES.indexOf(role);
+  return held >= 0 && held >= ROLES.indexOf(needed);
+}
 
 // ---- the shift ----------------------------------------------------------------------
 
@@ -75,6 +86,8 @@ async function enter(candidate, refused) {
   }
   for (const id of ["operator-key", "username", "password", "mfa-code"]) $(id).value = "";
   $("agent-name").textContent = answer.data.name || answer.data.operator;
+  role = answer.data.role;
+  $("agent-role").textContent = role;
   shift = { since: new Date().toISOString(), count: 0, totals: new Map(), counted: new Set() };
   showShift();
   $("sign-in-view").hidden = true;
@@ -189,10 +202,12 @@ export function signOut(message) {
   setCredential(null);
   mfa = null;
   shift = null;
+  role = null;
   window.clearTimeout(sessionTimer);
   sessionTimer = null;
   for (const reset of resets) reset();
   $("agent-name").textContent = "";
+  $("agent-role").textContent = "";
   $("shift-total").textContent = "";
   $("agent").hidden = true;
   $("nav").hidden = true;

@@ -41,6 +41,7 @@ FUNCTIONS = {
     "listPayments": "BackofficeFunction",
     "getPayment": "BackofficeFunction",
     "refundPayment": "BackofficeFunction",
+    "exportPayments": "BackofficeFunction",
     "health": "BackofficeFunction",
     "openapi": "BackofficeFunction",
     # No authorizer (the document gives it no security): PayPal calls it, behind the WAF.

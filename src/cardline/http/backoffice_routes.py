@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from cardline import __version__
-from cardline.cde.errors import InvalidRequest, NotFound
+from cardline.cde.errors import InvalidRequest, NotFound, RoleRequired
 from cardline.cde.http.app import Call, Route
 from cardline.cde.http.messages import Response, json_response
 from cardline.cde.pan import contains_pan
 from cardline.cde.request_rules import reject_unknown
-from cardline.ledger import PAYMENT_STATUSES, Ledger
+from cardline.cde.roles import AGENT, PUBLIC, SUPERVISOR
+from cardline.ledger import PAYMENT_STATUSES, Ledger, time_bound
 from cardline.operator_names import NoOperatorNames, OperatorNames, display_name
 from cardline.refund import Refunder
 
 MAX_PAGE = 200
 LIST_PARAMETERS = frozenset({"status", "since", "until", "limit", "cursor", "search"})
+EXPORT_PARAMETERS = frozenset({"since", "until"})
 MAX_SEARCH = 127
 
 
@@ -31,21 +32,6 @@ def openapi_document() -> dict[str, Any]:
     text = resources.files("cardline.http").joinpath("openapi.yaml").read_text(encoding="utf-8")
     document: dict[str, Any] = yaml.safe_load(text)
     return document
-
-
-def _time_bound(value: str | None, name: str) -> str | None:
-    """An ISO date or date-time, normalised to the ledger's UTC text form."""
-    if value is None:
-        return None
-    try:
-        if len(value) == 10:
-            return date.fromisoformat(value).isoformat() + "T00:00:00.000Z"
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidRequest(f"{name} must be an ISO 8601 date or date-time", field=name) from None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-    return parsed.isoformat(timespec="milliseconds") + "Z"
 
 
 def _limit(value: str | None) -> int:
@@ -79,8 +65,13 @@ def backoffice_routes(
     paypal_mode: str,
     names: Callable[[], OperatorNames] = NoOperatorNames,
 ) -> list[Route]:
-    """Health, the OpenAPI document, the signed-in operator, payment reads and refunds.
-    ``names`` tells the agents' names from their operator ids (cardline.operator_names)."""
+    """Health, the OpenAPI document, the signed-in operator, payment reads, the export
+    and refunds. ``names`` tells the agents' names from their operator ids
+    (cardline.operator_names). An agent reads the payments they took; a supervisor, all."""
+
+    def own(call: Call) -> str | None:
+        """The operator whose payments the caller may read: themselves, or None for all."""
+        return None if call.holds(SUPERVISOR) else call.operator
 
     def named(item: dict[str, Any]) -> dict[str, Any]:
         item["operator_name"] = display_name(item.get("operator"), names())
@@ -105,11 +96,12 @@ def backoffice_routes(
         try:
             page = ledger().list_payments(
                 status=status,
-                since=_time_bound(query.get("since"), "since"),
-                until=_time_bound(query.get("until"), "until"),
+                since=time_bound(query.get("since"), "since"),
+                until=time_bound(query.get("until"), "until"),
                 limit=_limit(query.get("limit")),
                 cursor=query.get("cursor"),
                 search=_search(query.get("search")),
+                operator=own(call),
             )
         except ValueError:
             raise InvalidRequest("cursor is not one this service issued", field="cursor") from None
@@ -120,13 +112,38 @@ def backoffice_routes(
         payment = ledger().get_payment(call.params["id"])
         if payment is None:
             raise NotFound("No payment with this id")
+        if own(call) not in (None, payment.get("operator")):
+            raise RoleRequired(
+                SUPERVISOR, "Another agent took this payment: reading it needs the supervisor role"
+            )
         payment["refunds"] = [named(refund) for refund in ledger().refunds_for(payment["id"])]
         return json_response(200, named(payment))
 
     def signed_in(call: Call) -> Response:
         return json_response(
-            200, {"operator": call.operator, "name": display_name(call.operator, names())}
+            200,
+            {
+                "operator": call.operator,
+                "name": display_name(call.operator, names()),
+                "role": call.role,
+            },
         )
+
+    def export_payments(call: Call) -> Response:
+        from cardline.export import EXPORT_MEDIA_TYPE, payments_csv
+
+        query = call.request.query
+        reject_unknown(query, EXPORT_PARAMETERS, "query")
+        text = payments_csv(
+            ledger(),
+            since=time_bound(query.get("since"), "since"),
+            until=time_bound(query.get("until"), "until"),
+        )
+        headers = {
+            "Content-Type": EXPORT_MEDIA_TYPE,
+            "Content-Disposition": 'attachment; filename="cardline-payments.csv"',
+        }
+        return Response(200, headers, text.encode("utf-8"))
 
     def refund_payment(call: Call) -> Response:
         body = call.request.json() if call.request.body else None
@@ -140,10 +157,12 @@ def backoffice_routes(
         return json_response(201, refund)
 
     return [
-        Route("GET", "/health", health, authenticated=False),
-        Route("GET", "/openapi.json", openapi, authenticated=False),
-        Route("GET", "/v1/operator", signed_in),
-        Route("GET", "/v1/payments", list_payments),
-        Route("GET", "/v1/payments/{id}", get_payment),
-        Route("POST", "/v1/payments/{id}/refunds", refund_payment),
+        Route("GET", "/health", health, role=PUBLIC),
+        Route("GET", "/openapi.json", openapi, role=PUBLIC),
+        Route("GET", "/v1/operator", signed_in, role=AGENT),
+        Route("GET", "/v1/payments", list_payments, role=AGENT),
+        # Before /v1/payments/{id}, which "export" would match too.
+        Route("GET", "/v1/payments/export", export_payments, role=SUPERVISOR),
+        Route("GET", "/v1/payments/{id}", get_payment, role=AGENT),
+        Route("POST", "/v1/payments/{id}/refunds", refund_payment, role=SUPERVISOR),
     ]

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 from cardline.cde.encoding import compact
 from cardline.cde.http.app import Call, Route
 from cardline.cde.http.messages import Response
+from cardline.cde.roles import PUBLIC
 
 __all__ = [
     "CONFIG_PATH",
@@ -181,7 +182,7 @@ def _static(path: str, name: str, media_type: str, csp: str) -> Route:
     def serve(call: Call) -> Response:
         return Response(200, _headers(media_type, csp), console_file(name))
 
-    return Route("GET", path, serve, authenticated=False, static=True)
+    return Route("GET", path, serve, role=PUBLIC, static=True)
 
 
 def console_routes(
@@ -205,5 +206,5 @@ def console_routes(
             _static(path, name, media_type, csp)
             for path, (name, media_type) in CONSOLE_FILES.items()
         ),
-        Route("GET", CONFIG_PATH, config, authenticated=False, static=True),
+        Route("GET", CONFIG_PATH, config, role=PUBLIC, static=True),
     ]

@@ -26,7 +26,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from cardline.cde import audit, ids
+from cardline.cde import audit, ids, roles
 from cardline.cde.errors import CardlineError, GatewayError, GatewayUnavailable, InvalidRequest
 from cardline.cde.http.app import Call, Route
 from cardline.cde.http.failure_audit import FailureAudit
@@ -216,4 +216,4 @@ def webhook_route(
         )
         return json_response(200, {"event_id": delivery.event_id, "matched": payment is not None})
 
-    return Route("POST", PATH, receive, authenticated=False)
+    return Route("POST", PATH, receive, role=roles.PUBLIC)

@@ -19,6 +19,7 @@ from cardline.cde.charge import Charger
 from cardline.cde.errors import InvalidRequest, NotFound
 from cardline.cde.http.app import Call, Route
 from cardline.cde.http.messages import Response, json_response
+from cardline.cde.roles import AGENT
 from cardline.ivr.connect import InvalidEvent, IvrHandler
 from cardline.ivr.decrypt import PROVIDER_ID, ConnectDecryptor
 from cardline.ivr.keys import KeyPair, local_key_pairs
@@ -64,10 +65,10 @@ def ivr_routes(
         return json_response(200, session.to_dict())
 
     return [
-        Route("POST", CONNECT_PATH, connect),
-        Route("GET", "/v1/ivr/encryption-key", encryption_key),
-        Route("POST", SESSIONS_PATH, create_session),
-        Route("GET", SESSIONS_PATH + "/{id}", get_session),
+        Route("POST", CONNECT_PATH, connect, role=AGENT),
+        Route("GET", "/v1/ivr/encryption-key", encryption_key, role=AGENT),
+        Route("POST", SESSIONS_PATH, create_session, role=AGENT),
+        Route("GET", SESSIONS_PATH + "/{id}", get_session, role=AGENT),
     ]
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from cardline.cde.audit import AuditEvent
+from cardline.cde.errors import InvalidRequest
 
 PAYMENT_STATUSES = (
     "approved",
@@ -17,6 +19,22 @@ PAYMENT_STATUSES = (
     "refunded",
     "reversed",
 )
+
+
+def time_bound(value: str | None, name: str) -> str | None:
+    """An ISO date or date-time, normalised to the ledger's UTC text form (a list's or an
+    export's ``since`` and ``until``); InvalidRequest names ``name`` when it is neither."""
+    if value is None:
+        return None
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value).isoformat() + "T00:00:00.000Z"
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidRequest(f"{name} must be an ISO 8601 date or date-time", field=name) from None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed.isoformat(timespec="milliseconds") + "Z"
 
 
 @dataclass(frozen=True)
@@ -56,8 +74,10 @@ class Ledger(Protocol):
         limit: int = 50,
         cursor: str | None = None,
         search: str | None = None,
+        operator: str | None = None,
     ) -> Page:
-        """Payments newest first; ``search`` keeps those it matches (cardline.ledger.search)."""
+        """Payments newest first; ``search`` keeps those it matches (cardline.ledger.search),
+        ``operator`` those that operator took."""
         ...
 
     def refunds_for(self, payment_id: str) -> list[dict[str, Any]]: ...

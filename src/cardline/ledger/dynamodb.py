@@ -219,6 +219,7 @@ class DynamoDbLedger:
         limit: int = 50,
         cursor: str | None = None,
         search: str | None = None,
+        operator: str | None = None,
     ) -> Page:
         index, key = (BY_STATUS, f"STATUS#{status}") if status else (BY_TIME, _ALL_PAYMENTS)
         upper = until
@@ -244,11 +245,19 @@ class DynamoDbLedger:
             "ExpressionAttributeValues": self._serialize(values),
             "ScanIndexForward": False,
         }
+        if operator is not None:
+            # Read on the same index and kept server-side: DynamoDB counts Limit before the
+            # filter, so the loop below reads on past what it drops, as a search does.
+            query["FilterExpression"] = "#operator = :operator"
+            query["ExpressionAttributeNames"] = {"#operator": "operator"}
+            values[":operator"] = operator
+            query["ExpressionAttributeValues"] = self._serialize(values)
         matcher = Search(search) if search is not None else None
+        filtered = matcher is not None or operator is not None
         rows: list[dict[str, Any]] = []
         while len(rows) <= limit:
             # A search reads on past what it skips: whole query pages, not one row more.
-            query["Limit"] = limit + 2 - len(rows) if matcher is None else _SEARCH_READ
+            query["Limit"] = limit + 2 - len(rows) if not filtered else _SEARCH_READ
             answer = self._client.query(**query)
             for item in answer.get("Items", []):
                 found = self._deserialize(item)

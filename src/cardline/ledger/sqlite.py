@@ -185,9 +185,13 @@ class SqliteLedger:
         limit: int = 50,
         cursor: str | None = None,
         search: str | None = None,
+        operator: str | None = None,
     ) -> Page:
         clauses: list[str] = []
         params: list[Any] = []
+        if operator is not None:
+            clauses.append("operator = ?")
+            params.append(operator)
         if status is not None:
             clauses.append("status = ?")
             params.append(status)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import re
 
-from cardline.cde import audit
+from cardline.cde import audit, roles
 from cardline.cde.errors import (
     INTERNAL_ERROR,
     AuthenticationFailed,
@@ -16,6 +16,7 @@ from cardline.cde.errors import (
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
+    RoleRequired,
 )
 from cardline.cde.http.failure_audit import AggregatedFailures, EachFailure, FailureAudit
 from cardline.cde.http.messages import (
@@ -40,22 +41,41 @@ else:
 log = logging.getLogger("cardline.http")
 
 
+class Caller(Value):
+    """Who an authenticated request comes from: the operator's id and role
+    (cardline.cde.roles)."""
+
+    operator: str
+    role: str
+
+
+ANONYMOUS = Caller("anonymous", roles.PUBLIC)
+
+
 class Call(Value):
-    """What a route handler receives: the request, its path parameters, who is calling."""
+    """What a route handler receives: the request, its path parameters, who is calling
+    (``operator``, and their ``role``: ``roles.PUBLIC`` on a public route)."""
 
     request: Request
     params: dict[str, str]
     operator: str
+    role: str = roles.PUBLIC
+
+    def holds(self, role: str) -> bool:
+        """Whether the caller's role holds ``role``'s rights (cardline.cde.roles.allows)."""
+        return roles.allows(self.role, role)
 
 
 class Route(Value):
-    """A method and path template (``{name}`` parts match one id-like segment) and the
-    handler answering them; ``pattern`` is the template compiled."""
+    """A method and path template (``{name}`` parts match one id-like segment), the
+    handler answering them and the lowest ``role`` that may call it (cardline.cde.roles),
+    declared on every route: ``roles.PUBLIC`` for one that needs no credential, which the
+    App then never authenticates. ``pattern`` is the template compiled."""
 
     method: str
     template: str
     handler: Handler
-    authenticated: bool
+    role: str
     static: bool
     pattern: re.Pattern[str]
 
@@ -64,20 +84,28 @@ class Route(Value):
         method: str,
         template: str,
         handler: Handler,
-        authenticated: bool = True,
+        *,
+        role: str,
         # Marks a public static file (the console's page and assets): GET, no
         # authentication. The security tests exempt only these, /health and /openapi.json
         # from credentials.
         static: bool = False,
     ) -> None:
-        if static and (method != "GET" or authenticated):
+        if role != roles.PUBLIC and role not in roles.ROLES:
+            raise ValueError(f"a route's role is one of {', '.join(roles.ROLES)} or public")
+        if static and (method != "GET" or role != roles.PUBLIC):
             raise ValueError("a static route is a GET without authentication")
         self.method = method
         self.template = template
         self.handler = handler
-        self.authenticated = authenticated
+        self.role = role
         self.static = static
         self.pattern = _compile(template)
+
+    @property
+    def authenticated(self) -> bool:
+        """Whether the route needs an operator's credential (every role but public)."""
+        return self.role != roles.PUBLIC
 
 
 def _compile(template: str) -> re.Pattern[str]:
@@ -91,18 +119,19 @@ def _compile(template: str) -> re.Pattern[str]:
 
 
 class Authenticator(Protocol):
-    def authenticate(self, request: Request) -> str:
-        """The caller's operator id; raises AuthenticationFailed."""
+    def authenticate(self, request: Request) -> Caller:
+        """The caller's operator id and role; raises AuthenticationFailed."""
         ...
 
 
 class GatewayAuthenticator:
-    """Trusts the identity API Gateway's authorizer put on the request (Lambda hosts)."""
+    """Trusts the identity API Gateway's authorizer put on the request (Lambda hosts), and
+    the groups it vouched for: the highest role among them (cardline.cde.roles.highest)."""
 
-    def authenticate(self, request: Request) -> str:
+    def authenticate(self, request: Request) -> Caller:
         if not request.gateway_identity:
             raise AuthenticationFailed("No authenticated identity came with the request")
-        return request.gateway_identity
+        return Caller(request.gateway_identity, roles.highest(request.gateway_groups))
 
 
 class App:
@@ -191,8 +220,20 @@ class App:
                 continue
             if len(request.body) > self._max_body:
                 raise PayloadTooLarge.over(self._max_body)
-            operator = self._authenticate(request, route) if route.authenticated else "anonymous"
-            return route.handler(Call(request, match.groupdict(), operator))
+            if not route.authenticated:
+                return route.handler(Call(request, match.groupdict(), ANONYMOUS.operator))
+            caller = self._authenticate(request, route)
+            # Every audit event written for this request records the caller's role.
+            audit.act_as(caller.operator, caller.role)
+            try:
+                if not roles.allows(caller.role, route.role):
+                    raise RoleRequired(route.role)
+                return route.handler(Call(request, match.groupdict(), caller.operator, caller.role))
+            except RoleRequired as denied:  # the route's, or the handler's (not their payment)
+                self._record_refusal(request, route, caller, denied)
+                raise
+            finally:
+                audit.act_as("", "")
         if allowed:
             methods = sorted(set(allowed))
             refusal = MethodNotAllowed(f"Use {' or '.join(methods)} on this path")
@@ -200,7 +241,23 @@ class App:
             raise refusal
         raise NotFound("No such resource")
 
-    def _authenticate(self, request: Request, route: Route) -> str:
+    def _record_refusal(
+        self, request: Request, route: Route, caller: Caller, refusal: RoleRequired
+    ) -> None:
+        try:
+            audit.record(
+                self._sink,
+                audit.ROLE_REFUSED,
+                operator=caller.operator,
+                outcome="refused",
+                origin=request.source_ip,
+                resource=f"{route.method} {route.template}",  # a template: no caller's text
+                details={"role_required": refusal.role, "request_id": request.request_id},
+            )
+        except Exception as error:  # noqa: BLE001 - the refusal stands without its record
+            log.error("the role refusal's audit event was not written: %s", type(error).__name__)
+
+    def _authenticate(self, request: Request, route: Route) -> Caller:
         try:
             return self._authenticator.authenticate(request)
         except AuthenticationFailed as error:

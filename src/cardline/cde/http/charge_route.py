@@ -7,6 +7,7 @@ from cardline.cde.confirmation import confirmation_code
 from cardline.cde.http.app import Call, Route
 from cardline.cde.http.messages import Response, json_response
 from cardline.cde.request_rules import validate_idempotency_key
+from cardline.cde.roles import AGENT
 
 PAYMENTS_PATH = "/v1/payments"
 
@@ -25,4 +26,5 @@ def payment_route(charger: Charger) -> Route:
         answer["confirmation_code"] = confirmation_code(receipt.id)
         return json_response(201, answer, {"Location": f"{PAYMENTS_PATH}/{receipt.id}"})
 
-    return Route("POST", PAYMENTS_PATH, take_payment)
+    # Every role may take payments.
+    return Route("POST", PAYMENTS_PATH, take_payment, role=AGENT)

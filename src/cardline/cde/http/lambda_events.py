@@ -40,6 +40,30 @@ def _lowered(value: Any) -> dict[str, str]:
     return {str(k).lower(): str(v) for k, v in _mapping(value).items() if v is not None}
 
 
+def _groups(value: Any) -> tuple[str, ...]:
+    """The group names of a ``cognito:groups`` claim, in each form API Gateway passes it:
+    a list (a Lambda authorizer's context), ``"[a, b]"`` or ``"[a b]"`` (a JWT claim array
+    flattened by HTTP APIs and REST APIs), or ``"a,b"``."""
+    if isinstance(value, list):
+        return tuple(item for item in value if isinstance(item, str) and item)
+    if not isinstance(value, str):
+        return ()
+    return tuple(word for word in value.strip("[]").replace(",", " ").split() if word)
+
+
+def _groups_v1(context: Mapping[str, Any]) -> tuple[str, ...]:
+    authorizer = _mapping(context.get("authorizer"))
+    claims = _mapping(authorizer.get("claims"))
+    return _groups(claims.get("cognito:groups") or authorizer.get("groups"))
+
+
+def _groups_v2(context: Mapping[str, Any]) -> tuple[str, ...]:
+    authorizer = _mapping(context.get("authorizer"))
+    claims = _mapping(_mapping(authorizer.get("jwt")).get("claims"))
+    lambda_context = _mapping(authorizer.get("lambda"))
+    return _groups(claims.get("cognito:groups") or lambda_context.get("groups"))
+
+
 def _identity_v1(context: Mapping[str, Any]) -> str | None:
     authorizer = _mapping(context.get("authorizer"))
     claims = _mapping(authorizer.get("claims"))
@@ -71,6 +95,7 @@ def request_from_event(event: Any) -> Request:
         method, path = http.get("method"), event.get("rawPath")
         source_ip = http.get("sourceIp")
         identity = _identity_v2(context)
+        groups = _groups_v2(context)
         stage = context.get("stage")
         if isinstance(path, str) and isinstance(stage, str) and stage != "$default":
             prefix = f"/{stage}"
@@ -79,6 +104,7 @@ def request_from_event(event: Any) -> Request:
         method, path = event.get("httpMethod"), event.get("path")
         source_ip = _mapping(context.get("identity")).get("sourceIp")
         identity = _identity_v1(context)
+        groups = _groups_v1(context)
     if not isinstance(method, str) or not isinstance(path, str):
         raise MalformedRequest("The event has no HTTP method or path")
     headers = _lowered(event.get("headers"))
@@ -102,6 +128,7 @@ def request_from_event(event: Any) -> Request:
         body=raw,
         source_ip=source_ip if isinstance(source_ip, str) else "unknown",
         gateway_identity=identity,
+        gateway_groups=groups if identity else (),
         request_id=_request_id(context),
     )
 

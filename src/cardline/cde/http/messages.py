@@ -39,6 +39,7 @@ class Request(Value):
     source_ip: str
     gateway_identity: str | None
     request_id: str
+    gateway_groups: tuple[str, ...]
 
     def __init__(
         self,
@@ -51,6 +52,8 @@ class Request(Value):
         # Identity an upstream authorizer (API Gateway + Cognito/IAM) already established.
         gateway_identity: str | None = None,
         request_id: str = "",
+        # The groups the same authorizer vouched for (Cognito's ``cognito:groups``).
+        gateway_groups: tuple[str, ...] = (),
     ) -> None:
         self.method = method
         self.path = path
@@ -60,6 +63,7 @@ class Request(Value):
         self.source_ip = source_ip
         self.gateway_identity = gateway_identity
         self.request_id = request_id
+        self.gateway_groups = gateway_groups
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
