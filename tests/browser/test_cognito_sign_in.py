@@ -37,8 +37,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Request, expect
 
+from cardline.cde import roles
 from cardline.cde.errors import AuthenticationFailed
-from cardline.cde.http.app import App
+from cardline.cde.http.app import App, Caller
 from cardline.cde.http.messages import Request as HttpRequest
 from cardline.http.console_routes import CognitoSignIn, console_routes
 from cardline.local import build_local, serve_in_background
@@ -83,7 +84,7 @@ class CognitoAuthorizer:
         self._client_id = client_id
         self.refuse_all = False  # as once the ID token has expired
 
-    def authenticate(self, request: HttpRequest) -> str:
+    def authenticate(self, request: HttpRequest) -> Caller:
         from cryptography.exceptions import InvalidSignature
         from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
         from cryptography.hazmat.primitives.hashes import SHA256
@@ -106,7 +107,7 @@ class CognitoAuthorizer:
             or claims.get("exp", 0) <= time.time()
         ):
             raise AuthenticationFailed("No valid ID token came with the request")
-        return str(claims["sub"])
+        return Caller(str(claims["sub"]), roles.highest(claims.get("cognito:groups") or ()))
 
 
 @dataclass

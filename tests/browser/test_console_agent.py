@@ -89,16 +89,21 @@ def test_ids_do_not_wrap_mid_word_on_a_narrow_screen(console: Console) -> None:
     page.get_by_role("button", name="View this payment").click()
     expect(page.locator("#detail-fields")).to_contain_text("Payment id")
     # Each id's text lies on one line: all of its glyph boxes share one top edge.
-    lines = page.evaluate(
-        """() => [...document.querySelectorAll('#detail-fields dd, #receipt-fields dd')]
-            .filter(dd => dd.checkVisibility() && /^(pay|ref)_|^[0-9A-Z]{17}$/.test(dd.textContent))
-            .map(dd => {
-                const range = document.createRange();
-                range.selectNodeContents(dd);
-                return [dd.textContent,
-                        new Set([...range.getClientRects()].map(r => Math.round(r.top))).size];
-            })"""
-    )
+    # Waits until the ids are laid out (the detail fills in after its answer arrives).
+    lines = page.wait_for_function(
+        """() => {
+            const shown = [...document.querySelectorAll('#detail-fields dd, #receipt-fields dd')]
+                .filter(dd => dd.checkVisibility()
+                              && /^(pay|ref)_|^[0-9A-Z]{17}$/.test(dd.textContent))
+                .map(dd => {
+                    const range = document.createRange();
+                    range.selectNodeContents(dd);
+                    return [dd.textContent,
+                            new Set([...range.getClientRects()].map(r => Math.round(r.top))).size];
+                });
+            return shown.length ? shown : null;
+        }"""
+    ).json_value()
     assert lines, "no id shown"
     assert all(count == 1 for _text, count in lines), lines
 

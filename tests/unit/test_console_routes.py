@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cardline.cde import audit
-from cardline.cde.http.app import App
+from cardline.cde.http.app import App, Caller
 from cardline.cde.http.messages import Request
 from cardline.http.console_routes import (
     CONFIG_PATH,
@@ -36,7 +36,7 @@ COGNITO_CSP = (
 
 
 class _NoOne:
-    def authenticate(self, request: Request) -> str:
+    def authenticate(self, request: Request) -> Caller:
         raise AssertionError("the console's static files need no authentication")
 
 
