@@ -17,6 +17,7 @@ from cardline.cde.charge import Charger
 from cardline.cde.http.app import App
 from cardline.cde.http.charge_route import payment_route
 from cardline.cde.paypal import PayPalClient, PayPalConfig
+from cardline.cde.rules import rules_from_environment
 from cardline.files import read_or_create_private
 from cardline.http.backoffice_routes import backoffice_routes
 from cardline.http.console_routes import console_routes
@@ -124,7 +125,7 @@ def build_local(data_dir: Path, environ: Mapping[str, str] = os.environ) -> Loca
         emulator, config = _start_emulator(data_dir, environ)
     mode = _mode(config, emulator)
     paypal = PayPalClient(config)
-    charger = Charger(paypal, sink, fingerprint_key(data_dir))
+    charger = Charger(paypal, sink, fingerprint_key(data_dir), rules_from_environment(environ))
     refunder = Refunder(paypal, ledger, sink)
     routes = [
         payment_route(lambda: charger),

@@ -20,7 +20,12 @@ def payment_route(charger: Callable[[], Charger]) -> Route:
         key = validate_idempotency_key(call.request.header("idempotency-key"))
         request = parse_payment_request(call.request.json())
         receipt = charger().charge(
-            request, operator=call.operator, idempotency_key=key, origin=call.request.source_ip
+            request,
+            operator=call.operator,
+            idempotency_key=key,
+            origin=call.request.source_ip,
+            # The operator's role, once operators have roles (the rules' caps read it).
+            role=getattr(call, "role", None),
         )
         # The receipt, and the code the agent reads back to the caller (the IVR's too).
         answer = receipt.to_dict()

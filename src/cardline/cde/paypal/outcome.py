@@ -29,11 +29,14 @@ class ChargeOutcome(FrozenValue):
 
     __slots__ = (
         "amount",
+        "authorization_expires_at",
         "authorization_id",
+        "avs_code",
         "brand",
         "capture_id",
         "currency",
         "custom_id",
+        "cvv_code",
         "decline_reason",
         "last_digits",
         "message",
@@ -56,6 +59,9 @@ class ChargeOutcome(FrozenValue):
         "custom_id",
         "amount",
         "currency",
+        "avs_code",
+        "cvv_code",
+        "authorization_expires_at",
     )
 
     status: Status
@@ -71,6 +77,9 @@ class ChargeOutcome(FrozenValue):
     custom_id: str | None
     amount: str | None
     currency: str | None
+    avs_code: str | None
+    cvv_code: str | None
+    authorization_expires_at: str | None
 
     def __init__(
         self,
@@ -87,6 +96,9 @@ class ChargeOutcome(FrozenValue):
         custom_id: str | None = None,
         amount: str | None = None,
         currency: str | None = None,
+        avs_code: str | None = None,
+        cvv_code: str | None = None,
+        authorization_expires_at: str | None = None,
     ) -> None:
         _set = object.__setattr__
         _set(self, "status", status)
@@ -102,10 +114,21 @@ class ChargeOutcome(FrozenValue):
         _set(self, "custom_id", custom_id)
         _set(self, "amount", amount)
         _set(self, "currency", currency)
+        _set(self, "avs_code", avs_code)
+        _set(self, "cvv_code", cvv_code)
+        _set(self, "authorization_expires_at", authorization_expires_at)
 
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _code(value: object) -> str | None:
+    """A processor code as PayPal spells them (``Y``, ``Null``, ``All others``): short
+    printable ASCII, or None (nothing longer is kept: it could only be noise)."""
+    if isinstance(value, str) and 0 < len(value) <= 10 and value.isascii() and value.isprintable():
+        return value
+    return None
 
 
 def _dict(value: object) -> dict[str, Any]:
@@ -168,6 +191,7 @@ def interpret_order(order: Mapping[str, Any]) -> ChargeOutcome:
     payment = capture or authorization
     card = _dict(_dict(order.get("payment_source")).get("card"))
     amount = _dict(payment.get("amount")) or _dict(unit.get("amount"))
+    processor = _dict(payment.get("processor_response"))
     base: dict[str, Any] = {
         "order_id": _text(order.get("id")),
         "capture_id": _text(capture.get("id")),
@@ -177,6 +201,9 @@ def interpret_order(order: Mapping[str, Any]) -> ChargeOutcome:
         "custom_id": _text(payment.get("custom_id")) or _text(unit.get("custom_id")),
         "amount": _text(amount.get("value")),
         "currency": _text(amount.get("currency_code")),
+        "avs_code": _code(processor.get("avs_code")),
+        "cvv_code": _code(processor.get("cvv_code")),
+        "authorization_expires_at": _text(authorization.get("expiration_time")),
     }
 
     if order.get("status") == "PAYER_ACTION_REQUIRED":
@@ -197,7 +224,6 @@ def interpret_order(order: Mapping[str, Any]) -> ChargeOutcome:
         )
 
     state = payment.get("status")
-    processor = _dict(payment.get("processor_response"))
     code = _text(processor.get("response_code"))
     reason = _text(_dict(payment.get("status_details")).get("reason"))
 
