@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cardline.capture import Authorizations
 from cardline.cde import audit, ids
 from cardline.cde.charge import Charger
 from cardline.cde.http.app import App
@@ -127,9 +128,12 @@ def build_local(data_dir: Path, environ: Mapping[str, str] = os.environ) -> Loca
     paypal = PayPalClient(config)
     charger = Charger(paypal, sink, fingerprint_key(data_dir), rules_from_environment(environ))
     refunder = Refunder(paypal, ledger, sink)
+    authorizations = Authorizations(paypal, ledger, sink)
     routes = [
         payment_route(lambda: charger),
-        *backoffice_routes(lambda: ledger, lambda: refunder, mode, lambda: operators),
+        *backoffice_routes(
+            lambda: ledger, lambda: refunder, mode, lambda: operators, lambda: authorizations
+        ),
         *LocalIvr(data_dir, charger, sink).routes(),
         *console_routes(ivr_sessions=True),
     ]

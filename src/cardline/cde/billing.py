@@ -73,7 +73,9 @@ def parse_billing_address(raw: object) -> BillingAddress | None:
         field = f"{_WHERE}.{name}"
         limit = _LIMITS[name]
         if not isinstance(value, str) or not 1 <= len(value.strip()) <= limit:
-            raise InvalidRequest(f"{field} must be a string of 1 to {limit} characters", field=field)
+            raise InvalidRequest(
+                f"{field} must be a string of 1 to {limit} characters", field=field
+            )
         if not value.isprintable():
             raise InvalidRequest(f"{field} must be printable text", field=field)
         if contains_pan(value):

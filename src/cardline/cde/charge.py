@@ -457,7 +457,8 @@ class Charger:
             )
         except Exception as error:  # noqa: BLE001 - a retry captures with the same request id
             failure = GatewayOutcomeUnknown(
-                f"PayPal authorized the card but did not confirm its capture ({type(error).__name__})",
+                "PayPal authorized the card but did not confirm its capture "
+                f"({type(error).__name__})",
                 issue=error.issue if isinstance(error, GatewayError) else None,
             )
             self._record(

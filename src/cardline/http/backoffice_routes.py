@@ -9,6 +9,7 @@ from importlib import resources
 from typing import Any
 
 from cardline import __version__
+from cardline.capture import Authorizations
 from cardline.cde.errors import InvalidRequest, NotFound
 from cardline.cde.http.app import Call, Route
 from cardline.cde.http.messages import Response, json_response
@@ -78,9 +79,11 @@ def backoffice_routes(
     refunder: Callable[[], Refunder],
     paypal_mode: str,
     names: Callable[[], OperatorNames] = NoOperatorNames,
+    authorizations: Callable[[], Authorizations] | None = None,
 ) -> list[Route]:
-    """Health, the OpenAPI document, the signed-in operator, payment reads and refunds.
-    ``names`` tells the agents' names from their operator ids (cardline.operator_names)."""
+    """Health, the OpenAPI document, the signed-in operator, payment reads, refunds and,
+    given ``authorizations``, captures and voids of authorizations. ``names`` tells the
+    agents' names from their operator ids (cardline.operator_names)."""
 
     def named(item: dict[str, Any]) -> dict[str, Any]:
         item["operator_name"] = display_name(item.get("operator"), names())
@@ -121,6 +124,7 @@ def backoffice_routes(
         if payment is None:
             raise NotFound("No payment with this id")
         payment["refunds"] = [named(refund) for refund in ledger().refunds_for(payment["id"])]
+        payment["captures"] = [named(row) for row in ledger().captures_for(payment["id"])]
         return json_response(200, named(payment))
 
     def signed_in(call: Call) -> Response:
@@ -139,7 +143,31 @@ def backoffice_routes(
         )
         return json_response(201, refund)
 
-    return [
+    def capture_payment(call: Call) -> Response:
+        assert authorizations is not None
+        body = call.request.json() if call.request.body else None
+        capture = authorizations().capture(
+            call.params["id"],
+            body,
+            operator=call.operator,
+            idempotency_key=call.request.header("idempotency-key"),
+            origin=call.request.source_ip,
+        )
+        return json_response(201, capture)
+
+    def void_payment(call: Call) -> Response:
+        assert authorizations is not None
+        body = call.request.json() if call.request.body else None
+        void = authorizations().void(
+            call.params["id"],
+            body,
+            operator=call.operator,
+            idempotency_key=call.request.header("idempotency-key"),
+            origin=call.request.source_ip,
+        )
+        return json_response(201, void)
+
+    routes = [
         Route("GET", "/health", health, authenticated=False),
         Route("GET", "/openapi.json", openapi, authenticated=False),
         Route("GET", "/v1/operator", signed_in),
@@ -147,3 +175,9 @@ def backoffice_routes(
         Route("GET", "/v1/payments/{id}", get_payment),
         Route("POST", "/v1/payments/{id}/refunds", refund_payment),
     ]
+    if authorizations is not None:
+        routes += [
+            Route("POST", "/v1/payments/{id}/capture", capture_payment),
+            Route("POST", "/v1/payments/{id}/void", void_payment),
+        ]
+    return routes

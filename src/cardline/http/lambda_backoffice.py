@@ -20,6 +20,7 @@ _sink = audit.StreamSink()
 
 
 def _build() -> App:
+    from cardline.capture import Authorizations
     from cardline.cde.paypal import PayPalClient, PayPalConfig
     from cardline.cde.paypal.config import NOT_CONFIGURED
     from cardline.cde.secrets import settings
@@ -42,12 +43,16 @@ def _build() -> App:
 
         path = environ.get("CARDLINE_LEDGER_PATH", "/tmp/cardline-ledger.sqlite3")  # noqa: S108
         ledger = SqliteLedger(path)
-    refunder = Refunder(PayPalClient(config), ledger, _sink)
+    paypal = PayPalClient(config)
+    refunder = Refunder(paypal, ledger, _sink)
+    authorizations = Authorizations(paypal, ledger, _sink)
     mode = "live" if config.base_url == PayPalConfig.LIVE_URL else "sandbox"
     names: OperatorNames = NoOperatorNames()
     if environ.get("CARDLINE_OPERATOR_POOL_ID"):
         names = CognitoOperatorNames(environ["CARDLINE_OPERATOR_POOL_ID"])
-    routes = backoffice_routes(lambda: ledger, lambda: refunder, mode, lambda: names)
+    routes = backoffice_routes(
+        lambda: ledger, lambda: refunder, mode, lambda: names, lambda: authorizations
+    )
     cognito = CognitoSignIn.from_env(os.environ)
     if cognito is not None:
         routes.extend(console_routes(cognito))

@@ -15,6 +15,10 @@ PAYMENT_STATUSES = (
     "unknown",
     "partially_refunded",
     "refunded",
+    "authorized",
+    "partially_captured",
+    "captured",
+    "voided",
 )
 
 
@@ -55,5 +59,13 @@ class Ledger(Protocol):
         ...
 
     def refunds_for(self, payment_id: str) -> list[dict[str, Any]]: ...
+
+    def get_capture(self, capture_id: str) -> dict[str, Any] | None:
+        """The capture or void row with its request fingerprint, or None."""
+        ...
+
+    def captures_for(self, payment_id: str) -> list[dict[str, Any]]:
+        """The payment's captures and voids, oldest first, as served."""
+        ...
 
     def close(self) -> None: ...
