@@ -41,6 +41,8 @@ FUNCTIONS = {
     "listPayments": "BackofficeFunction",
     "getPayment": "BackofficeFunction",
     "refundPayment": "BackofficeFunction",
+    "capturePayment": "BackofficeFunction",
+    "voidPayment": "BackofficeFunction",
     "health": "BackofficeFunction",
     "openapi": "BackofficeFunction",
 }
