@@ -38,7 +38,7 @@ from cardline.cde.request_rules import (
     reject_unknown,
     validate_idempotency_key,
 )
-from cardline.ledger.states import CAPTURED, PUBLIC_CAPTURE_COLUMNS
+from cardline.ledger.states import CAPTURED, public_capture
 
 if TYPE_CHECKING:
     from cardline.cde.paypal import PayPalClient
@@ -128,7 +128,7 @@ class Authorizations:
             if earlier.get("payment_id") != payment_id or earlier.get("fingerprint") != fingerprint:
                 self._refuse_reuse(audit.CAPTURE, operator, origin, payment_id, capture_id)
             if earlier.get("status") in CAPTURED:
-                return _view(earlier)  # a replay
+                return _view(earlier, operator)  # a replay
         authorization_id = _open_authorization(payment, "captured")
         remaining = Decimal(str(payment["amount"])) - Decimal(
             str(payment.get("captured_amount") or 0)
@@ -173,7 +173,7 @@ class Authorizations:
             "created_at": answer.get("create_time") or audit.utc_now(),
         }
         self._emit(audit.CAPTURE, operator, origin, payment_id, capture)
-        return _view(capture)
+        return _view(capture, operator)
 
     def void(
         self,
@@ -199,7 +199,7 @@ class Authorizations:
             if earlier.get("payment_id") != payment_id or earlier.get("fingerprint") != fingerprint:
                 self._refuse_reuse(audit.VOID, operator, origin, payment_id, void_id)
             if earlier.get("status") == "VOIDED":
-                return _view(earlier)  # a replay
+                return _view(earlier, operator)  # a replay
         authorization_id = _open_authorization(payment, "voided")
         facts = {
             "id": void_id,
@@ -218,7 +218,7 @@ class Authorizations:
             raise _in_words(error, "void", "voided") from None
         void = {**facts, "status": "VOIDED", "created_at": audit.utc_now()}
         self._emit(audit.VOID, operator, origin, payment_id, void)
-        return _view(void)
+        return _view(void, operator)
 
     def _payment(self, payment_id: str) -> dict[str, Any]:
         payment = self._ledger.get_payment(payment_id)
@@ -273,8 +273,9 @@ def _open_authorization(payment: Mapping[str, Any], verb: str) -> str:
     return str(authorization_id)
 
 
-def _view(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {column: row.get(column) for column in PUBLIC_CAPTURE_COLUMNS}
+def _view(row: Mapping[str, Any], operator: str) -> dict[str, Any]:
+    """The capture or void as answered: as the ledger serves it (public_capture)."""
+    return public_capture({**row, "operator": row.get("operator") or operator})
 
 
 def _decimal(value: object) -> Decimal | None:

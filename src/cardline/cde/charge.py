@@ -432,8 +432,8 @@ class Charger:
         ``flags`` gains the rules' flags. The void and the capture carry request ids of
         their own, so a retry with the same Idempotency-Key replays them."""
         authorization_id = outcome.authorization_id
-        if authorization_id is None or outcome.capture_id is not None:
-            return outcome  # captured by an attempt made before the rules were on
+        if authorization_id is None:
+            return outcome  # captured at once by an attempt made before the rules were on
         checked = rules.check_answer(outcome.avs_code, outcome.cvv_code)
         flags.extend(checked.flags)
         if checked.refusals:

@@ -502,7 +502,10 @@ def _days_after(payment: Mapping[str, Any], days: int) -> str | None:
 
 def public_capture(row: Mapping[str, Any]) -> dict[str, Any]:
     """The capture or void as the API serves it."""
-    return {column: row.get(column) for column in PUBLIC_CAPTURE_COLUMNS}
+    capture = {column: row.get(column) for column in PUBLIC_CAPTURE_COLUMNS}
+    if capture["final_capture"] is not None:
+        capture["final_capture"] = bool(capture["final_capture"])  # SQLite keeps an integer
+    return capture
 
 
 def public_refund(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -187,8 +187,12 @@ def interpret_order(order: Mapping[str, Any]) -> ChargeOutcome:
     unit = _first(order.get("purchase_units"))
     payments = _dict(unit.get("payments"))
     capture = _first(payments.get("captures"))
-    authorization = _first(payments.get("authorizations")) if not capture else {}
-    payment = capture or authorization
+    authorization = _first(payments.get("authorizations"))
+    # An authorization's order speaks through its authorization (its captures came later,
+    # from the Payments API); any other order through its capture.
+    if order.get("intent") != "AUTHORIZE" and capture:
+        authorization = {}
+    payment = authorization or capture
     card = _dict(_dict(order.get("payment_source")).get("card"))
     amount = _dict(payment.get("amount")) or _dict(unit.get("amount"))
     processor = _dict(payment.get("processor_response"))
@@ -228,9 +232,9 @@ def interpret_order(order: Mapping[str, Any]) -> ChargeOutcome:
     reason = _text(_dict(payment.get("status_details")).get("reason"))
 
     approved = (
-        ("COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED")
-        if capture
-        else ("CREATED", "CAPTURED", "PARTIALLY_CAPTURED")
+        ("CREATED", "CAPTURED", "PARTIALLY_CAPTURED")
+        if authorization
+        else ("COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED")
     )
     if state in approved:
         return ChargeOutcome(status="approved", response_code=code, message=APPROVED, **base)
