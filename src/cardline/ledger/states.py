@@ -449,17 +449,18 @@ def with_captures(
     row = dict(payment)
     total = Decimal("0")
     final = voided = False
-    for capture in captures:
+    first: str | None = None
+    for capture in captures:  # oldest first
         amount = _amount(capture.get("amount"))
         if capture.get("kind") == "void":
             voided = voided or capture.get("status") == "VOIDED"
         elif capture.get("status") in CAPTURED and amount is not None:
             total += amount
             final = final or bool(capture.get("final_capture"))
-            # A refund needs a capture's PayPal id: the payment's first capture it is.
-            row["paypal_capture_id"] = row.get("paypal_capture_id") or capture.get(
-                "paypal_capture_id"
-            )
+            first = first or capture.get("paypal_capture_id")
+    if first is not None:
+        # A refund needs a capture's PayPal id: the payment's first capture it is.
+        row["paypal_capture_id"] = first
     row["captured_amount"] = str(total) if total else "0"
     authorized = _amount(row.get("amount"))
     if total == 0:
