@@ -40,6 +40,7 @@ SEARCH_DELAY = timedelta(hours=3)
 _SEARCH_RANGE = timedelta(days=31)
 _OPEN = frozenset({"unknown", "pending"})
 _REFUNDED = frozenset({"partially_refunded", "refunded"})
+_MOVED_ON = _REFUNDED | {"authorized", "partially_captured", "captured", "voided"}
 
 
 @dataclass(frozen=True)
@@ -195,8 +196,9 @@ class Reconciler:
         ledger_status = str(row["status"])
         if ledger_status == paypal_status:
             return None
-        if ledger_status in _REFUNDED and paypal_status == "approved":
-            return None  # a refund moved it on; the capture itself still reads approved
+        if ledger_status in _MOVED_ON and paypal_status == "approved":
+            # A refund, a capture or a void moved it on; PayPal's order still reads approved.
+            return None
         settled_here = ledger_status in _REFUNDED
         if settled_here or not payment_supersedes(row, facts):
             return Difference(payment_id, "status", ledger_status, paypal_status, repaired=False)

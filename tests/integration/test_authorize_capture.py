@@ -216,3 +216,31 @@ def test_under_rules_an_agent_above_the_cap_is_refused_before_paypal(ruled: Runn
     assert "agent cap of 100.00 USD" in answer.json()["detail"]
     assert len(ruled.stack.emulator.request_log()) == before
     assert ruled.client.pay(payment(VISA, amount="100.00")).status == 201
+
+
+def test_reconcile_finds_nothing_to_repair_in_captured_and_voided_authorizations(
+    running: Running,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from cardline.cde.paypal import PayPalClient
+    from cardline.reconcile import Reconciler
+
+    paid = _authorize(running)
+    _post(running, f"/v1/payments/{paid['id']}/capture", {"amount": "5.00"}, "c1")
+    other = _authorize(running)
+    _post(running, f"/v1/payments/{other['id']}/void", None, "v1")
+    held = _authorize(running)
+    emulator = running.stack.emulator
+    assert emulator is not None
+    from cardline.cde.paypal import PayPalConfig
+
+    config = PayPalConfig(emulator.base_url, emulator.client_id, emulator.client_secret)
+    reconciler = Reconciler(
+        PayPalClient(config), running.stack.ledger, running.stack.sink, search_delay=timedelta(0)
+    )
+    differences = reconciler.run(datetime.now(UTC) - timedelta(hours=1))
+    named = {d.payment_id for d in differences}
+    assert named.isdisjoint({paid["id"], other["id"], held["id"]}), differences
+    assert _payment(running, paid["id"])["status"] == "partially_captured"
+    assert _payment(running, other["id"])["status"] == "voided"

@@ -111,11 +111,12 @@ class MerchantRules:
             raise ValueError("above_cap must be flag or refuse")
         caps: dict[str, dict[str, Decimal]] = {}
         raw_caps = document.get("caps", {})
+        shape = "caps must map a role to {currency: amount}"
         if not isinstance(raw_caps, dict):
-            raise ValueError("caps must map a role to {currency: amount}")
+            raise ValueError(shape)
         for role, by_currency in raw_caps.items():
             if not isinstance(by_currency, dict):
-                raise ValueError("caps must map a role to {currency: amount}")
+                raise ValueError(shape)
             caps[role] = {}
             for currency, amount in by_currency.items():
                 try:
