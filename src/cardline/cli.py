@@ -318,7 +318,12 @@ def _export(args: argparse.Namespace) -> int:
             write_csv(sys.stdout, ledger, since=since, until=until)
             return 0
         # Card-free, but a list of customers' payments: readable by its owner only.
-        fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        except OSError as error:
+            print(f"cardline export: cannot write {args.out}: {error.strerror}", file=sys.stderr)
+            return 1
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
             written = write_csv(out, ledger, since=since, until=until)
     finally:

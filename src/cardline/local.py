@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cardline.capture import Authorizations
 from cardline.cde import audit, ids
 from cardline.cde.charge import Charger
 from cardline.cde.errors import CardlineError
 from cardline.cde.http.app import App
 from cardline.cde.http.charge_route import payment_route
 from cardline.cde.paypal import PayPalClient, PayPalConfig
+from cardline.cde.rules import rules_from_environment
 from cardline.files import read_or_create_private
 from cardline.http.backoffice_routes import backoffice_routes
 from cardline.http.console_routes import console_routes
@@ -146,13 +148,16 @@ def build_local(data_dir: Path, environ: Mapping[str, str] = os.environ) -> Loca
         emulator, config = _start_emulator(data_dir, environ)
     mode = _mode(config, emulator)
     paypal = PayPalClient(config)
-    charger = Charger(paypal, sink, fingerprint_key(data_dir))
+    charger = Charger(paypal, sink, fingerprint_key(data_dir), rules_from_environment(environ))
     refunder = Refunder(paypal, ledger, sink)
+    authorizations = Authorizations(paypal, ledger, sink)
     holder: list[LocalStack] = []
     cert_hosts = PAYPAL_CERT_HOSTS | (_LOOPBACK if emulator is not None else frozenset())
     routes = [
         payment_route(charger),
-        *backoffice_routes(lambda: ledger, lambda: refunder, mode, lambda: operators),
+        *backoffice_routes(
+            lambda: ledger, lambda: refunder, mode, lambda: operators, lambda: authorizations
+        ),
         webhook_route(
             lambda: paypal,
             lambda: ledger,

@@ -57,6 +57,7 @@ _OPEN = frozenset({"unknown", "pending"})
 _REFUNDED = frozenset({"partially_refunded", "refunded", "reversed"})
 # Transaction Search's event code of a payment reversal (PayPal took the money back).
 REVERSAL_CODE = "T1106"
+_MOVED_ON = _REFUNDED | {"authorized", "partially_captured", "captured", "voided"}
 
 
 @dataclass(frozen=True)
@@ -216,8 +217,9 @@ class Reconciler:
         ledger_status = str(row["status"])
         if ledger_status == paypal_status:
             return None
-        if ledger_status in _REFUNDED and paypal_status == "approved":
-            return None  # a refund moved it on; the capture itself still reads approved
+        if ledger_status in _MOVED_ON and paypal_status == "approved":
+            # A refund, a capture or a void moved it on; PayPal's order still reads approved.
+            return None
         settled_here = ledger_status in _REFUNDED
         if settled_here or not payment_supersedes(row, facts):
             return Difference(payment_id, "status", ledger_status, paypal_status, repaired=False)

@@ -44,6 +44,9 @@ if TYPE_CHECKING:
 REFUND_FIELDS = frozenset({"amount", "note"})
 MAX_NOTE = 255
 REFUND_FINGERPRINT_PREFIX = "clrf1:"
+# An authorization once captured is refunded like a payment captured at once (its first
+# capture: PayPal refunds one capture at a time).
+_REFUNDABLE = frozenset({"approved", "partially_refunded", "captured", "partially_captured"})
 _VIEW = ("id", "payment_id", "status", "amount", "currency", "paypal_refund_id", "created_at")
 
 
@@ -123,7 +126,7 @@ class Refunder:
             if earlier.get("status") in REFUNDED:
                 return {name: earlier.get(name) for name in _VIEW}  # a replay
         capture_id = payment.get("paypal_capture_id")
-        if payment["status"] not in {"approved", "partially_refunded"} or not capture_id:
+        if payment["status"] not in _REFUNDABLE or not capture_id:
             raise InvalidRequest(
                 f"Only captured payments can be refunded; this one is {payment['status']}",
                 field="payment",

@@ -18,8 +18,18 @@ from hypothesis import strategies as st
 from tests import leakscan
 from tests.adversarial.written_pans import WRITTEN_FORMS
 from tests.aws_support import subscription_event
-from tests.cards import AMEX, AMEX_CVV, CVV, DISCOVER, MISTYPED_VISA, TEST_PANS, VISA, payment
-from tests.conftest import Running
+from tests.cards import (
+    AMEX,
+    AMEX_CVV,
+    CVV,
+    DISCOVER,
+    MISTYPED_VISA,
+    TEST_PANS,
+    VISA,
+    VISA_CVV_MISMATCH,
+    payment,
+)
+from tests.conftest import Running, local_stack
 
 _FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
@@ -251,6 +261,41 @@ def test_what_a_real_payment_flow_leaves_gives_no_hit(running: Running, data_dir
     files = sorted(p for p in data_dir.rglob("*") if p.is_file())
     assert any(p.suffix == ".sqlite3" for p in files)
     assert [str(hit) for hit in leakscan.scan(files)] == []
+
+
+def test_what_authorize_capture_void_and_the_rules_leave_gives_no_hit(
+    data_dir: Path, artifacts: Path
+) -> None:
+    """Authorizations captured in part and voided, a billing address, and the merchant
+    rules voiding a card whose security code did not match: the ledger, the audit file,
+    the emulator's state and every answer hold no card number, security code or postal
+    code."""
+    rules = json.dumps({"cvv_mismatch": "refuse", "avs_no_match": "flag"})
+    with local_stack(data_dir, artifacts, {"CARDLINE_RULES": rules}) as running:
+        client = running.client
+        body = payment(VISA, amount="20.00")
+        body["intent"] = "AUTHORIZE"
+        body["card"]["billing_address"] = {"postal_code": "00000", "country_code": "US"}  # type: ignore[index]
+        held = client.pay(body).json()
+        answers = [
+            client.request(
+                "POST",
+                f"/v1/payments/{held['id']}/capture",
+                {"amount": "5.00"},
+                idempotency_key="c",
+            ),
+            client.request("POST", f"/v1/payments/{held['id']}/void", idempotency_key="v"),
+            client.pay(payment(VISA_CVV_MISMATCH)),
+            client.request("GET", f"/v1/payments/{held['id']}"),
+            client.request("GET", "/v1/payments"),
+        ]
+        assert [a.status for a in answers] == [201, 201, 201, 200, 200]
+        assert answers[2].json()["status"] == "declined"
+    (data_dir / "answers.txt").write_bytes(b"\n".join(a.body for a in answers))
+    files = sorted(p for p in data_dir.rglob("*") if p.is_file())
+    assert [str(hit) for hit in leakscan.scan(files)] == []
+    for path in files:
+        assert b'"00000"' not in path.read_bytes(), path  # the postal code went to PayPal only
 
 
 @settings(max_examples=300, derandomize=True, deadline=None)

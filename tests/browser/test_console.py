@@ -202,7 +202,10 @@ def test_keyboard_only_payment_follows_the_form_order(console: Console) -> None:
         ("#card-expiry", future_expiry()),
         ("#card-cvv", CVV),
         ("#card-name", "Grace Hopper"),
+        ("#card-postal-code", None),
+        ("#card-country", None),
         ("#reference", "call-42"),
+        ("#authorize-only", None),
     ]
     for position, (selector, text) in enumerate(order):
         if position:

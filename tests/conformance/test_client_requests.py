@@ -120,6 +120,7 @@ def recorded() -> Iterator[list[Recorded]]:
             money=parse_money("1000", "JPY"),
             card=amex,
             intent="AUTHORIZE",
+            billing_address={"postal_code": "94107", "country_code": "US", "admin_area_2": "SF"},
         )
         capture_id = captured.capture_id
         authorization_id = authorized.authorization_id

@@ -16,7 +16,7 @@ from cardline.cde import audit
 from cardline.cde.errors import InvalidRequest
 from cardline.cde.http.messages import Request
 from cardline.cli import main
-from cardline.local import AUDIT_FILE, OPERATORS_FILE
+from cardline.local import AUDIT_FILE, OPERATORS_FILE, build_local
 from cardline.operators import OperatorStore
 from tests.cards import TEST_PANS, payment
 from tests.conftest import Running
@@ -102,3 +102,23 @@ def test_cardline_export_writes_the_ledger_as_csv_to_stdout_or_a_private_file(
     assert capsys.readouterr().out.count("\n") == 1  # the header alone
     assert main(["export", "--data-dir", data_dir, "--since", "soon"]) == 1
     assert "--since must be an ISO 8601" in capsys.readouterr().err
+
+
+def test_export_into_a_new_folder_makes_it_and_an_unwritable_path_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data_dir = tmp_path / "data"
+    build_local(data_dir, environ={}).close()
+    target = tmp_path / "reports" / "payments.csv"
+    assert main(["export", "--out", str(target), "--data-dir", str(data_dir)]) == 0
+    assert target.read_text().startswith('"card"')
+    (tmp_path / "blocker").write_text("a file, not a folder")
+    capsys.readouterr()
+    code = main(
+        ["export", "--out", str(tmp_path / "blocker" / "x.csv"), "--data-dir", str(data_dir)]
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "Traceback" not in err
+    assert err.strip().count("\n") == 0
+    assert "cannot write" in err

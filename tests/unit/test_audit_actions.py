@@ -237,6 +237,12 @@ def _receipt(**changed: Any) -> dict[str, Any]:
         "paypal_order_id": "5O190127TN364715T",
         "paypal_capture_id": "3C679366HH908993F",
         "paypal_authorization_id": None,
+        "authorization_expires_at": None,
+        "avs_code": None,
+        "avs_result": None,
+        "cvv_code": None,
+        "cvv_result": None,
+        "flags": None,
         **changed,
     }
 

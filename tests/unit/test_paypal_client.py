@@ -1260,6 +1260,8 @@ def test_interpret_order_keeps_ids_card_and_amount() -> None:
         custom_id="clfp1:c",
         amount="9.99",
         currency="EUR",
+        avs_code="G",
+        cvv_code="P",
     )
     auth = interpret_order(order_body(capture_status=None, auth_status="CREATED"))
     assert (auth.authorization_id, auth.capture_id) == ("PAY1", None)

@@ -67,6 +67,7 @@ CONSOLE_TYPES = {
     "/console/pay.js": "text/javascript; charset=utf-8",
     "/console/payments.js": "text/javascript; charset=utf-8",
     "/console/refund.js": "text/javascript; charset=utf-8",
+    "/console/capture.js": "text/javascript; charset=utf-8",
     "/console/ivr.js": "text/javascript; charset=utf-8",
     "/console/checks.js": "text/javascript; charset=utf-8",
     "/console/sign_in.js": "text/javascript; charset=utf-8",

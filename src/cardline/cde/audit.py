@@ -45,6 +45,8 @@ def _text(value: object) -> str:
 PAYMENT = "payment"
 REFUND = "refund"
 WEBHOOK = "webhook"  # a verified PayPal webhook event (cardline.webhooks)
+CAPTURE = "capture"  # a capture of an authorization
+VOID = "void"  # a void of an authorization
 AUTH_FAILURE = "auth_failure"
 OPERATOR_ADDED = "operator_added"
 OPERATOR_REVOKED = "operator_revoked"

@@ -15,6 +15,7 @@ import hmac
 import logging
 
 from cardline.cde import audit
+from cardline.cde.billing import BillingAddress, parse_billing_address
 from cardline.cde.card import Card
 from cardline.cde.encoding import canonical, compact
 from cardline.cde.errors import (
@@ -43,11 +44,12 @@ if TYPE_CHECKING:
     from typing import Any, ClassVar
 
     from cardline.cde.paypal import ChargeOutcome, PayPalClient
+    from cardline.cde.rules import MerchantRules
 
 _log = logging.getLogger("cardline.cde.charge")
 
 PAYMENT_FIELDS = frozenset({"amount", "currency", "reference", "intent", "card"})
-CARD_FIELDS = frozenset({"number", "expiry", "security_code", "name"})
+CARD_FIELDS = frozenset({"number", "expiry", "security_code", "name", "billing_address"})
 FINGERPRINT_PREFIX = "clfp1:"
 # PayPal refuses a second order with one invoice id; ours is the payment id.
 DUPLICATE_INVOICE = "DUPLICATE_INVOICE_ID"
@@ -60,6 +62,8 @@ class PaymentRequest(Value):
     card: Card
     reference: str | None
     intent: str = "CAPTURE"
+    billing: BillingAddress | None = None
+    _hidden = frozenset({"billing"})  # the caller's address: not for a repr
 
 
 class Receipt(FrozenValue):
@@ -84,6 +88,12 @@ class Receipt(FrozenValue):
     paypal_order_id: str | None = None
     paypal_capture_id: str | None = None
     paypal_authorization_id: str | None = None
+    authorization_expires_at: str | None = None
+    avs_code: str | None = None
+    avs_result: str | None = None
+    cvv_code: str | None = None
+    cvv_result: str | None = None
+    flags: str | None = None
     # The encoded receipt, made once (the API's answer and the audit event's details are
     # the same bytes) and kept on the instance; not a field.
     _json: ClassVar[str | None] = None
@@ -142,34 +152,47 @@ def parse_payment_request(body: object) -> PaymentRequest:
         security_code=_require_string(card_body, "security_code", "card.security_code"),
         name=_require_string(card_body, "name", "card.name"),
     )
-    return PaymentRequest(money=money, card=card, reference=reference, intent=intent)
+    billing = parse_billing_address(card_body.get("billing_address"))
+    return PaymentRequest(
+        money=money, card=card, reference=reference, intent=intent, billing=billing
+    )
 
 
 def fingerprint(request: PaymentRequest, operator: str, key: bytes) -> str:
     """Keyed fingerprint of the whole request; card data enters only through an HMAC.
     Its bytes must never change: a retry after a deploy must still match its first order."""
-    text = canonical(
-        {
-            "amount": request.money.value,
-            "currency": request.money.currency,
-            "reference": request.reference,
-            "intent": request.intent,
-            "operator": operator,
-            "card": request.card.keyed_digest(key),
-            "expiry": request.card.expiry.paypal,
-            "name": hmac.digest(key, request.card.name.encode(), "sha256").hex(),
-        }
-    )
+    facts = {
+        "amount": request.money.value,
+        "currency": request.money.currency,
+        "reference": request.reference,
+        "intent": request.intent,
+        "operator": operator,
+        "card": request.card.keyed_digest(key),
+        "expiry": request.card.expiry.paypal,
+        "name": hmac.digest(key, request.card.name.encode(), "sha256").hex(),
+    }
+    if request.billing is not None:
+        # Only when given, so that a request without one keeps the bytes it always had.
+        address = canonical(request.billing.paypal()).encode()
+        facts["billing"] = hmac.digest(key, address, "sha256").hex()
+    text = canonical(facts)
     return FINGERPRINT_PREFIX + hmac.digest(key, text.encode(), "sha256").hex()[:40]
 
 
 class Charger:
     """Takes one card payment through PayPal and records one audit event for it."""
 
-    def __init__(self, paypal: PayPalClient, sink: audit.AuditSink, fingerprint_key: bytes) -> None:
+    def __init__(
+        self,
+        paypal: PayPalClient,
+        sink: audit.AuditSink,
+        fingerprint_key: bytes,
+        rules: MerchantRules | None = None,
+    ) -> None:
         self._paypal = paypal
         self._sink = sink
         self._key = fingerprint_key
+        self._rules = rules
 
     def charge(
         self,
@@ -179,7 +202,10 @@ class Charger:
         idempotency_key: str,
         origin: str,
         mock_response: str | None = None,
+        role: str | None = None,
     ) -> Receipt:
+        """Charge (or authorize) the card of ``request`` for ``operator`` (whose ``role``
+        the merchant rules' caps read; ``agent`` when None)."""
         payment_id = payment_id_for(operator, idempotency_key)
         card = request.card
         expected = fingerprint(request, operator, self._key)
@@ -191,6 +217,18 @@ class Charger:
             "reference": request.reference,
             "intent": request.intent,
         }
+        rules = self._rules
+        flags: list[str] = []
+        if rules is not None:
+            try:
+                flags = rules.check_amount(request.money, role)
+            except InvalidRequest as refused:
+                card.wipe()
+                details = {**facts, "status": "rejected", "error": refused.code}
+                self._record(operator, "failure", origin, payment_id, details)
+                raise
+        # With rules on the card is authorized first: captured only once PayPal's checks pass.
+        sent_intent = "AUTHORIZE" if rules is not None and rules.authorize_first else request.intent
         # Once create_order is called the order may have been sent: from here on, any
         # failure at all is an unknown outcome, never "failed" or a generic 500.
         failure: GatewayError | None = None
@@ -200,7 +238,8 @@ class Charger:
                     request_id=paypal_request_id_for(operator, idempotency_key),
                     money=request.money,
                     card=card,
-                    intent=request.intent,
+                    intent=sent_intent,
+                    billing_address=request.billing.paypal() if request.billing else None,
                     invoice_id=payment_id,
                     custom_id=expected,
                     description=request.reference,
@@ -256,7 +295,14 @@ class Charger:
                 "use a new key for a new payment",
                 field="Idempotency-Key",
             )
-        receipt = _receipt(payment_id, operator, facts, outcome, order)
+        # A replay finds the authorization the rules voided on the first attempt VOIDED.
+        voided = outcome.decline_reason == "VOIDED" and outcome.authorization_id is not None
+        if sent_intent != request.intent and (outcome.status == "approved" or voided):
+            assert rules is not None
+            outcome = self._by_the_rules(
+                rules, outcome, request, operator, idempotency_key, origin, payment_id, facts, flags
+            )
+        receipt = _receipt(payment_id, operator, facts, outcome, order, flags)
         details = receipt.to_dict()
         recorded = self._record(
             operator,
@@ -275,6 +321,104 @@ class Charger:
                 f"written: {_MAY_HAVE_BEEN_CHARGED}"
             )
         return receipt
+
+    def _by_the_rules(
+        self,
+        rules: MerchantRules,
+        outcome: ChargeOutcome,
+        request: PaymentRequest,
+        operator: str,
+        key: str,
+        origin: str,
+        payment_id: str,
+        facts: Mapping[str, Any],
+        flags: list[str],
+    ) -> ChargeOutcome:
+        """The outcome of an authorization the rules settle: voided when they refuse the
+        card, captured when the payment asked for a capture, kept as it is otherwise.
+        ``flags`` gains the rules' flags. The void and the capture carry request ids of
+        their own, so a retry with the same Idempotency-Key replays them."""
+        authorization_id = outcome.authorization_id
+        if authorization_id is None:
+            return outcome  # captured at once by an attempt made before the rules were on
+        checked = rules.check_answer(outcome.avs_code, outcome.cvv_code)
+        flags.extend(checked.flags)
+        if checked.refusals:
+            return _with(
+                outcome,
+                status="declined",
+                response_code=None,
+                decline_reason="MERCHANT_RULES",
+                message=". ".join(checked.refusals)
+                + ". "
+                + self._void(authorization_id, operator, key),
+                retryable=False,
+            )
+        if request.intent != "CAPTURE":
+            return outcome
+        try:
+            capture = self._paypal.capture_authorization(
+                authorization_id,
+                request_id=paypal_request_id_for(operator, key, "rules-capture"),
+                final_capture=True,
+            )
+        except Exception as error:  # noqa: BLE001 - a retry captures with the same request id
+            failure = GatewayOutcomeUnknown(
+                "PayPal authorized the card but did not confirm its capture "
+                f"({type(error).__name__})",
+                issue=error.issue if isinstance(error, GatewayError) else None,
+            )
+            self._record(
+                operator,
+                "unknown",
+                origin,
+                payment_id,
+                {
+                    **facts,
+                    "status": "unknown",
+                    "error": failure.code,
+                    "paypal_authorization_id": authorization_id,
+                },
+            )
+            raise _for_the_agent(failure, payment_id) from None
+        state = capture.get("status")
+        captured_id = capture.get("id") if isinstance(capture.get("id"), str) else None
+        if state == "COMPLETED":
+            return _with(outcome, capture_id=captured_id)
+        if state == "PENDING":
+            return _with(
+                outcome,
+                status="pending",
+                capture_id=captured_id,
+                message="PayPal is holding the payment; it is not confirmed yet.",
+            )
+        return _with(
+            outcome,
+            status="declined",
+            capture_id=captured_id,
+            decline_reason=str(state) if isinstance(state, str) else None,
+            message="PayPal authorized the card but declined its capture. Ask for another card.",
+        )
+
+    def _void(self, authorization_id: str, operator: str, key: str) -> str:
+        """Void the authorization the rules refused; what the agent is told of it."""
+        from cardline.cde.rules import VOIDED
+
+        try:
+            self._paypal.void_authorization(
+                authorization_id, request_id=paypal_request_id_for(operator, key, "rules-void")
+            )
+        except GatewayError as error:
+            if error.issue != "PREVIOUSLY_VOIDED":
+                _log.warning(
+                    "the rules could not void authorization %s: %s", authorization_id, error.code
+                )
+                return (
+                    "cardline's rules refuse such a card: it was not charged, but PayPal did not "
+                    "confirm the void, so the hold stays on the card until it lapses. Retry "
+                    "with the same Idempotency-Key to void it."
+                )
+        return VOIDED
 
     def _record(
         self,
@@ -327,7 +471,8 @@ class Charger:
 def charger_from_environment(environ: Mapping[str, str], sink: audit.AuditSink) -> Charger:
     """The Charger a Lambda function builds once per instance. On AWS the PayPal credentials
     and the fingerprint key come from Secrets Manager through the extension
-    (``CARDLINE_PAYPAL_SECRET_ID``); elsewhere from the environment."""
+    (``CARDLINE_PAYPAL_SECRET_ID``); elsewhere from the environment. The merchant rules
+    come from ``CARDLINE_RULES`` or ``CARDLINE_RULES_FILE`` (cardline.cde.rules)."""
     from cardline.cde.paypal import PayPalClient, PayPalConfig
     from cardline.cde.paypal.config import NOT_CONFIGURED
     from cardline.cde.secrets import settings
@@ -339,7 +484,9 @@ def charger_from_environment(environ: Mapping[str, str], sink: audit.AuditSink) 
     key = values.get("CARDLINE_FINGERPRINT_KEY", "")
     if len(key) < 32:
         raise RuntimeError("CARDLINE_FINGERPRINT_KEY must hold at least 32 characters")
-    return Charger(PayPalClient(config), sink, key.encode())
+    from cardline.cde.rules import rules_from_environment
+
+    return Charger(PayPalClient(config), sink, key.encode(), rules_from_environment(values))
 
 
 # What the agent is told whenever the card may have been charged: the same words for a
@@ -381,13 +528,25 @@ def _for_the_agent(error: GatewayError, payment_id: str) -> GatewayError:
     return error.in_words(detail)
 
 
+def _with(outcome: ChargeOutcome, **changes: Any) -> ChargeOutcome:
+    """``outcome`` with ``changes``."""
+    from cardline.cde.paypal import ChargeOutcome
+
+    fields = {name: getattr(outcome, name) for name in outcome._fields}
+    fields.update(changes)
+    return ChargeOutcome(**fields)
+
+
 def _receipt(
     payment_id: str,
     operator: str,
     facts: Mapping[str, Any],
     outcome: ChargeOutcome,
     order: Mapping[str, Any],
+    flags: list[str] | None = None,
 ) -> Receipt:
+    from cardline.cde.paypal.codes import avs_words, cvv_words
+
     return Receipt(
         id=payment_id,
         status=outcome.status,
@@ -406,6 +565,12 @@ def _receipt(
         paypal_order_id=outcome.order_id,
         paypal_capture_id=outcome.capture_id,
         paypal_authorization_id=outcome.authorization_id,
+        authorization_expires_at=outcome.authorization_expires_at,
+        avs_code=outcome.avs_code,
+        avs_result=avs_words(outcome.avs_code),
+        cvv_code=outcome.cvv_code,
+        cvv_result=cvv_words(outcome.cvv_code),
+        flags="; ".join(flags) if flags else None,
     )
 
 

@@ -4,9 +4,11 @@
 //   pay.js       taking a card payment and its receipt
 //   payments.js  the payments list, its search and a payment's detail
 //   refund.js    refunding the payment shown
+//   capture.js   capturing or voiding the authorization shown
 //   ivr.js       a keypad payment the caller keys on the telephone
 // with dom.js (showing things, and `busy`, the one way a button waits for its answer),
 // api.js (the API and the credential, kept in memory only) and checks.js (card checks).
+import { wireCapture } from "./capture.js";
 import { $, showView } from "./dom.js";
 import { markIvrUnavailable, wireIvr } from "./ivr.js";
 import { wirePay } from "./pay.js";
@@ -20,6 +22,7 @@ async function start() {
   wirePay();
   wirePayments();
   wireRefund(showPayment);
+  wireCapture(showPayment);
   wireIvr();
   if (!(await startSession())) return;
   // Keypad payments need the host's IVR session routes (locally yes; not yet on AWS).

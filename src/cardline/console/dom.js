@@ -10,7 +10,8 @@ const BRAND_NAMES = {
 export const STATUS_WORDS = {
   approved: "Approved", declined: "Declined", failed: "Failed", pending: "Pending",
   unknown: "Outcome not known yet", partially_refunded: "Partially refunded",
-  refunded: "Refunded",
+  refunded: "Refunded", authorized: "Authorized, not captured",
+  partially_captured: "Partially captured", captured: "Captured", voided: "Voided",
 };
 
 export function words(code) {

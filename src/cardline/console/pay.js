@@ -23,7 +23,7 @@ import {
 import { showPayment } from "./payments.js";
 import { onSignOut, recordTaken } from "./session.js";
 
-const CARD_INPUTS = ["card-number", "card-expiry", "card-cvv", "card-name"];
+const CARD_INPUTS = ["card-number", "card-expiry", "card-cvv", "card-name", "card-postal-code"];
 // Where a problem's "field" is shown.
 const PAY_FIELDS = {
   amount: "amount",
@@ -33,6 +33,8 @@ const PAY_FIELDS = {
   "card.expiry": "card-expiry",
   "card.security_code": "card-cvv",
   "card.name": "card-name",
+  "card.billing_address.postal_code": "card-postal-code",
+  "card.billing_address.country_code": "card-country",
 };
 
 let payAttempt = null; // Idempotency-Key of the payment attempt in progress
@@ -102,6 +104,8 @@ function payProblems() {
     ["card-cvv", securityCodeProblem($("card-cvv").value.trim(), codeLength())],
     ["card-name", $("card-name").value.trim() ? null : "Enter the name on the card."],
     ["reference", containsCardNumber(reference) ? "A reference must not hold a card number." : null],
+    ["card-country", /^[A-Z]{2}$/.test($("card-country").value.trim().toUpperCase()) || !$("card-postal-code").value.trim()
+      ? null : "Enter the billing country as two letters, e.g. US."],
   ];
   return problems.filter(([, message]) => message);
 }
@@ -118,6 +122,13 @@ function paymentBody() {
       name: $("card-name").value.trim(),
     },
   };
+  const postalCode = $("card-postal-code").value.trim();
+  if (postalCode) {
+    body.card.billing_address = {
+      postal_code: postalCode, country_code: $("card-country").value.trim().toUpperCase(),
+    };
+  }
+  if ($("authorize-only").checked) body.intent = "AUTHORIZE";
   const reference = $("reference").value.trim();
   if (reference) body.reference = reference;
   return body;
@@ -178,6 +189,9 @@ function showReceipt(payment) {
     ["Amount", `${payment.amount} ${payment.currency}`],
     ["Status", statusWords(payment.status)],
     ["Reason", payment.status === "approved" ? null : payment.message],
+    ["Address check", payment.avs_result],
+    ["Security code check", payment.cvv_result],
+    ["Flagged", payment.flags],
     ["Reference", payment.reference],
     ["Payment id", payment.id, ID],
     ["Time (UTC)", when(payment.created_at)],

@@ -7,6 +7,7 @@ import {
   $, ID, announce, busy, clearErrors, element, fillFacts, maskedCard, setError, showMessage,
   showProblem, showView, statusWords, when, words,
 } from "./dom.js";
+import { prepareCapture } from "./capture.js";
 import { prepareRefund } from "./refund.js";
 import { onSignOut } from "./session.js";
 
@@ -108,6 +109,12 @@ export async function showPayment(id) {
     ["Card", maskedCard(payment)],
     ["Amount", `${payment.amount} ${payment.currency}`],
     ["Refunded", refunded(payment)],
+    ["Captured", payment.paypal_authorization_id && payment.intent === "AUTHORIZE" ? `${payment.captured_amount || "0"} ${payment.currency}` : null],
+    ["Honoured until (UTC)", payment.status === "authorized" || payment.status === "partially_captured" ? when(payment.authorization_honoured_until) : null],
+    ["Capture by (UTC)", payment.status === "authorized" || payment.status === "partially_captured" ? when(payment.authorization_expires_at) : null],
+    ["Address check", payment.avs_result],
+    ["Security code check", payment.cvv_result],
+    ["Flagged", payment.flags],
     ["Decline reason", payment.decline_reason ? `${words(payment.decline_reason)}${payment.decline_code ? ` (code ${payment.decline_code})` : ""}` : null],
     ["Reference", payment.reference],
     ["Taken by", takenBy(payment)],
@@ -130,6 +137,7 @@ export async function showPayment(id) {
   $("refunds-table").hidden = refunds.length === 0;
   $("refunds-none").hidden = refunds.length > 0;
   prepareRefund(payment);
+  prepareCapture(payment);
   updateRow(payment);
   showView("payments");
   if (!listed) await loadPayments(true, { quiet: true }); // the list around it, not an empty header

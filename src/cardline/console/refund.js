@@ -26,7 +26,8 @@ export function prepareRefund(payment) {
   if (!shownPayment || shownPayment.id !== payment.id) refundAttempts = new Map();
   shownPayment = payment;
   const remaining = remainingMinor(payment);
-  const refundable = ["approved", "partially_refunded"].includes(payment.status) && remaining > 0;
+  const refundable = ["approved", "partially_refunded", "captured", "partially_captured"]
+    .includes(payment.status) && remaining > 0;
   const form = $("refund-form");
   // Refunds are a supervisor's: an agent's detail has no refund form at all.
   form.hidden = !refundable || !holds("supervisor");

@@ -42,6 +42,8 @@ FUNCTIONS = {
     "getPayment": "BackofficeFunction",
     "refundPayment": "BackofficeFunction",
     "exportPayments": "BackofficeFunction",
+    "capturePayment": "BackofficeFunction",
+    "voidPayment": "BackofficeFunction",
     "health": "BackofficeFunction",
     "openapi": "BackofficeFunction",
     # No authorizer (the document gives it no security): PayPal calls it, behind the WAF.

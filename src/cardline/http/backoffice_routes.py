@@ -8,6 +8,7 @@ from importlib import resources
 from typing import Any
 
 from cardline import __version__
+from cardline.capture import Authorizations
 from cardline.cde.errors import InvalidRequest, NotFound, RoleRequired
 from cardline.cde.http.app import Call, Route
 from cardline.cde.http.messages import Response, json_response
@@ -64,10 +65,12 @@ def backoffice_routes(
     refunder: Callable[[], Refunder],
     paypal_mode: str,
     names: Callable[[], OperatorNames] = NoOperatorNames,
+    authorizations: Callable[[], Authorizations] | None = None,
 ) -> list[Route]:
-    """Health, the OpenAPI document, the signed-in operator, payment reads, the export
-    and refunds. ``names`` tells the agents' names from their operator ids
-    (cardline.operator_names). An agent reads the payments they took; a supervisor, all."""
+    """Health, the OpenAPI document, the signed-in operator, payment reads, the export,
+    refunds and, given ``authorizations``, captures and voids of authorizations. ``names``
+    tells the agents' names from their operator ids (cardline.operator_names). An agent
+    reads the payments they took; a supervisor, all."""
 
     def own(call: Call) -> str | None:
         """The operator whose payments the caller may read: themselves, or None for all."""
@@ -117,6 +120,7 @@ def backoffice_routes(
                 SUPERVISOR, "Another agent took this payment: reading it needs the supervisor role"
             )
         payment["refunds"] = [named(refund) for refund in ledger().refunds_for(payment["id"])]
+        payment["captures"] = [named(row) for row in ledger().captures_for(payment["id"])]
         return json_response(200, named(payment))
 
     def signed_in(call: Call) -> Response:
@@ -156,7 +160,31 @@ def backoffice_routes(
         )
         return json_response(201, refund)
 
-    return [
+    def capture_payment(call: Call) -> Response:
+        assert authorizations is not None
+        body = call.request.json() if call.request.body else None
+        capture = authorizations().capture(
+            call.params["id"],
+            body,
+            operator=call.operator,
+            idempotency_key=call.request.header("idempotency-key"),
+            origin=call.request.source_ip,
+        )
+        return json_response(201, capture)
+
+    def void_payment(call: Call) -> Response:
+        assert authorizations is not None
+        body = call.request.json() if call.request.body else None
+        void = authorizations().void(
+            call.params["id"],
+            body,
+            operator=call.operator,
+            idempotency_key=call.request.header("idempotency-key"),
+            origin=call.request.source_ip,
+        )
+        return json_response(201, void)
+
+    routes = [
         Route("GET", "/health", health, role=PUBLIC),
         Route("GET", "/openapi.json", openapi, role=PUBLIC),
         Route("GET", "/v1/operator", signed_in, role=AGENT),
@@ -166,3 +194,9 @@ def backoffice_routes(
         Route("GET", "/v1/payments/{id}", get_payment, role=AGENT),
         Route("POST", "/v1/payments/{id}/refunds", refund_payment, role=SUPERVISOR),
     ]
+    if authorizations is not None:
+        routes += [
+            Route("POST", "/v1/payments/{id}/capture", capture_payment, role=SUPERVISOR),
+            Route("POST", "/v1/payments/{id}/void", void_payment, role=SUPERVISOR),
+        ]
+    return routes

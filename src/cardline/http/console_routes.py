@@ -66,6 +66,7 @@ CONSOLE_FILES: dict[str, tuple[str, str]] = {
             "pay.js",
             "payments.js",
             "refund.js",
+            "capture.js",
             "ivr.js",
             "checks.js",
             "sign_in.js",

@@ -20,6 +20,7 @@ _sink = audit.StreamSink()
 
 
 def _build() -> App:
+    from cardline.capture import Authorizations
     from cardline.cde.paypal import PayPalClient, PayPalConfig
     from cardline.cde.paypal.config import NOT_CONFIGURED
     from cardline.cde.secrets import settings
@@ -46,11 +47,14 @@ def _build() -> App:
 
     paypal = PayPalClient(config)
     refunder = Refunder(paypal, ledger, _sink)
+    authorizations = Authorizations(paypal, ledger, _sink)
     mode = "live" if config.base_url == PayPalConfig.LIVE_URL else "sandbox"
     names: OperatorNames = NoOperatorNames()
     if environ.get("CARDLINE_OPERATOR_POOL_ID"):
         names = CognitoOperatorNames(environ["CARDLINE_OPERATOR_POOL_ID"])
-    routes = backoffice_routes(lambda: ledger, lambda: refunder, mode, lambda: names)
+    routes = backoffice_routes(
+        lambda: ledger, lambda: refunder, mode, lambda: names, lambda: authorizations
+    )
     # PAYPAL_WEBHOOK_ID: in the PayPal secret (or the environment); without it every
     # delivery is refused, and audited.
     webhook_id = environ.get("PAYPAL_WEBHOOK_ID") or None

@@ -70,13 +70,18 @@ def _own_stack(
 ) -> CallResult:
     import secrets
 
+    from cardline.cde import roles
     from cardline.local import build_local, serve_in_background
 
     temporary = data_dir is None
     directory = data_dir or Path(tempfile.mkdtemp(prefix="cardline-call-"))
     stack = build_local(directory, environ={})  # always the embedded emulator
     try:
-        _operator, key = stack.operators.add(f"ivr-simulator-{secrets.token_hex(3)}")
+        # A supervisor: the simulator reads back the payment the IVR took, as the agent
+        # who checks the ledger would (an agent may read only the payments they took).
+        _operator, key = stack.operators.add(
+            f"ivr-simulator-{secrets.token_hex(3)}", role=roles.SUPERVISOR
+        )
         server = serve_in_background(stack.app)
         try:
             assert stack.emulator is not None

@@ -18,6 +18,10 @@ PAYMENT_STATUSES = (
     "partially_refunded",
     "refunded",
     "reversed",
+    "authorized",
+    "partially_captured",
+    "captured",
+    "voided",
 )
 
 
@@ -81,5 +85,13 @@ class Ledger(Protocol):
         ...
 
     def refunds_for(self, payment_id: str) -> list[dict[str, Any]]: ...
+
+    def get_capture(self, capture_id: str) -> dict[str, Any] | None:
+        """The capture or void row with its request fingerprint, or None."""
+        ...
+
+    def captures_for(self, payment_id: str) -> list[dict[str, Any]]:
+        """The payment's captures and voids, oldest first, as served."""
+        ...
 
     def close(self) -> None: ...

@@ -13,6 +13,8 @@ Items (``pk``, ``sk``):
   is global: it is made from the operator and the key).
 - ``PAYPAL#<PayPal order, capture or authorization id>``, ``PAYPAL``: which payment the
   PayPal id belongs to (how a webhook event finds its payment), written with the payment.
+- ``PAY#<id>``, ``CAPTURE#<capture id>`` and ``CAPTURE#<capture id>``, ``CAPTURE``: a
+  capture or void row of an authorization and its owner, as for refunds.
 - ``EVENT#<event id>``, ``EVENT``: the event was applied. Written in the same transaction
   as the rows it produced, on condition that it does not exist yet: a replayed event
   changes nothing, which makes the projection idempotent by event id.
@@ -33,13 +35,17 @@ from cardline.ledger.projector import projected
 from cardline.ledger.search import Search
 from cardline.ledger.sqlite import decode_cursor, encode_cursor
 from cardline.ledger.states import (
+    CAPTURE_COLUMNS,
     PAYMENT_COLUMNS,
     REFUND_COLUMNS,
     current_id,
+    fold_capture,
     fold_payment,
     fold_refund,
+    public_capture,
     public_payment,
     public_refund,
+    with_captures,
     with_refunds,
 )
 
@@ -98,9 +104,12 @@ class DynamoDbLedger:
             row = fold_payment(existing, event)
             if row is None:
                 return self._transact([marker])
+            row = with_captures(row, self._children(payment_id, "CAPTURE#", CAPTURE_COLUMNS))
             row = with_refunds(row, self._refunds(payment_id))
             links = self._paypal_links(row, existing)
             return self._transact([marker, self._payment_put(row, payment_item), *links])
+        if event.type in ("capture", "void"):
+            return self._apply_capture(event, marker, payment_id, payment_item, existing)
         refund_id = event.details.get("id")
         earlier: dict[str, Any] | None = None
         if isinstance(refund_id, str):
@@ -121,6 +130,45 @@ class DynamoDbLedger:
         ]
         if existing is not None:
             payment = with_refunds(existing, refunds)
+            writes.append(self._payment_put(payment, payment_item))
+        else:  # not projected yet: take the payment's version all the same
+            writes.append(self._versioned_put({"pk": f"PAY#{payment_id}"}, payment_item))
+        return self._transact(writes)
+
+    def _apply_capture(
+        self,
+        event: AuditEvent,
+        marker: dict[str, Any],
+        payment_id: str,
+        payment_item: dict[str, Any] | None,
+        existing: dict[str, Any] | None,
+    ) -> bool:
+        capture_id = event.details.get("id")
+        earlier: dict[str, Any] | None = None
+        if isinstance(capture_id, str):
+            owner = self._item(f"CAPTURE#{capture_id}", "CAPTURE")
+            if owner is not None and owner.get("payment_id") != payment_id:
+                return self._transact([marker])  # a capture id names one payment
+            found = self._item(f"PAY#{payment_id}", f"CAPTURE#{capture_id}")
+            earlier = _row(found, CAPTURE_COLUMNS) if found else None
+        capture = fold_capture(earlier, event)
+        if capture is None:
+            return self._transact([marker])
+        captures = [
+            c
+            for c in self._children(payment_id, "CAPTURE#", CAPTURE_COLUMNS)
+            if c["id"] != capture["id"]
+        ]
+        captures.append(capture)
+        writes = [
+            marker,
+            self._put({"pk": f"PAY#{payment_id}", "sk": f"CAPTURE#{capture['id']}", **capture}),
+            self._put(
+                {"pk": f"CAPTURE#{capture['id']}", "sk": "CAPTURE", "payment_id": payment_id}
+            ),
+        ]
+        if existing is not None:
+            payment = with_refunds(with_captures(existing, captures), self._refunds(payment_id))
             writes.append(self._payment_put(payment, payment_item))
         else:  # not projected yet: take the payment's version all the same
             writes.append(self._versioned_put({"pk": f"PAY#{payment_id}"}, payment_item))
@@ -279,26 +327,42 @@ class DynamoDbLedger:
     def refunds_for(self, payment_id: str) -> list[dict[str, Any]]:
         return [public_refund(row) for row in self._refunds(current_id(payment_id))]
 
+    def get_capture(self, capture_id: str) -> dict[str, Any] | None:
+        owner = self._item(f"CAPTURE#{capture_id}", "CAPTURE")
+        if owner is None:
+            return None
+        found = self._item(f"PAY#{owner['payment_id']}", f"CAPTURE#{capture_id}")
+        return _row(found, CAPTURE_COLUMNS) if found else None
+
+    def captures_for(self, payment_id: str) -> list[dict[str, Any]]:
+        rows = self._children(current_id(payment_id), "CAPTURE#", CAPTURE_COLUMNS)
+        return [public_capture(row) for row in rows]
+
     def _refunds(self, payment_id: str) -> list[dict[str, Any]]:
         """The payment's refund rows as kept, oldest first (read consistently)."""
+        return self._children(payment_id, "REFUND#", REFUND_COLUMNS)
+
+    def _children(
+        self, payment_id: str, prefix: str, columns: tuple[str, ...]
+    ) -> list[dict[str, Any]]:
+        """The payment's rows under ``prefix`` (refunds, captures) as kept, oldest first
+        (read consistently)."""
         query: dict[str, Any] = {
             "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :refund)",
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
             "ExpressionAttributeValues": self._serialize(
-                {":pk": f"PAY#{payment_id}", ":refund": "REFUND#"}
+                {":pk": f"PAY#{payment_id}", ":prefix": prefix}
             ),
             "ConsistentRead": True,
         }
-        refunds: list[dict[str, Any]] = []
+        rows: list[dict[str, Any]] = []
         while True:
             answer = self._client.query(**query)
-            refunds.extend(
-                _row(self._deserialize(item), REFUND_COLUMNS) for item in answer.get("Items", [])
-            )
+            rows.extend(_row(self._deserialize(item), columns) for item in answer.get("Items", []))
             if "LastEvaluatedKey" not in answer:
                 break
             query["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
-        return sorted(refunds, key=lambda refund: (str(refund["created_at"]), str(refund["id"])))
+        return sorted(rows, key=lambda row: (str(row["created_at"]), str(row["id"])))
 
     def close(self) -> None:
         """Nothing to release: the client's connections close with the process."""

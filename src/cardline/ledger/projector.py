@@ -1,8 +1,9 @@
 """How audit events become ledger rows, independent of where the rows are kept.
 
 The rules are the state machine of :mod:`cardline.ledger.states`: a payment event folds
-into the payment row, a refund event into its refund row, and the payment's refunded
-amount and status are recomputed from its refund rows. Replaying the audit log in any
+into the payment row, a refund event into its refund row, a capture or void event into its
+capture row, and the payment's captured and refunded amounts and status are recomputed
+from those rows. Replaying the audit log in any
 order of retries and deliveries gives the same ledger.
 """
 
@@ -19,14 +20,14 @@ __all__ = ["PAYMENT_COLUMNS", "REFUND_COLUMNS", "is_projected", "projected", "re
 
 
 def is_projected(event: AuditEvent) -> bool:
-    """Only payment, refund and webhook events shape the ledger; the rest stay in the
-    audit log."""
-    return event.type in {audit.PAYMENT, audit.REFUND, audit.WEBHOOK}
+    """Only payment, refund, capture, void and webhook events shape the ledger; the rest
+    stay in the audit log."""
+    return event.type in {audit.PAYMENT, audit.REFUND, audit.CAPTURE, audit.VOID, audit.WEBHOOK}
 
 
 def projected(event: AuditEvent) -> AuditEvent | None:
-    """The payment or refund event ``event`` is folded as (a webhook event read as what
-    it amounts to: :func:`cardline.ledger.states.ledger_event`), or None for none."""
+    """The event ``event`` is folded as (a webhook event read as what it amounts to:
+    :func:`cardline.ledger.states.ledger_event`), or None for none."""
     if event.type == audit.WEBHOOK:
         return ledger_event(event)
     return event if is_projected(event) else None

@@ -13,24 +13,29 @@ from cardline.ledger import Page
 from cardline.ledger.projector import projected
 from cardline.ledger.search import Search
 from cardline.ledger.states import (
+    CAPTURE_COLUMNS,
     PAYMENT_COLUMNS,
     REFUND_COLUMNS,
     current_id,
+    fold_capture,
     fold_payment,
     fold_refund,
+    public_capture,
     public_payment,
     public_refund,
+    with_captures,
     with_refunds,
 )
 from cardline.sqlite_files import open_sqlite
 
 # Bumped when a column is added: an older file is dropped and rebuilt from the audit log
 # (the ledger is a view of it; `cardline serve` replays the audit file at start).
-_SCHEMA_VERSION = 3
+_SCHEMA_VERSION = 4
 _DROP = """
 DROP TABLE IF EXISTS applied_events;
 DROP TABLE IF EXISTS payments;
 DROP TABLE IF EXISTS refunds;
+DROP TABLE IF EXISTS captures;
 """
 
 _SCHEMA = """
@@ -41,7 +46,9 @@ CREATE TABLE IF NOT EXISTS payments (
     decline_reason TEXT, message TEXT, paypal_order_id TEXT, paypal_capture_id TEXT,
     paypal_authorization_id TEXT, refunded_amount TEXT, reversed_amount TEXT, dispute_id TEXT,
     dispute_status TEXT, dispute_reason TEXT, dispute_due_date TEXT, dispute_outcome TEXT,
-    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, outcome TEXT, dispute_rank TEXT
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, outcome TEXT, dispute_rank TEXT,
+    captured_amount TEXT, authorization_status TEXT, authorization_expires_at TEXT,
+    avs_code TEXT, cvv_code TEXT, flags TEXT
 );
 CREATE INDEX IF NOT EXISTS payments_by_time ON payments (created_at DESC, id DESC);
 CREATE TABLE IF NOT EXISTS refunds (
@@ -53,6 +60,12 @@ CREATE INDEX IF NOT EXISTS refunds_by_payment ON refunds (payment_id, created_at
 CREATE INDEX IF NOT EXISTS payments_by_capture ON payments (paypal_capture_id);
 CREATE INDEX IF NOT EXISTS payments_by_order ON payments (paypal_order_id);
 CREATE INDEX IF NOT EXISTS payments_by_authorization ON payments (paypal_authorization_id);
+CREATE TABLE IF NOT EXISTS captures (
+    id TEXT PRIMARY KEY, payment_id TEXT NOT NULL, kind TEXT, status TEXT, amount TEXT,
+    currency TEXT, final_capture INTEGER, operator TEXT, paypal_capture_id TEXT,
+    created_at TEXT NOT NULL, fingerprint TEXT, outcome TEXT, updated_at TEXT
+);
+CREATE INDEX IF NOT EXISTS captures_by_payment ON captures (payment_id, created_at);
 """
 
 
@@ -122,8 +135,21 @@ class SqliteLedger:
         if event.type == "payment":
             row = fold_payment(existing, event)
             if row is not None:
+                row = with_captures(row, self._captures(payment_id))
                 row = with_refunds(row, self._refunds(payment_id))
                 self._upsert("payments", PAYMENT_COLUMNS, row)
+            return
+        if event.type in ("capture", "void"):
+            capture_id = event.details.get("id")
+            earlier = self._capture(capture_id) if isinstance(capture_id, str) else None
+            capture = fold_capture(earlier, event)
+            if capture is None:
+                return
+            self._upsert("captures", CAPTURE_COLUMNS, capture)
+            if existing is not None:
+                payment = with_captures(existing, self._captures(payment_id))
+                payment = with_refunds(payment, self._refunds(payment_id))
+                self._upsert("payments", PAYMENT_COLUMNS, payment)
             return
         refund_id = event.details.get("id")
         earlier = self._refund(current_id(refund_id)) if isinstance(refund_id, str) else None
@@ -150,6 +176,25 @@ class SqliteLedger:
     def _refund(self, refund_id: str) -> dict[str, Any] | None:
         found = self._db.execute("SELECT * FROM refunds WHERE id = ?", (refund_id,)).fetchone()
         return dict(found) if found is not None else None
+
+    def _capture(self, capture_id: str) -> dict[str, Any] | None:
+        found = self._db.execute("SELECT * FROM captures WHERE id = ?", (capture_id,)).fetchone()
+        return dict(found) if found is not None else None
+
+    def _captures(self, payment_id: str) -> list[dict[str, Any]]:
+        found = self._db.execute(
+            "SELECT * FROM captures WHERE payment_id = ? ORDER BY created_at, rowid",
+            (payment_id,),
+        )
+        return [dict(row) for row in found]
+
+    def get_capture(self, capture_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self._capture(capture_id)
+
+    def captures_for(self, payment_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [public_capture(row) for row in self._captures(current_id(payment_id))]
 
     def _refunds(self, payment_id: str) -> list[dict[str, Any]]:
         found = self._db.execute(

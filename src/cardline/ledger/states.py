@@ -41,6 +41,16 @@ the payment it was matched to; :func:`ledger_event` reads it as the payment or r
 it amounts to (a capture's new status, a refund or reversal, a dispute), folded by the same
 rules.
 
+Captures and voids of an authorization (``capture`` and ``void`` events), keyed by their
+id and kept as rows of their own (``kind`` ``capture`` or ``void``), ranked::
+
+    attempt_failed < PENDING < DECLINED, FAILED (PayPal's word) < COMPLETED, VOIDED
+
+An approved authorization's status follows its rows: ``authorized`` (nothing captured),
+``partially_captured``, ``captured`` (all of it, a final capture, or a void after a
+partial capture: nothing more can be captured) or ``voided`` (voided before any capture);
+its ``captured_amount`` is the sum of its ``COMPLETED`` and ``PENDING`` captures.
+
 Every rule is a maximum, a minimum or a fill-in, so replaying the audit log, delivering an
 event twice or delivering events out of order gives the same rows (for the events
 cardline writes: two events of equal rank that disagree keep the first).
@@ -54,30 +64,38 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from cardline.cde import ids
 from cardline.cde.audit import AuditEvent
 from cardline.cde.confirmation import confirmation_code
+from cardline.cde.paypal.codes import avs_words, cvv_words
 
 __all__ = [
+    "CAPTURED",
+    "CAPTURE_COLUMNS",
     "DISPUTE_COLUMNS",
     "PAYMENT_COLUMNS",
+    "PUBLIC_CAPTURE_COLUMNS",
     "PUBLIC_PAYMENT_COLUMNS",
     "PUBLIC_REFUND_COLUMNS",
     "REFUNDED",
     "REFUND_COLUMNS",
     "REVERSAL",
     "current_id",
+    "fold_capture",
     "fold_payment",
     "fold_refund",
     "ledger_event",
     "payment_outcome",
+    "public_capture",
     "public_payment",
     "public_refund",
     "refund_outcome",
     "refunded_total",
+    "with_captures",
     "with_refunds",
 ]
 
@@ -106,6 +124,12 @@ PUBLIC_PAYMENT_COLUMNS = (
     "dispute_outcome",
     "created_at",
     "updated_at",
+    "captured_amount",
+    "authorization_status",
+    "authorization_expires_at",
+    "avs_code",
+    "cvv_code",
+    "flags",
 )
 # ``outcome``: the ranked outcome the status came from; ``dispute_rank``: the order key of
 # the dispute shown (both kept, never served).
@@ -136,6 +160,34 @@ REFUND_COLUMNS = (*PUBLIC_REFUND_COLUMNS, "fingerprint", "outcome", "updated_at"
 # A refund in these states has moved (or is moving) money back to the card.
 REFUNDED = frozenset({"COMPLETED", "PENDING"})
 
+PUBLIC_CAPTURE_COLUMNS = (
+    "id",
+    "payment_id",
+    "kind",
+    "status",
+    "amount",
+    "currency",
+    "final_capture",
+    "operator",
+    "paypal_capture_id",
+    "created_at",
+)
+CAPTURE_COLUMNS = (*PUBLIC_CAPTURE_COLUMNS, "fingerprint", "outcome", "updated_at")
+# A capture in these states has taken (or is taking) money from the authorization.
+CAPTURED = frozenset({"COMPLETED", "PENDING"})
+_CAPTURE_RANK = {
+    "attempt_failed": 0,
+    "PENDING": 1,
+    "DECLINED": 2,
+    "FAILED": 2,
+    "COMPLETED": 3,
+    "VOIDED": 3,
+}
+_CAPTURE_FACTS = ("kind", "amount", "currency", "final_capture", "paypal_capture_id")
+# PayPal's authorization periods: it honours the amount 3 days, may be captured 29 days.
+HONOUR_DAYS = 3
+VALID_DAYS = 29
+
 _PAYMENT_RANK = {
     "attempt_failed": 1,
     "unknown": 2,
@@ -158,6 +210,8 @@ _PAYMENT_FACTS = tuple(
         "reversed_amount",
         "created_at",
         "updated_at",
+        "captured_amount",
+        "authorization_status",
         *_PAYMENT_OUTCOME_FIELDS,
         *DISPUTE_COLUMNS,
     }
@@ -398,9 +452,91 @@ def with_refunds(
         row["status"] = (
             "refunded" if amount is not None and total >= amount else ("partially_refunded")
         )
+    elif outcome == "approved" and row.get("intent") == "AUTHORIZE":
+        row["status"] = row.get("authorization_status") or "authorized"
     else:
         row["status"] = "failed" if outcome == "attempt_failed" else outcome
     row["updated_at"] = _latest(row.get("updated_at"), *(r.get("updated_at") for r in refunds))
+    return row
+
+
+def capture_outcome(details: Mapping[str, Any]) -> str | None:
+    """The ranked outcome a capture or void event reports, or None when it changes nothing."""
+    status = details.get("status")
+    if status in ("FAILED", "DECLINED") and "error" in details and not _reconciled(details):
+        return "attempt_failed"
+    return status if isinstance(status, str) and status in _CAPTURE_RANK else None
+
+
+def _capture_outcome_of(row: Mapping[str, Any]) -> str:
+    outcome = row.get("outcome")
+    return outcome if isinstance(outcome, str) and outcome in _CAPTURE_RANK else "attempt_failed"
+
+
+def fold_capture(existing: Mapping[str, Any] | None, event: AuditEvent) -> dict[str, Any] | None:
+    """The capture (or void) row after ``event``, or None when it changes nothing (no id,
+    a status that settles nothing, or an id that names another payment)."""
+    details = event.details
+    outcome = capture_outcome(details)
+    capture_id = details.get("id")
+    if outcome is None or not isinstance(capture_id, str) or not capture_id:
+        return None
+    payment_id = current_id(event.resource)
+    if existing is not None and existing.get("payment_id") != payment_id:
+        return None
+    row, wins = _with_facts(
+        existing,
+        CAPTURE_COLUMNS,
+        _CAPTURE_FACTS,
+        details,
+        _CAPTURE_RANK,
+        outcome,
+        _capture_outcome_of,
+    )
+    if wins:
+        row["status"] = details["status"]
+        row["outcome"] = outcome
+    row["id"] = capture_id
+    row["payment_id"] = payment_id
+    row["kind"] = row.get("kind") or event.type
+    row["fingerprint"] = row.get("fingerprint") or details.get("fingerprint")
+    row["operator"] = _operator(row.get("operator"), event.operator)
+    row["created_at"] = _earliest(
+        (existing or {}).get("created_at"), details.get("created_at") or event.time
+    )
+    row["updated_at"] = _latest((existing or {}).get("updated_at"), event.time)
+    return row
+
+
+def with_captures(
+    payment: Mapping[str, Any], captures: Iterable[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The payment row with its captured amount and authorization status computed from its
+    capture and void rows (:func:`with_refunds` then sets its status from them)."""
+    row = dict(payment)
+    total = Decimal("0")
+    final = voided = False
+    first: str | None = None
+    for capture in captures:  # oldest first
+        amount = _amount(capture.get("amount"))
+        if capture.get("kind") == "void":
+            voided = voided or capture.get("status") == "VOIDED"
+        elif capture.get("status") in CAPTURED and amount is not None:
+            total += amount
+            final = final or bool(capture.get("final_capture"))
+            first = first or capture.get("paypal_capture_id")
+    if first is not None:
+        # A refund needs a capture's PayPal id: the payment's first capture it is.
+        row["paypal_capture_id"] = first
+    row["captured_amount"] = str(total) if total else "0"
+    authorized = _amount(row.get("amount"))
+    if total == 0:
+        state = "voided" if voided else "authorized"
+    elif final or voided or (authorized is not None and total >= authorized):
+        state = "captured"
+    else:
+        state = "partially_captured"
+    row["authorization_status"] = state
     return row
 
 
@@ -408,7 +544,36 @@ def public_payment(row: Mapping[str, Any]) -> dict[str, Any]:
     """The payment as the API serves it, with the confirmation code its caller was given."""
     payment = {column: row.get(column) for column in PUBLIC_PAYMENT_COLUMNS}
     payment["confirmation_code"] = confirmation_code(str(payment["id"]))
+    payment["avs_result"] = avs_words(payment.get("avs_code"))
+    payment["cvv_result"] = cvv_words(payment.get("cvv_code"))
+    payment["authorization_honoured_until"] = _days_after(payment, HONOUR_DAYS)
+    if payment["authorization_expires_at"] is None:
+        payment["authorization_expires_at"] = _days_after(payment, VALID_DAYS)
     return payment
+
+
+def _days_after(payment: Mapping[str, Any], days: int) -> str | None:
+    """``days`` after an authorization was made: PayPal honours its amount 3 days (a later
+    capture may be declined: reauthorize) and lets it be captured 29 days."""
+    if payment.get("intent") != "AUTHORIZE" or not payment.get("paypal_authorization_id"):
+        return None
+    created = payment.get("created_at")
+    if not isinstance(created, str):
+        return None
+    try:
+        made = datetime.fromisoformat(created.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    later = made + timedelta(days=days)
+    return later.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def public_capture(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The capture or void as the API serves it."""
+    capture = {column: row.get(column) for column in PUBLIC_CAPTURE_COLUMNS}
+    if capture["final_capture"] is not None:
+        capture["final_capture"] = bool(capture["final_capture"])  # SQLite keeps an integer
+    return capture
 
 
 def public_refund(row: Mapping[str, Any]) -> dict[str, Any]:

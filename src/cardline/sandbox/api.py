@@ -14,6 +14,7 @@ from cardline.sandbox.records import (
     Capture,
     CardSummary,
     Order,
+    Processor,
     Refund,
     declined,
 )
@@ -86,8 +87,10 @@ class Api:
                     soft_descriptor=request.soft_descriptor,
                 )
                 self.store.orders[order.id] = order
-                if assessed is not None:
-                    self._settle(order, *assessed, request_id=call.request_id)
+                if assessed is not None and request.card is not None:
+                    self._settle(
+                        order, *assessed, request.card.approval(), request_id=call.request_id
+                    )
                 self.store.remember("orders.create", call.request_id, order.id)
             return self._order_reply(201, order.id, call)
 
@@ -130,16 +133,23 @@ class Api:
             with self.store.lock:
                 if order.status == "COMPLETED":  # completed meanwhile under another id
                     raise ApiError(422, Issue(done))
-                self._settle(order, summary, trigger, request_id=call.request_id)
+                self._settle(order, summary, trigger, card.approval(), request_id=call.request_id)
                 self.store.remember(operation, call.request_id, order.id)
             return self._order_reply(201, order.id, call)
 
     def _settle(
-        self, order: Order, card: CardSummary, trigger: str | None, *, request_id: str | None
+        self,
+        order: Order,
+        card: CardSummary,
+        trigger: str | None,
+        approval: Processor = APPROVED,
+        *,
+        request_id: str | None,
     ) -> None:
-        """Charge or authorize ``card`` for ``order``; the caller holds the store lock."""
+        """Charge or authorize ``card`` for ``order``, answering ``approval`` unless a
+        decline ``trigger`` fires; the caller holds the store lock."""
         stamp = self.store.clock.iso()
-        processor = declined(trigger) if trigger else APPROVED
+        processor = declined(trigger) if trigger else approval
         order.card = card
         order.status = "COMPLETED"
         order.update_time = stamp

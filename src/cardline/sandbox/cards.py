@@ -30,6 +30,25 @@ DECLINE_TRIGGERS: Mapping[str, str] = {
     "CCREJECT-CVV_F": "00N7",  # CVV2 failure
 }
 
+# What an approval answers for the address and security-code checks (PayPal's avs_code and
+# cvv_code), chosen by the billing postal code and by test card: by default the address and
+# five-digit ZIP match (Y) and the security code matches (M).
+AVS_BY_POSTAL_CODE: Mapping[str, str] = {
+    "00000": "N",  # neither address nor postal code matches
+    "11111": "A",  # the address matches, the postal code does not
+    "22222": "Z",  # the postal code matches, the address does not
+    "33333": "U",  # the issuer gave no address check
+}
+# Approved, but the security code did not match: the issuer left the decision to the merchant.
+CVV_MISMATCH_CARDS = frozenset({"4111111111111111"})
+
+
+def approval_codes(number: str, postal_code: str | None) -> tuple[str, str]:
+    """(avs_code, cvv_code) of an approval of card ``number`` billed at ``postal_code``."""
+    avs = AVS_BY_POSTAL_CODE.get(postal_code or "", "Y")
+    return avs, "N" if number in CVV_MISMATCH_CARDS else "M"
+
+
 # brand -> (IIN prefixes, allowed lengths). Checked in this order: the more specific first.
 _BRANDS: tuple[tuple[str, tuple[str, ...], tuple[int, ...]], ...] = (
     ("AMEX", ("34", "37"), (15,)),

@@ -14,9 +14,15 @@ from datetime import date
 from typing import Any
 
 from cardline.sandbox.amounts import Amount, parse_amount
-from cardline.sandbox.cards import decline_code, detect_brand, luhn_valid, security_code_length
+from cardline.sandbox.cards import (
+    approval_codes,
+    decline_code,
+    detect_brand,
+    luhn_valid,
+    security_code_length,
+)
 from cardline.sandbox.errors import ApiError, Issue
-from cardline.sandbox.records import CardSummary
+from cardline.sandbox.records import CardSummary, Processor
 
 CARD = "/payment_source/card"
 _EXPIRY = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
@@ -27,7 +33,14 @@ MAX_EXPIRY_YEARS = 20
 class CardInput:
     """A card as received, held only while one request is processed; never stored."""
 
-    __slots__ = ("_number", "_security_code", "expiry", "merchant_initiated", "name")
+    __slots__ = (
+        "_number",
+        "_postal_code",
+        "_security_code",
+        "expiry",
+        "merchant_initiated",
+        "name",
+    )
 
     def __init__(
         self,
@@ -36,8 +49,10 @@ class CardInput:
         security_code: str | None,
         name: str | None,
         merchant_initiated: bool,
+        postal_code: str | None = None,
     ) -> None:
         self._number = number
+        self._postal_code = postal_code
         self._security_code = security_code
         self.expiry = expiry
         self.name = name
@@ -68,6 +83,11 @@ class CardInput:
             brand=brand, last_digits=self._number[-4:], expiry=self.expiry, name=self.name
         )
         return summary, decline_code(self.name)
+
+    def approval(self) -> Processor:
+        """The ``processor_response`` of an approval of this card (cards.approval_codes)."""
+        avs, cvv = approval_codes(self._number, self._postal_code)
+        return Processor(response_code="0000", avs_code=avs, cvv_code=cvv)
 
 
 @dataclass(frozen=True)
@@ -173,10 +193,29 @@ def parse_card(raw: object) -> CardInput:
     elif not isinstance(security_code, str) or not re.match(r"^[0-9]{3,4}$", security_code):
         raise ApiError(400, Issue("INVALID_PARAMETER_SYNTAX", f"{CARD}/security_code"))
     name = optional_string(raw, "name", CARD, max_length=300, pattern=r"^[^\x00-\x1f\x7f]*$")
+    return CardInput(number, expiry, security_code, name, merchant_initiated, _postal_code(raw))
+
+
+def _postal_code(raw: dict[str, Any]) -> str | None:
+    """The card's ``billing_address.postal_code`` after address_portable's schema checks
+    (``country_code`` required, lengths), or None without a billing address."""
     billing = raw.get("billing_address")
-    if billing is not None and not isinstance(billing, dict):
-        raise ApiError(400, Issue("INVALID_PARAMETER_SYNTAX", f"{CARD}/billing_address"))
-    return CardInput(number, expiry, security_code, name, merchant_initiated)
+    pointer = f"{CARD}/billing_address"
+    if billing is None:
+        return None
+    if not isinstance(billing, dict):
+        raise ApiError(400, Issue("INVALID_PARAMETER_SYNTAX", pointer))
+    if billing.get("country_code") is None:
+        raise ApiError(400, Issue("MISSING_REQUIRED_PARAMETER", f"{pointer}/country_code"))
+    optional_string(billing, "country_code", pointer, max_length=2, pattern=r"^([A-Z]{2}|C2)$")
+    for name, limit in (
+        ("address_line_1", 300),
+        ("address_line_2", 300),
+        ("admin_area_1", 300),
+        ("admin_area_2", 120),
+    ):
+        optional_string(billing, name, pointer, max_length=limit)
+    return optional_string(billing, "postal_code", pointer, max_length=60)
 
 
 def _merchant_initiated(raw: object) -> bool:

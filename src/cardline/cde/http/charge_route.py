@@ -19,7 +19,11 @@ def payment_route(charger: Charger) -> Route:
         key = validate_idempotency_key(call.request.header("idempotency-key"))
         request = parse_payment_request(call.request.json())
         receipt = charger.charge(
-            request, operator=call.operator, idempotency_key=key, origin=call.request.source_ip
+            request,
+            operator=call.operator,
+            idempotency_key=key,
+            origin=call.request.source_ip,
+            role=call.role,
         )
         # The receipt, and the code the agent reads back to the caller (the IVR's too).
         answer = receipt.to_dict()

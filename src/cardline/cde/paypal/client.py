@@ -249,6 +249,7 @@ def _order_payload(
     invoice_id: str | None,
     custom_id: str | None,
     description: str | None,
+    billing_address: Mapping[str, str] | None = None,
 ) -> _Payload:
     # Built and encoded here so that no longer-lived frame holds a dict with the PAN.
     unit: dict[str, Any] = {"amount": _money(money)}
@@ -262,9 +263,16 @@ def _order_payload(
         {
             "intent": intent,
             "purchase_units": [unit],
-            "payment_source": {"card": card.paypal_card()},
+            "payment_source": {"card": _card(card, billing_address)},
         }
     )
+
+
+def _card(card: Card, billing_address: Mapping[str, str] | None) -> dict[str, Any]:
+    fields: dict[str, Any] = card.paypal_card()
+    if billing_address:
+        fields["billing_address"] = dict(billing_address)
+    return fields
 
 
 # --------------------------------------------------------------------------- the client
@@ -326,6 +334,7 @@ class PayPalClient:
         custom_id: str | None = None,
         description: str | None = None,
         mock_response: str | None = None,
+        billing_address: Mapping[str, str] | None = None,
     ) -> tuple[ChargeOutcome, dict[str, Any]]:
         """Charge (or authorize) the card in one round trip: ``POST /v2/checkout/orders``.
 
@@ -352,7 +361,9 @@ class PayPalClient:
             "POST",
             _ORDERS,
             _ORDERS,
-            body=_order_payload(money, card, intent, invoice_id, custom_id, description),
+            body=_order_payload(
+                money, card, intent, invoice_id, custom_id, description, billing_address
+            ),
             request_id=request_id,
             extra_headers=extra,
         )

@@ -2,7 +2,8 @@
 
 ``RESPONSE_CODES`` maps a card processor's ``response_code`` to PayPal's name for it and
 a sentence for the agent; ``CARD_ISSUES`` the 422 issues on order create that are about
-the card; ``ISSUE_MESSAGES`` the other issues PayPal may refuse a call with.
+the card; ``ISSUE_MESSAGES`` the other issues PayPal may refuse a call with; ``AVS_CODES``
+and ``CVV_CODES`` what ``processor_response.avs_code`` and ``cvv_code`` say, in words.
 """
 
 from __future__ import annotations
@@ -16,13 +17,19 @@ if TYPE_CHECKING:
 
 __all__ = [
     "APPROVED",
+    "AVS_CODES",
+    "AVS_NO_MATCH",
     "CARD_ISSUES",
+    "CVV_CODES",
+    "CVV_NO_MATCH",
     "GENERIC_DECLINE",
     "ISSUE_MESSAGES",
     "NO_RETRY_ADVICE",
     "RESPONSE_CODES",
     "RETRYABLE_RESPONSE_CODES",
     "THREE_DS_REQUIRED",
+    "avs_words",
+    "cvv_words",
     "issue_words",
     "refusal_words",
 ]
@@ -293,6 +300,80 @@ ISSUE_MESSAGES: Mapping[str, str] = MappingProxyType(
         "RATE_LIMIT_REACHED": "PayPal is limiting how fast requests come in.",
     }
 )
+
+# processor_response.avs_code -> what the card issuer said of the billing address. The
+# OpenAPI documents list the codes without meanings; these are PayPal's published tables
+# (AVS response codes for Visa, Mastercard, Discover and American Express; 0-4 and "Null"
+# for Maestro). "Null" is PayPal's spelling of "no AVS answer".
+_NO_AVS = "The issuer gave no address check"
+AVS_CODES: Mapping[str, str] = MappingProxyType(
+    {
+        "A": "Address matches, postal code does not",
+        "B": "Address matches, postal code not checked (international)",
+        "C": "Neither address nor postal code matches (international)",
+        "D": "Address and postal code match (international)",
+        "E": "Address check not allowed for phone and internet orders",
+        "F": "Address and postal code match (UK)",
+        "G": _NO_AVS + " (not supported outside the US)",
+        "I": _NO_AVS + " (international issuer unavailable)",
+        "M": "Address and postal code match",
+        "N": "Neither address nor postal code matches",
+        "P": "Postal code matches, address not checked",
+        "R": _NO_AVS + " (issuer unavailable: retry)",
+        "S": _NO_AVS + " (not supported by the issuer)",
+        "U": _NO_AVS + " (address information unavailable)",
+        "W": "Nine-digit ZIP code matches, address does not",
+        "X": "Address and nine-digit ZIP code match",
+        "Y": "Address and five-digit ZIP code match",
+        "Z": "Five-digit ZIP code matches, address does not",
+        "Null": _NO_AVS,
+        "0": "All the address information matches (Maestro)",
+        "1": "None of the address information matches (Maestro)",
+        "2": "Part of the address information matches (Maestro)",
+        "3": "The merchant sent no address information (Maestro)",
+        "4": _NO_AVS + " (Maestro: service unavailable)",
+    }
+)
+# The AVS codes that say the billing address and postal code both failed.
+AVS_NO_MATCH = frozenset({"N", "C", "1"})
+
+# processor_response.cvv_code -> what the issuer said of the security code (PayPal's CVV2
+# table; 0-4 for Maestro; "All others" is the spec's name for any other answer).
+CVV_CODES: Mapping[str, str] = MappingProxyType(
+    {
+        "E": "Security code check failed (error or unrecognised answer)",
+        "I": "Security code invalid or missing",
+        "M": "Security code matches",
+        "N": "Security code does not match",
+        "P": "Security code not checked",
+        "S": "Security code check not supported",
+        "U": "Security code not checked (issuer not certified)",
+        "X": "Security code check unavailable",
+        "All others": "Security code check failed (error)",
+        "0": "Security code matches (Maestro)",
+        "1": "Security code does not match (Maestro)",
+        "2": "Security code check not implemented by the merchant (Maestro)",
+        "3": "No security code on the card (Maestro)",
+        "4": "Security code check unavailable (Maestro)",
+    }
+)
+# The CVV codes that say the security code was wrong.
+CVV_NO_MATCH = frozenset({"N", "1"})
+
+
+def avs_words(code: str | None) -> str | None:
+    """PayPal's ``avs_code`` in words, or None when PayPal sent none."""
+    if code is None:
+        return None
+    return AVS_CODES.get(code, "The address check gave an answer cardline does not know")
+
+
+def cvv_words(code: str | None) -> str | None:
+    """PayPal's ``cvv_code`` in words, or None when PayPal sent none."""
+    if code is None:
+        return None
+    return CVV_CODES.get(code, CVV_CODES["All others"])
+
 
 # What an HTTP error status from PayPal means for the agent when its issue has no words.
 _STATUS_WORDS: Mapping[int, str] = MappingProxyType(

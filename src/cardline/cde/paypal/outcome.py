@@ -40,10 +40,21 @@ class ChargeOutcome(FrozenValue):
     custom_id: str | None = None
     amount: str | None = None
     currency: str | None = None
+    avs_code: str | None = None
+    cvv_code: str | None = None
+    authorization_expires_at: str | None = None
 
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _code(value: object) -> str | None:
+    """A processor code as PayPal spells them (``Y``, ``Null``, ``All others``): short
+    printable ASCII, or None (nothing longer is kept: it could only be noise)."""
+    if isinstance(value, str) and 0 < len(value) <= 10 and value.isascii() and value.isprintable():
+        return value
+    return None
 
 
 def _dict(value: object) -> dict[str, Any]:
@@ -102,10 +113,15 @@ def interpret_order(order: Mapping[str, Any]) -> ChargeOutcome:
     unit = _first(order.get("purchase_units"))
     payments = _dict(unit.get("payments"))
     capture = _first(payments.get("captures"))
-    authorization = _first(payments.get("authorizations")) if not capture else {}
-    payment = capture or authorization
+    authorization = _first(payments.get("authorizations"))
+    # An authorization's order speaks through its authorization (its captures came later,
+    # from the Payments API); any other order through its capture.
+    if order.get("intent") != "AUTHORIZE" and capture:
+        authorization = {}
+    payment = authorization or capture
     card = _dict(_dict(order.get("payment_source")).get("card"))
     amount = _dict(payment.get("amount")) or _dict(unit.get("amount"))
+    processor = _dict(payment.get("processor_response"))
     base: dict[str, Any] = {
         "order_id": _text(order.get("id")),
         "capture_id": _text(capture.get("id")),
@@ -115,6 +131,9 @@ def interpret_order(order: Mapping[str, Any]) -> ChargeOutcome:
         "custom_id": _text(payment.get("custom_id")) or _text(unit.get("custom_id")),
         "amount": _text(amount.get("value")),
         "currency": _text(amount.get("currency_code")),
+        "avs_code": _code(processor.get("avs_code")),
+        "cvv_code": _code(processor.get("cvv_code")),
+        "authorization_expires_at": _text(authorization.get("expiration_time")),
     }
 
     if order.get("status") == "PAYER_ACTION_REQUIRED":
@@ -135,14 +154,13 @@ def interpret_order(order: Mapping[str, Any]) -> ChargeOutcome:
         )
 
     state = payment.get("status")
-    processor = _dict(payment.get("processor_response"))
     code = _text(processor.get("response_code"))
     reason = _text(_dict(payment.get("status_details")).get("reason"))
 
     approved = (
-        ("COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED")
-        if capture
-        else ("CREATED", "CAPTURED", "PARTIALLY_CAPTURED")
+        ("CREATED", "CAPTURED", "PARTIALLY_CAPTURED")
+        if authorization
+        else ("COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED")
     )
     if state in approved:
         return ChargeOutcome(status="approved", response_code=code, message=APPROVED, **base)

@@ -1,0 +1,317 @@
+"""Capturing and voiding authorizations: need only the PayPal authorization id from the
+ledger, never card data.
+
+Keyed like refunds (:mod:`cardline.refund`). The operator's Idempotency-Key names one
+capture or one void: its id is derived from the operator and the key, and so is its
+PayPal-Request-Id (PayPal's Payments API keeps request ids 45 days, so a retry is answered
+with the first capture instead of capturing twice). A fingerprint of the request
+(operator, payment, amount, final-capture flag) is kept in the audit event; a key reused
+for another request is refused with ``409 idempotency_conflict``.
+
+An authorization may be captured in several parts until a capture says it is the final
+one (or the whole amount is taken); a void releases what is left. PayPal honours an
+authorization's amount for 3 days and lets it be captured for 29.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from cardline.cde import audit, ids
+from cardline.cde.encoding import canonical
+from cardline.cde.errors import (
+    GatewayError,
+    GatewayOutcomeUnknown,
+    GatewayRejected,
+    GatewayUnavailable,
+    IdempotencyConflict,
+    InvalidRequest,
+    NotFound,
+)
+from cardline.cde.money import Money, parse_money
+from cardline.cde.paypal.codes import refusal_words
+from cardline.cde.request_rules import (
+    NOT_AN_OBJECT,
+    paypal_request_id_for,
+    reject_unknown,
+    validate_idempotency_key,
+)
+from cardline.ledger.states import CAPTURED, public_capture
+
+if TYPE_CHECKING:
+    from cardline.cde.paypal import PayPalClient
+    from cardline.ledger import Ledger
+
+CAPTURE_FIELDS = frozenset({"amount", "final_capture"})
+CAPTURE_FINGERPRINT_PREFIX = "clcp1:"
+VOID_FINGERPRINT_PREFIX = "clvd1:"
+# The payment states an authorization can still be captured or voided in.
+OPEN = frozenset({"authorized", "partially_captured"})
+
+
+def capture_id_for(operator: str, idempotency_key: str) -> str:
+    """The capture id: ``cap_`` + 24 letters of ``ids.digest("capture", operator, key)``."""
+    return "cap_" + ids.digest("capture", operator, idempotency_key)[:24]
+
+
+def void_id_for(operator: str, idempotency_key: str) -> str:
+    """The void id: ``void_`` + 24 letters of ``ids.digest("void", operator, key)``."""
+    return "void_" + ids.digest("void", operator, idempotency_key)[:24]
+
+
+def capture_fingerprint(
+    operator: str, payment_id: str, money: Money | None, final_capture: bool
+) -> str:
+    """A digest of everything the capture request says (no amount: the rest). Its bytes
+    must never change: a retry after a deploy must still match its first request."""
+    text = canonical(
+        {
+            "amount": money.value if money is not None else None,
+            "currency": money.currency if money is not None else None,
+            "final_capture": final_capture,
+            "operator": operator,
+            "payment": payment_id,
+        }
+    )
+    return CAPTURE_FINGERPRINT_PREFIX + ids.digest("capture-fingerprint", text)[:40]
+
+
+def void_fingerprint(operator: str, payment_id: str) -> str:
+    """A digest of the void request (operator and payment)."""
+    text = canonical({"operator": operator, "payment": payment_id})
+    return VOID_FINGERPRINT_PREFIX + ids.digest("void-fingerprint", text)[:40]
+
+
+def parse_capture_request(body: object, currency: str) -> tuple[Money | None, bool]:
+    """(amount or None for the rest, final capture) from a decoded JSON body. Capturing
+    the rest is final; a part is not, unless ``final_capture`` says so."""
+    if body is None:
+        return None, True
+    if not isinstance(body, dict):
+        raise InvalidRequest(NOT_AN_OBJECT, field="body")
+    reject_unknown(body, CAPTURE_FIELDS, "body")
+    money = parse_money(body["amount"], currency) if "amount" in body else None
+    final = body.get("final_capture", money is None)
+    if not isinstance(final, bool):
+        raise InvalidRequest("final_capture must be true or false", field="final_capture")
+    return money, final
+
+
+class Authorizations:
+    """Captures (in full or in part) and voids a payment's authorization through PayPal."""
+
+    def __init__(self, paypal: PayPalClient, ledger: Ledger, sink: audit.AuditSink) -> None:
+        self._paypal = paypal
+        self._ledger = ledger
+        self._sink = sink
+
+    def capture(
+        self,
+        payment_id: str,
+        body: object,
+        *,
+        operator: str,
+        idempotency_key: str | None,
+        origin: str,
+    ) -> dict[str, Any]:
+        """Capture ``body``'s amount (the rest when none) of the payment's authorization."""
+        key = validate_idempotency_key(idempotency_key)
+        payment = self._payment(payment_id)
+        payment_id = str(payment["id"])
+        money, final = parse_capture_request(body, str(payment["currency"]))
+        capture_id = capture_id_for(operator, key)
+        fingerprint = capture_fingerprint(operator, payment_id, money, final)
+        earlier = self._ledger.get_capture(capture_id)
+        if earlier is not None:
+            if earlier.get("payment_id") != payment_id or earlier.get("fingerprint") != fingerprint:
+                self._refuse_reuse(audit.CAPTURE, operator, origin, payment_id, capture_id)
+            if earlier.get("status") in CAPTURED:
+                return _view(earlier, operator)  # a replay
+        authorization_id = _open_authorization(payment, "captured")
+        remaining = Decimal(str(payment["amount"])) - Decimal(
+            str(payment.get("captured_amount") or 0)
+        )
+        if money is not None and money.amount > remaining:
+            raise InvalidRequest(
+                f"The capture exceeds what is left to capture ({remaining} {payment['currency']})",
+                field="amount",
+            )
+        asked = money if money is not None else Money(remaining, str(payment["currency"]))
+        facts = {
+            "id": capture_id,
+            "kind": "capture",
+            "payment_id": payment_id,
+            "amount": asked.value,
+            "currency": asked.currency,
+            "final_capture": final,
+            "fingerprint": fingerprint,
+        }
+        try:
+            # The amount always goes with the call: after a part, PayPal's "all of it"
+            # would mean the authorized amount, not what is left.
+            answer = self._paypal.capture_authorization(
+                authorization_id,
+                request_id=paypal_request_id_for(operator, key, "capture"),
+                money=asked,
+                final_capture=final,
+            )
+        except GatewayError as error:
+            failed = {**facts, "status": "FAILED", "error": error.code, **_paypal_words(error)}
+            self._emit(audit.CAPTURE, operator, origin, payment_id, failed)
+            raise _in_words(error, "capture", "captured") from None
+        amount = answer.get("amount")
+        if isinstance(amount, dict) and _decimal(amount.get("value")) not in (None, asked.amount):
+            # PayPal replayed a capture this key made of another amount.
+            self._refuse_reuse(audit.CAPTURE, operator, origin, payment_id, capture_id)
+        status = answer.get("status")
+        capture = {
+            **facts,
+            "status": status if isinstance(status, str) else "PENDING",
+            "paypal_capture_id": answer.get("id") if isinstance(answer.get("id"), str) else None,
+            "created_at": answer.get("create_time") or audit.utc_now(),
+        }
+        self._emit(audit.CAPTURE, operator, origin, payment_id, capture)
+        return _view(capture, operator)
+
+    def void(
+        self,
+        payment_id: str,
+        body: object,
+        *,
+        operator: str,
+        idempotency_key: str | None,
+        origin: str,
+    ) -> dict[str, Any]:
+        """Void what is left of the payment's authorization."""
+        key = validate_idempotency_key(idempotency_key)
+        if body is not None:
+            if not isinstance(body, dict):
+                raise InvalidRequest(NOT_AN_OBJECT, field="body")
+            reject_unknown(body, frozenset(), "body")
+        payment = self._payment(payment_id)
+        payment_id = str(payment["id"])
+        void_id = void_id_for(operator, key)
+        fingerprint = void_fingerprint(operator, payment_id)
+        earlier = self._ledger.get_capture(void_id)
+        if earlier is not None:
+            if earlier.get("payment_id") != payment_id or earlier.get("fingerprint") != fingerprint:
+                self._refuse_reuse(audit.VOID, operator, origin, payment_id, void_id)
+            if earlier.get("status") == "VOIDED":
+                return _view(earlier, operator)  # a replay
+        authorization_id = _open_authorization(payment, "voided")
+        facts = {
+            "id": void_id,
+            "kind": "void",
+            "payment_id": payment_id,
+            "currency": str(payment["currency"]),
+            "fingerprint": fingerprint,
+        }
+        try:
+            self._paypal.void_authorization(
+                authorization_id, request_id=paypal_request_id_for(operator, key, "void")
+            )
+        except GatewayError as error:
+            failed = {**facts, "status": "FAILED", "error": error.code, **_paypal_words(error)}
+            self._emit(audit.VOID, operator, origin, payment_id, failed)
+            raise _in_words(error, "void", "voided") from None
+        void = {**facts, "status": "VOIDED", "created_at": audit.utc_now()}
+        self._emit(audit.VOID, operator, origin, payment_id, void)
+        return _view(void, operator)
+
+    def _payment(self, payment_id: str) -> dict[str, Any]:
+        payment = self._ledger.get_payment(payment_id)
+        if payment is None:
+            raise NotFound("No payment with this id")
+        return payment
+
+    def _refuse_reuse(
+        self, kind: str, operator: str, origin: str, payment_id: str, action_id: str
+    ) -> None:
+        self._emit(
+            kind,
+            operator,
+            origin,
+            payment_id,
+            {"id": action_id, "status": "rejected", "error": IdempotencyConflict.code},
+        )
+        raise IdempotencyConflict(
+            f"This Idempotency-Key was already used for a different {kind} request; "
+            f"use a new key for a new {kind}",
+            field="Idempotency-Key",
+        )
+
+    def _emit(
+        self, kind: str, operator: str, origin: str, payment_id: str, details: Mapping[str, Any]
+    ) -> None:
+        succeeded = details.get("status") in {"COMPLETED", "PENDING", "VOIDED"}
+        audit.record(
+            self._sink,
+            kind,
+            operator=operator,
+            outcome="success" if succeeded else "failure",
+            origin=origin,
+            resource=payment_id,
+            details=details,
+        )
+
+
+def _open_authorization(payment: Mapping[str, Any], verb: str) -> str:
+    """The PayPal id of the payment's authorization, if it can still be ``verb``."""
+    authorization_id = payment.get("paypal_authorization_id")
+    if payment.get("intent") != "AUTHORIZE" or not authorization_id:
+        raise InvalidRequest(
+            f"Only an authorization can be {verb}; this payment was taken at once",
+            field="payment",
+        )
+    if payment.get("status") not in OPEN:
+        raise InvalidRequest(
+            f"This authorization can no longer be {verb}: it is {payment.get('status')}",
+            field="payment",
+        )
+    return str(authorization_id)
+
+
+def _view(row: Mapping[str, Any], operator: str) -> dict[str, Any]:
+    """The capture or void as answered: as the ledger serves it (public_capture)."""
+    return public_capture({**row, "operator": row.get("operator") or operator})
+
+
+def _decimal(value: object) -> Decimal | None:
+    try:
+        return Decimal(str(value)) if value is not None else None
+    except ArithmeticError:
+        return None
+
+
+def _paypal_words(error: GatewayError) -> dict[str, str]:
+    """PayPal's issue name and debug id, for the audit event only (support quotes them)."""
+    words = {"paypal_issue": error.issue, "paypal_debug_id": error.debug_id}
+    return {name: value for name, value in words.items() if value is not None}
+
+
+def _in_words(error: GatewayError, noun: str, done: str) -> GatewayError:
+    """The gateway error as the agent reads it: what happened to the capture or void and
+    what to do, never PayPal's own names (the same class, so its code and status stay)."""
+    if isinstance(error, GatewayOutcomeUnknown):
+        detail = (
+            f"PayPal did not confirm the {noun} in time: the authorization may have been "
+            f"{done}. Retry with the same Idempotency-Key to learn the outcome; a retry never "
+            f"does it twice."
+        )
+    elif isinstance(error, GatewayUnavailable):
+        detail = (
+            f"PayPal could not be reached and nothing was {done}. Try again in a moment "
+            "(the same Idempotency-Key is safe to reuse)."
+        )
+    else:
+        words = refusal_words(error.issue, error.http_status)
+        if isinstance(error, GatewayRejected):
+            detail = f"PayPal refused the {noun} and nothing was {done}. {words}"
+        else:
+            detail = (
+                f"PayPal gave no usable answer about the {noun}. {words} Retry with the same "
+                "Idempotency-Key: a retry never does it twice."
+            )
+    return error.in_words(detail)
