@@ -34,6 +34,7 @@ LEDGER_FILE = "ledger.sqlite3"
 OPERATORS_FILE = "operators.json"
 KEY_FILE = "fingerprint.key"
 EMULATOR_FILE = "paypal-emulator.sqlite3"
+WEBHOOK_PATH = "/v1/webhooks/paypal"  # where PayPal's webhook events are received
 
 log = logging.getLogger("cardline.local")
 
@@ -86,6 +87,16 @@ class LocalStack:
     sink: ProjectingSink
     paypal_mode: str
     emulator: Emulator | None = None
+    webhook_id: str | None = None  # the embedded emulator's webhook for this host, once subscribed
+
+    def subscribe_webhooks(self, url: str) -> str | None:
+        """Subscribe this host (listening at ``url``) to every event of the embedded
+        emulator, once the app has a route receiving them; the webhook id (the same at
+        every start), or None without an emulator or a receiving route."""
+        receives = any(r.method == "POST" and r.template == WEBHOOK_PATH for r in self.app.routes)
+        if self.emulator is not None and receives:
+            self.webhook_id = self.emulator.subscribe(url.rstrip("/") + WEBHOOK_PATH)
+        return self.webhook_id
 
     def close(self) -> None:
         if self.emulator is not None:

@@ -63,6 +63,23 @@ DISPUTE_REASONS = (
     "OTHER",
 )
 OUTCOMES = (SELLER_FAVOUR, BUYER_FAVOUR)
+# What firing each event does (``cardline sandbox fire --help`` lists it).
+FIRE_HELP: Mapping[str, str] = {
+    CAPTURE_COMPLETED: "a PENDING capture completes (capture_id)",
+    CAPTURE_PENDING: "a COMPLETED capture with nothing refunded goes PENDING (capture_id)",
+    CAPTURE_DECLINED: "a PENDING capture is declined (capture_id)",
+    CAPTURE_DENIED: "a PENDING capture is denied: status DECLINED (capture_id)",
+    CAPTURE_REFUNDED: "a refund made at PayPal, not by cardline: the rest, or value (capture_id)",
+    CAPTURE_REVERSED: "PayPal reverses the capture: the rest, or value (capture_id)",
+    AUTHORIZATION_CREATED: "the CREATED event of a CREATED authorization, sent again "
+    "(authorization_id)",
+    AUTHORIZATION_VOIDED: "the authorization is voided at PayPal (authorization_id)",
+    DISPUTE_CREATED: "the cardholder disputes the capture: reason (default UNAUTHORISED), "
+    "value (default all of it), due in 10 days (capture_id)",
+    DISPUTE_UPDATED: "the dispute goes UNDER_REVIEW (dispute_id, or capture_id of an open one)",
+    DISPUTE_RESOLVED: "the dispute is resolved: outcome (default RESOLVED_SELLER_FAVOUR; "
+    "RESOLVED_BUYER_FAVOUR also reverses the capture) (dispute_id, or capture_id)",
+}
 Publish = Callable[[Mapping[str, Any]], None]
 
 

@@ -158,15 +158,17 @@ class Webhooks:
 
     def subscribe(self, url: str, event_types: Iterable[str] = (ALL,)) -> Webhook:
         """``url``'s subscription to ``event_types``, made or updated: what a listener
-        calls at every start (the webhook id stays the same for the same URL)."""
+        calls at every start. The webhook id stays the same for the same URL, and for the
+        same host and path on another port (a listener restarted on a free port moved)."""
         names = tuple(dict.fromkeys(event_types))
         with self._lock:
-            for hook in self._hooks.values():
-                if hook.url == url:
-                    if hook.event_types != names:
-                        hook = Webhook(hook.id, url, names)
-                        self._keep(hook)
-                    return hook
+            same = [h for h in self._hooks.values() if h.url == url]
+            moved = [h for h in self._hooks.values() if _place(h.url) == _place(url)]
+            for hook in same or moved[:1]:
+                if (hook.url, hook.event_types) != (url, names):
+                    hook = Webhook(hook.id, url, names)
+                    self._keep(hook)
+                return hook
         return self.create(url, names)
 
     def _keep(self, hook: Webhook) -> None:
@@ -243,6 +245,12 @@ class Webhooks:
         if request.ident != self.cert_id():
             return Refusal(404, "INVALID_RESOURCE_ID", "Resource id is invalid").outcome()
         return Outcome(200, self.signer.cert_pem, {"Content-Type": "application/x-pem-file"})
+
+
+def _place(url: str) -> tuple[str, str | None, str]:
+    """A URL without its port: scheme, host and path."""
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme, parts.hostname, parts.path
 
 
 def _debug() -> dict[str, str]:
