@@ -95,7 +95,8 @@ class LocalStack:
         every start), or None without an emulator or a receiving route."""
         receives = any(r.method == "POST" and r.template == WEBHOOK_PATH for r in self.app.routes)
         if self.emulator is not None and receives:
-            self.webhook_id = self.emulator.subscribe(url.rstrip("/") + WEBHOOK_PATH)
+            listener = url.rstrip("/") + WEBHOOK_PATH
+            self.webhook_id = self.emulator.subscribe(listener, moves=True)
         return self.webhook_id
 
     def close(self) -> None:

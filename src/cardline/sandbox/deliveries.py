@@ -125,7 +125,7 @@ class Deliverer:
         self._post = post
         self._spawn = spawn
         self.timeout = timeout
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._sent: dict[str, Sent] = {}
         self._attempts: list[dict[str, Any]] = []
 
@@ -190,14 +190,22 @@ class Deliverer:
                     "next_attempt_at": None if retry_in is None else finished + retry_in,
                 }
             )
-        if retry_in is not None:
-            self._scheduler.at(finished + retry_in, self._attempt_later(target, body, number + 1))
+            if retry_in is not None:
+                retry = self._attempt_later(target, body, number + 1)
+                self._scheduler.at(finished + retry_in, retry)
+            self._lock.notify_all()
 
     def attempts(self) -> list[dict[str, Any]]:
         """Every attempt so far, oldest first: event, webhook, attempt number, status (None
         when the listener could not be reached), and when the next attempt is due."""
         with self._lock:
             return [dict(entry) for entry in self._attempts]
+
+    def wait_for_attempts(self, count: int, timeout: float) -> bool:
+        """Wait until ``count`` attempts have finished (their retry, if any, scheduled);
+        False if ``timeout`` seconds pass first."""
+        with self._lock:
+            return self._lock.wait_for(lambda: len(self._attempts) >= count, timeout)
 
     def sent(self) -> list[Sent]:
         """Every transmission made, oldest first."""

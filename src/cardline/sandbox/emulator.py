@@ -188,10 +188,13 @@ class Emulator:
 
     # -- webhooks ------------------------------------------------------------------
 
-    def subscribe(self, url: str, event_types: tuple[str, ...] = (ALL,)) -> str:
+    def subscribe(
+        self, url: str, event_types: tuple[str, ...] = (ALL,), *, moves: bool = False
+    ) -> str:
         """Subscribe ``url`` to ``event_types`` (every event by default) and return its
-        webhook id; the same URL keeps its id (what a listener calls at each start)."""
-        return self.webhooks.subscribe(url, event_types).id
+        webhook id; the same URL keeps its id (what a listener calls at each start), and
+        with ``moves`` so does the same host and path on another port."""
+        return self.webhooks.subscribe(url, event_types, moves=moves).id
 
     def fire(self, event_type: str, **about: str) -> dict[str, Any]:
         """Make the change ``event_type`` reports happen and send its event: ``capture_id``,

@@ -156,14 +156,17 @@ class Webhooks:
             self._keep(hook)
             return hook
 
-    def subscribe(self, url: str, event_types: Iterable[str] = (ALL,)) -> Webhook:
+    def subscribe(
+        self, url: str, event_types: Iterable[str] = (ALL,), *, moves: bool = False
+    ) -> Webhook:
         """``url``'s subscription to ``event_types``, made or updated: what a listener
-        calls at every start. The webhook id stays the same for the same URL, and for the
-        same host and path on another port (a listener restarted on a free port moved)."""
+        calls at every start. The webhook id stays the same for the same URL; with
+        ``moves``, also for the same host and path on another port (the listener was
+        restarted on a free port: its old subscription follows it)."""
         names = tuple(dict.fromkeys(event_types))
         with self._lock:
             same = [h for h in self._hooks.values() if h.url == url]
-            moved = [h for h in self._hooks.values() if _place(h.url) == _place(url)]
+            moved = [h for h in self._hooks.values() if moves and _place(h.url) == _place(url)]
             for hook in same or moved[:1]:
                 if (hook.url, hook.event_types) != (url, names):
                     hook = Webhook(hook.id, url, names)
