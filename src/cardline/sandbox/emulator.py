@@ -203,6 +203,10 @@ class Emulator:
         or ValueError."""
         return self.lifecycles.fire(Fire.from_json({"event_type": event_type, **about}))
 
+    def events(self) -> list[dict[str, Any]]:
+        """Every webhook event sent so far, oldest first (delivered or not)."""
+        return self.lifecycles.events()
+
     def deliveries(self) -> list[dict[str, Any]]:
         """Every webhook delivery attempt so far (see Deliverer.attempts)."""
         return self.webhooks.deliverer.attempts()

@@ -216,6 +216,7 @@ class Lifecycles:
         self._base = base
         self._random = random.Random(seed)
         self.disputes: dict[str, Dispute] = {}
+        self._events: list[dict[str, Any]] = []  # every event sent, oldest first
         # (resource id, event type) already sent; what a loaded state file already holds
         # counts as sent, so a restart repeats nothing.
         self._sent: set[tuple[str, str]] = set()
@@ -240,7 +241,17 @@ class Lifecycles:
                     self._sent.add((record.id, "trigger"))
                     self._start_trigger(record)
         for event in events:
-            self._publish(event)
+            self._send(event)
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every event sent so far (to every subscription wanting it), oldest first."""
+        with self._store.lock:
+            return list(self._events)
+
+    def _send(self, event: dict[str, Any]) -> None:
+        with self._store.lock:
+            self._events.append(event)
+        self._publish(event)
 
     def _all_ids(self) -> list[str]:
         return list(self._store.orders)
@@ -304,7 +315,7 @@ class Lifecycles:
                 self._sent.update(self._implied(record))
         self._store.persist(changed, "emulator.fire", None)
         for event in events:
-            self._publish(event)
+            self._send(event)
         return events[0]
 
     def _change(self, fire: Fire) -> tuple[list[dict[str, Any]], list[str]]:
