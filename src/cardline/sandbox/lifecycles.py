@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import random
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -81,6 +82,7 @@ FIRE_HELP: Mapping[str, str] = {
     "RESOLVED_BUYER_FAVOUR also reverses the capture) (dispute_id, or capture_id)",
 }
 Publish = Callable[[Mapping[str, Any]], None]
+_INVOICE_NUMBER = re.compile(r"[A-Za-z0-9:\-|]+")
 
 
 class FireRefused(Exception):
@@ -144,7 +146,8 @@ class Dispute:
             "transaction_status": capture.status,
             "gross_amount": capture.amount.json(),
         }
-        if capture.invoice_id is not None:
+        # Disputes v1 narrows invoice_number; an invoice id it cannot hold is left out.
+        if capture.invoice_id is not None and _INVOICE_NUMBER.fullmatch(capture.invoice_id):
             transaction["invoice_number"] = capture.invoice_id
         body: dict[str, Any] = {
             "dispute_id": self.id,
