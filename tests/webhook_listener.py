@@ -51,6 +51,7 @@ class Listener:
         self.received: queue.Queue[Received] = queue.Queue()
         self.arrived = threading.Event()  # set when a delivery has arrived (before any hold)
         self._statuses = list(statuses)
+        self._skipped: list[Received] = []
         self._hold = hold
         self._lock = threading.Lock()
         listener = self
@@ -80,11 +81,16 @@ class Listener:
         return self.received.get(timeout=WAIT)
 
     def next_of(self, event_type: str) -> Received:
-        """The next delivery of ``event_type``, skipping others."""
+        """The next delivery of ``event_type``; others are kept for a later call (attempts
+        run in parallel, so deliveries may arrive in any order)."""
+        for index, got in enumerate(self._skipped):
+            if got.event["event_type"] == event_type:
+                return self._skipped.pop(index)
         while True:
             got = self.next()
             if got.event["event_type"] == event_type:
                 return got
+            self._skipped.append(got)
 
 
 @contextmanager
