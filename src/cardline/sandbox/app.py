@@ -27,6 +27,7 @@ from cardline.sandbox.faults import Fault
 
 if TYPE_CHECKING:
     from cardline.sandbox.emulator import Emulator
+    from cardline.sandbox.webhooks import Webhooks
 
 MAX_REQUEST_ID = 108  # the spec's maxLength for PayPal-Request-Id
 _LOGGED_HEADERS = ("PayPal-Request-Id", "Prefer", "PayPal-Mock-Response", "Content-Type")
@@ -99,6 +100,15 @@ def _paypal(operation: Operation) -> Serve:
     return serve
 
 
+def _webhooks(answer: Callable[[Webhooks, Request, str], Outcome]) -> Serve:
+    """A Webhooks v1 operation behind the bearer token."""
+
+    def serve(app: App, request: Request) -> Outcome:
+        return app.webhooks(answer, request)
+
+    return serve
+
+
 def _path(template: str) -> re.Pattern[str]:
     return re.compile("^" + template.replace("{id}", "([^/]+)") + "$")
 
@@ -138,13 +148,16 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", _path(f"{CAPTURE}/refund"), "captures.refund", _paypal(Api.refund_capture)),
     Route("GET", _path("/v2/payments/refunds/{id}"), "refunds.get",
           _paypal(lambda api, ident, _call: api.get_refund(ident))),
-    Route("POST", _path(WEBHOOKS), "webhooks.create", lambda app, r: app.webhooks(r)),
-    Route("GET", _path(WEBHOOKS), "webhooks.list", lambda app, r: app.webhooks(r)),
-    Route("GET", _path(f"{WEBHOOKS}/{{id}}"), "webhooks.get", lambda app, r: app.webhooks(r)),
+    Route("POST", _path(WEBHOOKS), "webhooks.create",
+          _webhooks(lambda hooks, r, base: hooks.create_answer(r, base))),
+    Route("GET", _path(WEBHOOKS), "webhooks.list",
+          _webhooks(lambda hooks, r, base: hooks.list_answer(r, base))),
+    Route("GET", _path(f"{WEBHOOKS}/{{id}}"), "webhooks.get",
+          _webhooks(lambda hooks, r, base: hooks.get_answer(r, base))),
     Route("DELETE", _path(f"{WEBHOOKS}/{{id}}"), "webhooks.delete",
-          lambda app, r: app.webhooks(r)),
+          _webhooks(lambda hooks, r, base: hooks.delete_answer(r, base))),
     Route("POST", _path("/v1/notifications/verify-webhook-signature"), "webhooks.verify",
-          lambda app, r: app.webhooks(r)),
+          _webhooks(lambda hooks, r, base: hooks.verify_answer(r, base))),
     Route("GET", _path("/v1/notifications/certs/{id}"), "webhooks.certificate",
           lambda app, r: app.emulator.webhooks.certificate(r)),
     _control("GET", "captures", "captures", lambda app, r: app.captures(r)),
@@ -299,10 +312,18 @@ class App:
             body = reporting.search(self.store, request.query, self.emulator.search_delay)
         return json_outcome(200, body, {"Paypal-Debug-Id": new_debug_id()})
 
-    def webhooks(self, request: Request) -> Outcome:
-        """The Webhooks v1 operations (bearer token first, as for every PayPal API)."""
+    def webhooks(
+        self, answer: Callable[[Webhooks, Request, str], Outcome], request: Request
+    ) -> Outcome:
+        """A Webhooks v1 operation (bearer token first, as for every PayPal API), its
+        refusals in Webhooks v1's error shape."""
+        from cardline.sandbox.webhooks import Refusal
+
         self._authenticate(request.headers)
-        return self.emulator.webhooks.serve(request, self.api.base)
+        try:
+            return answer(self.emulator.webhooks, request, self.api.base)
+        except Refusal as refusal:
+            return refusal.outcome()
 
     def _authenticate(self, headers: Mapping[str, str]) -> None:
         scheme, _, token = headers.get("authorization", "").partition(" ")

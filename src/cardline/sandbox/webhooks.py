@@ -217,31 +217,33 @@ class Webhooks:
 
     # -- HTTP ---------------------------------------------------------------------
 
-    def serve(self, request: Request, base: str) -> Outcome:
-        """Answer one Webhooks v1 request (the caller has checked the bearer token)."""
-        try:
-            return self._serve(request, base)
-        except Refusal as refusal:
-            return refusal.outcome()
+    # Each takes the request and the base of HATEOAS links; the routing table calls them
+    # through App.webhooks, which checks the bearer token and answers a Refusal.
 
-    def _serve(self, request: Request, base: str) -> Outcome:
-        operation = request.operation
-        if operation == "webhooks.create":
-            url, names = _webhook_request(_body(request))
-            return json_outcome(201, self.create(url, names).json(base), _debug())
-        if operation == "webhooks.list":
-            body = {"webhooks": [hook.json(base) for hook in self.all()]}
-            return json_outcome(200, body, _debug())
-        if operation == "webhooks.get":
-            return json_outcome(200, self.get(request.ident).json(base), _debug())
-        if operation == "webhooks.delete":
-            self.delete(request.ident)
-            return Outcome(204, headers=_debug())
-        if operation == "webhooks.verify":
-            fields = _verify_request(_body(request))
-            status = "SUCCESS" if self.deliverer.verify(fields) else "FAILURE"
-            return json_outcome(200, {"verification_status": status}, _debug())
-        raise Refusal(404, "INVALID_RESOURCE_ID", "Resource id is invalid")
+    def create_answer(self, request: Request, base: str) -> Outcome:
+        """POST /v1/notifications/webhooks: 201 with the webhook."""
+        url, names = _webhook_request(_body(request))
+        return json_outcome(201, self.create(url, names).json(base), _debug())
+
+    def list_answer(self, _request: Request, base: str) -> Outcome:
+        """GET /v1/notifications/webhooks."""
+        body = {"webhooks": [hook.json(base) for hook in self.all()]}
+        return json_outcome(200, body, _debug())
+
+    def get_answer(self, request: Request, base: str) -> Outcome:
+        """GET /v1/notifications/webhooks/{id}."""
+        return json_outcome(200, self.get(request.ident).json(base), _debug())
+
+    def delete_answer(self, request: Request, _base: str) -> Outcome:
+        """DELETE /v1/notifications/webhooks/{id}: 204."""
+        self.delete(request.ident)
+        return Outcome(204, headers=_debug())
+
+    def verify_answer(self, request: Request, _base: str) -> Outcome:
+        """POST /v1/notifications/verify-webhook-signature: SUCCESS or FAILURE."""
+        fields = _verify_request(_body(request))
+        status = "SUCCESS" if self.deliverer.verify(fields) else "FAILURE"
+        return json_outcome(200, {"verification_status": status}, _debug())
 
     def certificate(self, request: Request) -> Outcome:
         """GET on the certificate URL: the PEM certificate (no token needed, as at PayPal)."""
