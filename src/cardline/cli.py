@@ -61,9 +61,19 @@ def _own_cardline() -> str | None:
     return f". {shown}/bin/activate"
 
 
+def _interval(text: str) -> float:
+    """``30s``, ``15m``, ``1h`` as seconds (10 s at least)."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    number, unit = text[:-1], text[-1:]
+    if unit not in units or not number.isdigit() or int(number) * units[unit] < 10:
+        raise argparse.ArgumentTypeError("an interval such as 30s, 15m or 1h (10s at least)")
+    return float(int(number) * units[unit])
+
+
 def _serve(args: argparse.Namespace) -> int:
     from cardline.http.waitress_server import make_server, port_of, serve_until_stopped
-    from cardline.local import WEBHOOK_PATH, build_local
+    from cardline.http.webhook_route import PATH as WEBHOOK_PATH
+    from cardline.local import build_local
 
     data_dir = _data_dir(args.data_dir)
     stack = build_local(data_dir)
@@ -83,15 +93,18 @@ def _serve(args: argparse.Namespace) -> int:
         print(
             f"  PayPal: emulator at {emulator} (captures: {emulator}/_emulator/stats)", flush=True
         )
-        webhook_id = stack.subscribe_webhooks(url)
-        if webhook_id is not None:
+    else:
+        print(f"  PayPal: {stack.paypal_mode}", flush=True)
+    if stack.subscribe_webhooks(url):
+        print(f"  PayPal webhooks: {url}{WEBHOOK_PATH}", flush=True)
+        if stack.emulator is not None:
             print(
-                f"  webhooks: every event to {url}{WEBHOOK_PATH} (webhook {webhook_id}); "
-                f"cardline sandbox fire --emulator {emulator} EVENT ...",
+                f"  send one: cardline sandbox fire --emulator {stack.emulator.base_url} "
+                "EVENT --capture ID (--help lists the events)",
                 flush=True,
             )
     else:
-        print(f"  PayPal: {stack.paypal_mode}", flush=True)
+        print("  PayPal webhooks: off (set PAYPAL_WEBHOOK_ID to receive them)", flush=True)
     known = stack.operators.list()
     if not known:
         _operator, key = stack.operators.add("agent-1", origin="serve")
@@ -110,9 +123,18 @@ def _serve(args: argparse.Namespace) -> int:
     if activate is not None:
         print(f"  `cardline` commands, in another shell: {activate} first", flush=True)
     print("  try: curl -s " + url + "/health", flush=True)
+    schedule = None
+    if args.reconcile_every is not None:
+        from cardline.local import ReconcileSchedule
+
+        schedule = ReconcileSchedule(stack, args.reconcile_every)
+        schedule.start()
+        print(f"  reconcile: every {args.reconcile_every:g}s, audited", flush=True)
     try:
         serve_until_stopped(server, stack.app)
     finally:
+        if schedule is not None:
+            schedule.stop()
         stack.close()
     return 0
 
@@ -355,6 +377,13 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run every route locally with the PayPal emulator")
     listening(serve, DEFAULT_PORT)
     serve.add_argument("--data-dir", help=data_help + "; made if missing")
+    serve.add_argument(
+        "--reconcile-every",
+        type=_interval,
+        metavar="INTERVAL",
+        help="reconcile with PayPal in the background every INTERVAL (30s, 15m, 1h; off by "
+        "default); each run is audited",
+    )
     serve.set_defaults(run=_serve)
 
     operators = commands.add_parser("operators", help="manage operator (agent) API keys")

@@ -14,17 +14,21 @@ from typing import TYPE_CHECKING
 
 from cardline.cde import audit, ids
 from cardline.cde.charge import Charger
+from cardline.cde.errors import CardlineError
 from cardline.cde.http.app import App
 from cardline.cde.http.charge_route import payment_route
 from cardline.cde.paypal import PayPalClient, PayPalConfig
 from cardline.files import read_or_create_private
 from cardline.http.backoffice_routes import backoffice_routes
 from cardline.http.console_routes import console_routes
+from cardline.http.webhook_route import PATH as WEBHOOK_PATH
+from cardline.http.webhook_route import webhook_route
 from cardline.ivr.routes import LocalIvr
 from cardline.ledger.projector import rebuild
 from cardline.ledger.sqlite import SqliteLedger
 from cardline.operators import OperatorStore
 from cardline.refund import Refunder
+from cardline.webhooks.notification import PAYPAL_CERT_HOSTS
 
 if TYPE_CHECKING:
     from cardline.sandbox import Emulator
@@ -34,7 +38,8 @@ LEDGER_FILE = "ledger.sqlite3"
 OPERATORS_FILE = "operators.json"
 KEY_FILE = "fingerprint.key"
 EMULATOR_FILE = "paypal-emulator.sqlite3"
-WEBHOOK_PATH = "/v1/webhooks/paypal"  # where PayPal's webhook events are received
+# The embedded emulator signs deliveries with a certificate it serves on loopback.
+_LOOPBACK = frozenset({"127.0.0.1", "localhost"})
 
 log = logging.getLogger("cardline.local")
 
@@ -86,22 +91,27 @@ class LocalStack:
     ledger: SqliteLedger
     sink: ProjectingSink
     paypal_mode: str
+    paypal: PayPalClient
     emulator: Emulator | None = None
-    webhook_id: str | None = None  # the embedded emulator's webhook for this host, once subscribed
+    webhook_id: str | None = None
 
     def subscribe_webhooks(self, url: str) -> str | None:
-        """Subscribe this host (listening at ``url``) to every event of the embedded
-        emulator, once the app has a route receiving them; the webhook id (the same at
-        every start), or None without an emulator or a receiving route."""
-        receives = any(r.method == "POST" and r.template == WEBHOOK_PATH for r in self.app.routes)
-        if self.emulator is not None and receives:
-            listener = url.rstrip("/") + WEBHOOK_PATH
-            self.webhook_id = self.emulator.subscribe(listener, moves=True)
+        """With the embedded emulator and no PAYPAL_WEBHOOK_ID, subscribe the server at
+        ``url`` to the events cardline acts on; the webhook id, or None (kept as it was).
+        The emulator keeps one subscription for this route across restarts, on any port
+        (PayPal's create call would refuse the URL the second time)."""
+        if self.emulator is None or self.webhook_id:
+            return self.webhook_id
+        from cardline.webhooks.events import EVENT_TYPES
+
+        listener = url.rstrip("/") + WEBHOOK_PATH
+        self.webhook_id = self.emulator.subscribe(listener, tuple(sorted(EVENT_TYPES)), moves=True)
         return self.webhook_id
 
     def close(self) -> None:
         if self.emulator is not None:
             self.emulator.stop()
+        self.paypal.close()
         self.ledger.close()
 
 
@@ -138,14 +148,36 @@ def build_local(data_dir: Path, environ: Mapping[str, str] = os.environ) -> Loca
     paypal = PayPalClient(config)
     charger = Charger(paypal, sink, fingerprint_key(data_dir))
     refunder = Refunder(paypal, ledger, sink)
+    holder: list[LocalStack] = []
+    cert_hosts = PAYPAL_CERT_HOSTS | (_LOOPBACK if emulator is not None else frozenset())
     routes = [
-        payment_route(lambda: charger),
+        payment_route(charger),
         *backoffice_routes(lambda: ledger, lambda: refunder, mode, lambda: operators),
+        webhook_route(
+            lambda: paypal,
+            lambda: ledger,
+            sink,
+            lambda: holder[0].webhook_id,
+            lambda: holder[0].app.failures,
+            cert_hosts=cert_hosts,
+        ),
         *LocalIvr(data_dir, charger, sink).routes(),
         *console_routes(ivr_sessions=True),
     ]
     app = App(routes, operators, sink)
-    return LocalStack(data_dir, app, operators, ledger, sink, mode, emulator)
+    stack = LocalStack(
+        data_dir,
+        app,
+        operators,
+        ledger,
+        sink,
+        mode,
+        paypal,
+        emulator,
+        webhook_id=environ.get("PAYPAL_WEBHOOK_ID") or None,
+    )
+    holder.append(stack)
+    return stack
 
 
 def _start_emulator(data_dir: Path, environ: Mapping[str, str]) -> tuple[Emulator, PayPalConfig]:
@@ -168,6 +200,40 @@ def _mode(config: PayPalConfig, emulator: Emulator | None) -> str:
     if emulator is not None:
         return "emulator"
     return "live" if config.base_url == PayPalConfig.LIVE_URL else "sandbox"
+
+
+class ReconcileSchedule:
+    """``cardline serve --reconcile-every``: reconcile on a background thread, each run
+    audited (:func:`cardline.reconcile.scheduled_run`); a run that fails is logged in one
+    line and the next is tried at its time, so serve never stops for it."""
+
+    def __init__(self, stack: LocalStack, every: float) -> None:
+        self._stack = stack
+        self._every = every
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cardline-reconcile", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=30)
+
+    def run_once(self) -> None:
+        """One run; never raises."""
+        from cardline.reconcile import scheduled_run
+
+        try:
+            scheduled_run(self._stack.paypal, self._stack.ledger, self._stack.sink, origin="serve")
+        except Exception as error:  # noqa: BLE001 - logged; the next run is tried
+            # A cardline error's words are its own (never card data); any other's, not.
+            words = error.detail if isinstance(error, CardlineError) else ""
+            log.error("scheduled reconcile failed: %s %s", type(error).__name__, words)
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self._every):
+            self.run_once()
 
 
 class NoPayPalRecord(Exception):

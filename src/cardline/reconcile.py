@@ -11,6 +11,11 @@ period. Orders the ledger already knows are re-read with ``GET /v2/checkout/orde
 Transaction Search lists a transaction up to 3 hours late (``search_delay``): a ledger
 payment younger than that which PayPal does not list is reported, never marked failed.
 
+Reversals: Transaction Search lists money PayPal took back from a capture under event code
+T1106, naming the capture (``paypal_reference_id``); each is added to its payment as a
+refund row of kind ``reversal`` (under ``ref_`` + letters of its PayPal id, the id the
+webhook route gives a ``PAYMENT.CAPTURE.REVERSED`` of the same id).
+
 Refunds: the order PayPal returns lists every refund of its captures
 (``purchase_units[].payments.refunds``). Each is matched to the ledger's refund row with
 its PayPal refund id, else to a row of the same payment and amount that has none (an
@@ -33,13 +38,25 @@ from cardline.cde import audit, ids
 from cardline.cde.errors import NotFound
 from cardline.cde.paypal import PayPalClient, interpret_order, order_id_of
 from cardline.ledger import Ledger
-from cardline.ledger.states import REFUNDED, current_id, fold_refund, payment_supersedes
+from cardline.ledger.states import (
+    REFUNDED,
+    REVERSAL,
+    current_id,
+    fold_refund,
+    payment_supersedes,
+)
 
 RECONCILER = "reconcile"
+RECONCILE_RUN = "reconcile_run"  # the audit event of one scheduled run
 SEARCH_DELAY = timedelta(hours=3)
+# A scheduled run looks this far back: past Transaction Search's 3-hour lag, and long
+# enough that a run missed (a deploy, an outage) is covered by the next.
+SCHEDULED_LOOKBACK = timedelta(days=3)
 _SEARCH_RANGE = timedelta(days=31)
 _OPEN = frozenset({"unknown", "pending"})
-_REFUNDED = frozenset({"partially_refunded", "refunded"})
+_REFUNDED = frozenset({"partially_refunded", "refunded", "reversed"})
+# Transaction Search's event code of a payment reversal (PayPal took the money back).
+REVERSAL_CODE = "T1106"
 
 
 @dataclass(frozen=True)
@@ -48,7 +65,8 @@ class Difference:
 
     payment_id: str
     # missing | status | not_at_paypal | not_listed_yet | ledger_only
-    # | refund_missing | refund_status | refund_ledger_only
+    # | refund_missing | refund_status | refund_ledger_only | reversal_missing
+    # | reversal_status
     kind: str
     ledger_status: str | None
     paypal_status: str | None
@@ -133,6 +151,9 @@ class Reconciler:
         seen: set[str] = set()
         for start, end in _windows(since, until):
             for info in self._paypal.search_transactions(_stamp(start), _stamp(end)):
+                if info.get("transaction_event_code") == REVERSAL_CODE:
+                    differences.extend(self._reversal(info))
+                    continue
                 invoice_id = info.get("invoice_id")
                 if not isinstance(invoice_id, str) or not invoice_id.startswith("pay_"):
                     continue
@@ -247,7 +268,7 @@ class Reconciler:
                     unanswered.remove(row)
             elif row.get("status") == refund.get("status") and _same_amount(row, amount):
                 continue
-            refund_id = str(row["id"]) if row else _outside_refund_id(paypal_id)
+            refund_id = str(row["id"]) if row else outside_refund_id(paypal_id)
             facts = {
                 "id": refund_id,
                 "payment_id": payment_id,
@@ -287,6 +308,51 @@ class Reconciler:
                     )
                 )
         return differences
+
+    def _reversal(self, info: dict[str, Any]) -> list[Difference]:
+        """A reversal Transaction Search lists (money PayPal took back from a capture,
+        ``paypal_reference_id``), added to its payment as a refund row of kind reversal."""
+        reversal_id, capture_id = info.get("transaction_id"), info.get("paypal_reference_id")
+        if not isinstance(reversal_id, str) or not isinstance(capture_id, str):
+            return []
+        payment = self._ledger.find_by_paypal_id(capture_id)
+        if payment is None:
+            return []
+        value, currency = _money(info.get("transaction_amount"))
+        amount = value.lstrip("-") if value is not None else None
+        rows = self._ledger.refunds_for(payment["id"])
+        row = next((r for r in rows if r.get("paypal_refund_id") == reversal_id), None)
+        refund_id = str(row["id"]) if row else outside_refund_id(reversal_id)
+        facts = {
+            key: value
+            for key, value in {
+                "id": refund_id,
+                "status": "COMPLETED",
+                "amount": amount,
+                "currency": currency,
+                "paypal_refund_id": reversal_id,
+                "kind": REVERSAL,
+                "created_at": info.get("transaction_initiation_date"),
+                "reconciled": True,
+            }.items()
+            if value is not None
+        }
+        if row is not None and row.get("status") == "COMPLETED" and row.get("kind") == REVERSAL:
+            return []
+        if not self._refund_repairable(refund_id, payment["id"], facts):
+            return []
+        self._repair_refund(payment["id"], facts)
+        kind = "reversal_missing" if row is None else "reversal_status"
+        return [
+            Difference(
+                payment["id"],
+                kind,
+                str(row["status"]) if row else None,
+                "REVERSED",
+                not self._dry_run,
+                refund_id,
+            )
+        ]
 
     def _refund_repairable(self, refund_id: str, payment_id: str, facts: dict[str, Any]) -> bool:
         """Whether the ledger's state machine takes the repair (it never undoes a completed
@@ -351,6 +417,51 @@ def _same_amount(row: dict[str, Any], amount: tuple[str | None, str | None]) -> 
         return False
 
 
-def _outside_refund_id(paypal_refund_id: str) -> str:
-    """The id of a refund the ledger learns from PayPal (made outside cardline)."""
+def outside_refund_id(paypal_refund_id: str) -> str:
+    """The id of a refund (or reversal) the ledger learns from PayPal, made outside
+    cardline: reconcile and the webhook route name it alike."""
     return "ref_" + ids.digest("paypal-refund", paypal_refund_id)[:24]
+
+
+def scheduled_run(
+    paypal: PayPalClient,
+    ledger: Ledger,
+    sink: audit.AuditSink,
+    *,
+    lookback: timedelta = SCHEDULED_LOOKBACK,
+    origin: str = "schedule",
+) -> list[Difference]:
+    """One reconcile run over the last ``lookback``, as the schedules run it (the
+    EventBridge schedule on AWS, ``cardline serve --reconcile-every`` locally), recorded as
+    one ``reconcile_run`` audit event with what it checked, found and repaired. A run
+    that fails is recorded as failed (the error's class, never its message) and raises."""
+    since = datetime.now(UTC) - lookback
+    reconciler = Reconciler(paypal, ledger, sink)
+    try:
+        differences = reconciler.run(since)
+    except Exception as error:
+        audit.record(
+            sink,
+            RECONCILE_RUN,
+            operator=RECONCILER,
+            outcome="failure",
+            origin=origin,
+            resource="",
+            details={"since": _stamp(since), "error": type(error).__name__},
+        )
+        raise
+    audit.record(
+        sink,
+        RECONCILE_RUN,
+        operator=RECONCILER,
+        outcome="success",
+        origin=origin,
+        resource="",
+        details={
+            "since": _stamp(since),
+            "checked": reconciler.checked,
+            "differences": len(differences),
+            "repaired": sum(1 for d in differences if d.repaired),
+        },
+    )
+    return differences

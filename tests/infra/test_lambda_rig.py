@@ -96,3 +96,12 @@ def test_a_handler_that_raises_is_reported_to_the_invocation_error(
     run = rig.run("floor", FLOOR_HANDLER.replace(".handler", ".__doc__"), {})  # a str: not callable
     assert run.invocation.kind == "error"
     assert json.loads(run.invocation.body)["errorType"] == "TypeError"
+
+
+def test_every_variable_the_template_gives_a_function_has_a_stand_in() -> None:
+    from benchmarks.lambda_cold import STAND_IN_VARIABLES, template_functions
+
+    functions = template_functions()
+    assert {"charge", "backoffice", "projector", "ivr"} <= set(functions)
+    for function in functions.values():
+        assert set(function.variables) <= STAND_IN_VARIABLES, function.name

@@ -173,8 +173,11 @@ def test_each_function_has_its_own_role_reserved_concurrency_arm64(
     translated: dict[str, Any],
 ) -> None:
     functions = _of_type(translated, "AWS::Lambda::Function")
-    roles = [f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions.values()]
-    assert len(set(roles)) == len(functions) == 4
+    roles = {name: f["Properties"]["Role"]["Fn::GetAtt"][0] for name, f in functions.items()}
+    # The scheduled reconcile runs in the backoffice role (PayPal's secret, the ledger, no
+    # card data); every other function has its own.
+    assert roles.pop("ReconcileFunction") == "BackofficeRole"
+    assert len(set(roles.values())) == len(roles) == 4
     for name, function in functions.items():
         properties = function["Properties"]
         assert properties["Architectures"] == ["arm64"], name
@@ -253,7 +256,7 @@ def test_the_console_files_reach_the_backoffice_without_the_authorizer() -> None
         assert any(pattern.match(template) for pattern in patterns.values()), template
     for path, pattern in patterns.items():
         assert any(pattern.match(template) for template in served), path
-    # The only public operations are the console's and the two service ones.
+    # The only public operations are the console's, the two service ones and the webhook.
     public = {
         (path, method)
         for path, item in api["paths"].items()
@@ -261,7 +264,9 @@ def test_the_console_files_reach_the_backoffice_without_the_authorizer() -> None
         if operation["security"] == []
     }
     expected = {"/", "/console/{file}", "/health", "/openapi.json"}
-    assert public == {(path, "get") for path in expected}
+    # PayPal's webhook: no authorizer (PayPal has no operator key), behind the WAF, and
+    # believed only once PayPal verifies the delivery (tests/webhooks).
+    assert public == {(path, "get") for path in expected} | {("/v1/webhooks/paypal", "post")}
     assert not set(FUNCTIONS) & {operation_id for operation_id, _ in STATIC.values()}
 
 
@@ -294,3 +299,15 @@ def test_every_key_rotates(translated: dict[str, Any]) -> None:
     keys = _of_type(translated, "AWS::KMS::Key")
     assert len(keys) == 2
     assert all(key["Properties"]["EnableKeyRotation"] is True for key in keys.values())
+
+
+def test_reconcile_runs_on_a_schedule_in_the_backoffice_role(translated: dict[str, Any]) -> None:
+    (rule,) = _of_type(translated, "AWS::Events::Rule").values()
+    assert rule["Properties"]["ScheduleExpression"] == "rate(15 minutes)"
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["ReconcileFunction", "Arn"]}
+    function = translated["Resources"]["ReconcileFunction"]["Properties"]
+    assert function["Handler"] == "cardline.lambda_reconcile.handler"
+    assert function["Role"] == {"Fn::GetAtt": ["BackofficeRole", "Arn"]}
+    # Its repairs are audit events on stdout: the projector's subscription must see them.
+    assert function["LoggingConfig"]["LogGroup"] == {"Ref": "BackofficeLogGroup"}

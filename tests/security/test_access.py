@@ -28,7 +28,8 @@ from cardline.cde.http.throttle import (
 from cardline.local import AUDIT_FILE, LocalStack, build_local
 from tests.conftest import Running
 
-PUBLIC = {("GET", "/health"), ("GET", "/openapi.json")}
+WEBHOOK = "/v1/webhooks/paypal"
+PUBLIC = {("GET", "/health"), ("GET", "/openapi.json"), ("POST", WEBHOOK)}
 BAD_CREDENTIALS = [
     None,
     "Bearer",
@@ -97,10 +98,25 @@ def test_every_guarded_route_refuses_missing_and_invalid_credentials(
 
 def test_the_public_routes_answer_without_credentials(stack: LocalStack) -> None:
     for route in stack.app.routes:
-        if route.authenticated:
+        if route.authenticated or route.template == WEBHOOK:
             continue
         answer = stack.app.handle(Request(method="GET", path=_concrete(route)))
         assert answer.status == 200, route.template
+
+
+def test_the_paypal_webhook_needs_no_key_but_believes_only_what_paypal_verifies(
+    stack: LocalStack,
+) -> None:
+    # Its credential is PayPal's verification of the delivery (tests/webhooks): without
+    # one, a caller with or without an operator key is refused, and nothing is recorded.
+    for credential in (None, "Bearer not-a-key"):
+        headers = {"content-type": "application/json"}
+        if credential is not None:
+            headers["authorization"] = credential
+        request = Request("POST", WEBHOOK, headers=headers, body=b'{"id": "WH-1"}')
+        answer = stack.app.handle(request)
+        assert answer.status == 400
+        assert json.loads(answer.body)["code"] == "webhook_not_verified"
 
 
 def test_repeated_bad_keys_are_slowed_audited_in_aggregate_and_never_block_a_good_key(

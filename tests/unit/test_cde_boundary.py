@@ -28,14 +28,17 @@ def _cde_modules() -> dict[str, object]:
 
 
 def _hinted_names(value: object) -> set[str]:
-    """The words of ``value``'s annotations (its ``__init__``'s for a class), unevaluated:
-    the charge path imports its typing names only for the checker."""
-    target = value.__init__ if inspect.isclass(value) else value  # type: ignore[misc]
-    try:
-        annotations = inspect.get_annotations(target)
-    except TypeError:  # a slot wrapper: object.__init__
-        return set()
-    return {word for hint in annotations.values() for word in re.findall(r"\w+", str(hint))}
+    """The words of ``value``'s annotations (a class's fields and its ``__init__``'s),
+    unevaluated: the charge path imports its typing names only for the checker."""
+    targets = [value, value.__init__] if inspect.isclass(value) else [value]  # type: ignore[misc]
+    words = set()
+    for target in targets:
+        try:
+            annotations = inspect.get_annotations(target)
+        except TypeError:  # a slot wrapper: object.__init__
+            continue
+        words |= {word for hint in annotations.values() for word in re.findall(r"\w+", str(hint))}
+    return words
 
 
 def card_data_names() -> set[tuple[str, str]]:

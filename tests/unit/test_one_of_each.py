@@ -62,10 +62,12 @@ def test_json_is_encoded_by_the_one_encoding_module() -> None:
 
 def test_audit_events_are_written_through_audit_record() -> None:
     # reconcile.py folds a would-be event into a refund row to see whether the ledger takes
-    # a repair: an event never written, so not one audit.record makes.
+    # a repair, and ledger/states.py reads a webhook event as the payment or refund event it
+    # amounts to, to fold it: events never written, so not ones audit.record makes.
     built = _hits(r"\bAuditEvent\(", "cde/audit.py")
-    assert [where.split(":")[0] for where in built] == ["reconcile.py"]
+    assert [where.split(":")[0] for where in built] == ["ledger/states.py", "reconcile.py"]
     assert "fold_refund(row, event)" in _sources()["reconcile.py"]
+    assert "return AuditEvent(" in _sources()["ledger/states.py"]
     handed = _hits(r"\.emit\((audit\.)?AuditEvent\(|\.emit\(\w+\.event\(")
     assert handed == []
 

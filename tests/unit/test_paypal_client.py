@@ -46,9 +46,11 @@ from cardline.cde.paypal import (
 )
 from tests.cards import CVV, VISA, future_expiry
 from tests.leakscan import spellings
+from tests.webhooks.deliveries import WEBHOOK_ID, deliver, verdict
 
 ORDERS = "/v2/checkout/orders"
 TOKEN = "/v1/oauth2/token"
+VERIFY = "/v1/notifications/verify-webhook-signature"
 
 
 # --------------------------------------------------------------------------- the fake PayPal
@@ -299,6 +301,8 @@ class FakePayPal:
             return Reply(201, refund)
         if method == "GET" and path.startswith("/v2/payments/"):
             return self._stored(parts[-1])
+        if method == "POST" and path == VERIFY:
+            return Reply(200, {"verification_status": verdict(body)})
         return Reply(404, error_body("RESOURCE_NOT_FOUND", "INVALID_RESOURCE_ID"))
 
     def _stored(self, key: str) -> Reply:
@@ -1443,3 +1447,67 @@ def test_request_bodies_do_not_show_in_reprs() -> None:
     payload = _order_payload(usd(), visa(), "CAPTURE", None, None, None)
     assert VISA.encode() in payload.data
     assert _leaks(repr(payload)) == []
+
+
+# --------------------------------------------------------------------------- webhook verification
+
+
+def _verify_body(webhook_id: str = WEBHOOK_ID) -> bytes:
+    """A verify request around a delivery's raw bytes, as ``Delivery`` builds it."""
+    from cardline.webhooks.notification import read_delivery
+    from tests.webhooks.samples import event
+
+    headers, body = deliver(event("PAYMENT.CAPTURE.COMPLETED"))
+    return read_delivery(headers, body).verification_request(webhook_id)
+
+
+def test_verify_webhook_signature_sends_the_bytes_it_is_given(
+    client: PayPalClient, fake: FakePayPal
+) -> None:
+    body = _verify_body()
+    assert client.verify_webhook_signature(body) is True
+    (sent,) = fake.api_requests(VERIFY)
+    assert sent.method == "POST"
+    assert sent.body == body
+    assert sent.headers["content-type"] == "application/json"
+
+
+def test_verify_webhook_signature_is_false_on_failure_and_on_a_refusal(
+    client: PayPalClient, fake: FakePayPal
+) -> None:
+    assert client.verify_webhook_signature(_verify_body("ANOTHERWEBHOOK")) is False
+    fake.script.append(Reply(400, error_body("VALIDATION_ERROR", "INVALID_PARAMETER_SYNTAX")))
+    assert client.verify_webhook_signature(_verify_body()) is False
+    fake.script.append(Reply(200, {"verification_status": "success"}))  # only SUCCESS is
+    assert client.verify_webhook_signature(_verify_body()) is False
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        [Reply(500, error_body("INTERNAL_SERVER_ERROR"))] * 3,
+        [Reply(503)] * 3,
+        [Hang(0.6)] * 3,
+        [Reply(200, b"<html>")],
+    ],
+    ids=["500", "503", "timeout", "unreadable"],
+)
+def test_verify_webhook_signature_raises_when_paypal_gives_no_answer(
+    make_client: Callable[..., PayPalClient], fake: FakePayPal, answers: list[Action]
+) -> None:
+    client = make_client(max_attempts=3, timeout=0.3)
+    fake.script += answers
+    with pytest.raises(GatewayError):
+        client.verify_webhook_signature(_verify_body())
+
+
+def test_create_webhook_subscribes_a_url_and_returns_its_id(
+    client: PayPalClient, fake: FakePayPal
+) -> None:
+    fake.script.append(Reply(201, {"id": "0EH40505U7160970P", "url": "http://x/"}))
+    assert client.create_webhook("http://x/", ["PAYMENT.CAPTURE.COMPLETED"]) == "0EH40505U7160970P"
+    (sent,) = fake.api_requests("/v1/notifications/webhooks")
+    assert json.loads(sent.body) == {
+        "url": "http://x/",
+        "event_types": [{"name": "PAYMENT.CAPTURE.COMPLETED"}],
+    }

@@ -43,6 +43,7 @@ def _text(value: object) -> str:
 
 PAYMENT = "payment"
 REFUND = "refund"
+WEBHOOK = "webhook"  # a verified PayPal webhook event (cardline.webhooks)
 AUTH_FAILURE = "auth_failure"
 OPERATOR_ADDED = "operator_added"
 OPERATOR_REVOKED = "operator_revoked"
@@ -63,18 +64,6 @@ class AuditEvent(FrozenValue):
     """One audit record. ``details`` holds masked, card-free facts only. Immutable."""
 
     # ``_details_json``: ``details`` already encoded by the caller, or None; not a field.
-    __slots__ = (
-        "_details_json",
-        "details",
-        "event_id",
-        "operator",
-        "origin",
-        "outcome",
-        "resource",
-        "time",
-        "type",
-    )
-    _fields = ("type", "operator", "outcome", "origin", "resource", "details", "event_id", "time")
 
     type: str
     operator: str
@@ -185,12 +174,15 @@ def record(
     resource: str,
     details: Mapping[str, Any] | None = None,
     details_json: str | None = None,
+    event_id: str | None = None,
 ) -> AuditEvent:
-    """Write one audit event: build it (a new ``event_id``, the time now) and hand it to
-    ``sink``, whose failure is the caller's to handle. Every event cardline writes is
-    made here; the event written is returned."""
+    """Write one audit event: build it (a new ``event_id`` unless one is given, the time
+    now) and hand it to ``sink``, whose failure is the caller's to handle. Every event
+    cardline writes is made here; the event written is returned. An ``event_id`` is given
+    only for an event that another system may report twice (a PayPal webhook redelivered):
+    each report is written, and the ledger applies the id once."""
     event = AuditEvent(
-        type, operator, outcome, origin, resource, details, details_json=details_json
+        type, operator, outcome, origin, resource, details, event_id, details_json=details_json
     )
     sink.emit(event)
     return event

@@ -215,9 +215,6 @@ def detect_brand(digits: str) -> Brand | None:
 class Expiry(FrozenValue):
     """A card's expiry month; the card is valid through the last day of that month."""
 
-    __slots__ = ("month", "year")
-    _fields = ("year", "month")
-
     year: int
     month: int
 

@@ -40,7 +40,7 @@ from cardline.cde.values import FrozenValue, Value
 TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from typing import Any
+    from typing import Any, ClassVar
 
     from cardline.cde.paypal import ChargeOutcome, PayPalClient
 
@@ -56,48 +56,16 @@ DUPLICATE_INVOICE = "DUPLICATE_INVOICE_ID"
 class PaymentRequest(Value):
     """A validated request to charge a card. Holds the Card only for this request's life."""
 
-    __slots__ = ("card", "intent", "money", "reference")
-    _fields = ("money", "card", "reference", "intent")
-
-    def __init__(
-        self, money: Money, card: Card, reference: str | None, intent: str = "CAPTURE"
-    ) -> None:
-        self.money = money
-        self.card = card
-        self.reference = reference
-        self.intent = intent
-
-
-_RECEIPT_FIELDS = (
-    "id",
-    "status",
-    "amount",
-    "currency",
-    "brand",
-    "last4",
-    "operator",
-    "created_at",
-    "reference",
-    "decline_code",
-    "decline_reason",
-    "message",
-    "retryable",
-    "intent",
-    "paypal_order_id",
-    "paypal_capture_id",
-    "paypal_authorization_id",
-)
+    money: Money
+    card: Card
+    reference: str | None
+    intent: str = "CAPTURE"
 
 
 class Receipt(FrozenValue):
     """What the agent sees: masked card, outcome, PayPal's ids. Never the PAN or CVV.
 
     Immutable; every field is a str, a bool or None."""
-
-    # ``_json``: the encoded receipt, made once (the API's answer and the audit event's
-    # details are the same bytes); not a field.
-    __slots__ = (*sorted(_RECEIPT_FIELDS), "_json")
-    _fields = _RECEIPT_FIELDS
 
     id: str
     status: str
@@ -107,60 +75,22 @@ class Receipt(FrozenValue):
     last4: str
     operator: str
     created_at: str
-    reference: str | None
-    decline_code: str | None
-    decline_reason: str | None
-    message: str | None
-    retryable: bool
-    intent: str
-    paypal_order_id: str | None
-    paypal_capture_id: str | None
-    paypal_authorization_id: str | None
-    _json: str | None
-
-    def __init__(
-        self,
-        id: str,
-        status: str,
-        amount: str,
-        currency: str,
-        brand: str,
-        last4: str,
-        operator: str,
-        created_at: str,
-        reference: str | None = None,
-        decline_code: str | None = None,
-        decline_reason: str | None = None,
-        message: str | None = None,
-        retryable: bool = False,
-        intent: str = "CAPTURE",
-        paypal_order_id: str | None = None,
-        paypal_capture_id: str | None = None,
-        paypal_authorization_id: str | None = None,
-    ) -> None:
-        _set = object.__setattr__
-        _set(self, "id", id)
-        _set(self, "status", status)
-        _set(self, "amount", amount)
-        _set(self, "currency", currency)
-        _set(self, "brand", brand)
-        _set(self, "last4", last4)
-        _set(self, "operator", operator)
-        _set(self, "created_at", created_at)
-        _set(self, "reference", reference)
-        _set(self, "decline_code", decline_code)
-        _set(self, "decline_reason", decline_reason)
-        _set(self, "message", message)
-        _set(self, "retryable", retryable)
-        _set(self, "intent", intent)
-        _set(self, "paypal_order_id", paypal_order_id)
-        _set(self, "paypal_capture_id", paypal_capture_id)
-        _set(self, "paypal_authorization_id", paypal_authorization_id)
-        _set(self, "_json", None)
+    reference: str | None = None
+    decline_code: str | None = None
+    decline_reason: str | None = None
+    message: str | None = None
+    retryable: bool = False
+    intent: str = "CAPTURE"
+    paypal_order_id: str | None = None
+    paypal_capture_id: str | None = None
+    paypal_authorization_id: str | None = None
+    # The encoded receipt, made once (the API's answer and the audit event's details are
+    # the same bytes) and kept on the instance; not a field.
+    _json: ClassVar[str | None] = None
 
     def to_dict(self) -> dict[str, Any]:
         """The receipt as a new dict, fields in order (the API's answer, the audit details)."""
-        return dict(zip(_RECEIPT_FIELDS, self._values(), strict=True))
+        return dict(zip(self._fields, self._values(), strict=True))
 
     def to_json(self, as_dict: dict[str, Any] | None = None) -> str:
         """``to_dict()`` (or ``as_dict``, a ``to_dict()`` the caller already made) as

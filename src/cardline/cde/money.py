@@ -86,9 +86,6 @@ class Money(FrozenValue):
     quantized to the currency's places. Use :func:`parse_money` for input.
     """
 
-    __slots__ = ("amount", "currency")
-    _fields = ("amount", "currency")
-
     amount: Decimal
     currency: str
 

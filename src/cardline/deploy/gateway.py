@@ -43,6 +43,8 @@ FUNCTIONS = {
     "refundPayment": "BackofficeFunction",
     "health": "BackofficeFunction",
     "openapi": "BackofficeFunction",
+    # No authorizer (the document gives it no security): PayPal calls it, behind the WAF.
+    "receivePayPalWebhook": "BackofficeFunction",
 }
 # Served by `cardline serve` only. The IVR routes stand in locally for Amazon Connect,
 # which invokes the ivr function directly on AWS (not through this API).

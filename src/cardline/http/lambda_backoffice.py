@@ -42,16 +42,29 @@ def _build() -> App:
 
         path = environ.get("CARDLINE_LEDGER_PATH", "/tmp/cardline-ledger.sqlite3")  # noqa: S108
         ledger = SqliteLedger(path)
-    refunder = Refunder(PayPalClient(config), ledger, _sink)
+    from cardline.http.webhook_route import webhook_route
+
+    paypal = PayPalClient(config)
+    refunder = Refunder(paypal, ledger, _sink)
     mode = "live" if config.base_url == PayPalConfig.LIVE_URL else "sandbox"
     names: OperatorNames = NoOperatorNames()
     if environ.get("CARDLINE_OPERATOR_POOL_ID"):
         names = CognitoOperatorNames(environ["CARDLINE_OPERATOR_POOL_ID"])
     routes = backoffice_routes(lambda: ledger, lambda: refunder, mode, lambda: names)
+    # PAYPAL_WEBHOOK_ID: in the PayPal secret (or the environment); without it every
+    # delivery is refused, and audited.
+    webhook_id = environ.get("PAYPAL_WEBHOOK_ID") or None
+    apps: list[App] = []
+    routes.append(
+        webhook_route(
+            lambda: paypal, lambda: ledger, _sink, lambda: webhook_id, lambda: apps[0].failures
+        )
+    )
     cognito = CognitoSignIn.from_env(os.environ)
     if cognito is not None:
         routes.extend(console_routes(cognito))
-    return App.on_lambda(routes, _sink)
+    apps.append(App.on_lambda(routes, _sink))
+    return apps[0]
 
 
 _function = LambdaFunction(_build)

@@ -15,6 +15,7 @@ PAYMENT_STATUSES = (
     "unknown",
     "partially_refunded",
     "refunded",
+    "reversed",
 )
 
 
@@ -35,6 +36,11 @@ class Ledger(Protocol):
 
     def get_payment(self, payment_id: str) -> dict[str, Any] | None:
         """The payment as served, by its id (or the legacy form of it), or None."""
+        ...
+
+    def find_by_paypal_id(self, paypal_id: str) -> dict[str, Any] | None:
+        """The payment as served whose PayPal order, capture or authorization id is
+        ``paypal_id``, or None (how a PayPal webhook event finds its payment)."""
         ...
 
     def get_refund(self, refund_id: str) -> dict[str, Any] | None:

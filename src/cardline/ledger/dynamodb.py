@@ -11,6 +11,8 @@ Items (``pk``, ``sk``):
 - ``PAY#<id>``, ``REFUND#<refund id>``: a refund row.
 - ``REFUND#<refund id>``, ``REFUND``: which payment the refund id belongs to (a refund id
   is global: it is made from the operator and the key).
+- ``PAYPAL#<PayPal order, capture or authorization id>``, ``PAYPAL``: which payment the
+  PayPal id belongs to (how a webhook event finds its payment), written with the payment.
 - ``EVENT#<event id>``, ``EVENT``: the event was applied. Written in the same transaction
   as the rows it produced, on condition that it does not exist yet: a replayed event
   changes nothing, which makes the projection idempotent by event id.
@@ -27,7 +29,7 @@ from typing import Any
 
 from cardline.cde.audit import AuditEvent
 from cardline.ledger import Page
-from cardline.ledger.projector import is_projected
+from cardline.ledger.projector import projected
 from cardline.ledger.search import Search
 from cardline.ledger.sqlite import decode_cursor, encode_cursor
 from cardline.ledger.states import (
@@ -47,6 +49,7 @@ BY_TIME = "by_time"
 BY_STATUS = "by_status"
 _ALL_PAYMENTS = "PAYMENTS"
 _MAX_RACES = 8
+_PAYPAL_IDS = ("paypal_order_id", "paypal_capture_id", "paypal_authorization_id")
 _SEARCH_READ = 200  # items per query page while a search skips what it does not match
 
 
@@ -84,8 +87,10 @@ class DynamoDbLedger:
             {"pk": f"EVENT#{event.event_id}", "sk": "EVENT", "applied_at": event.time},
             "attribute_not_exists(pk)",
         )
-        if not is_projected(event):
+        change = projected(event)
+        if change is None:
             return self._transact([marker])
+        event = change
         payment_id = current_id(event.resource)
         payment_item = self._item(f"PAY#{payment_id}", "PAYMENT")
         existing = _payment_of(payment_item)
@@ -94,7 +99,8 @@ class DynamoDbLedger:
             if row is None:
                 return self._transact([marker])
             row = with_refunds(row, self._refunds(payment_id))
-            return self._transact([marker, self._payment_put(row, payment_item)])
+            links = self._paypal_links(row, existing)
+            return self._transact([marker, self._payment_put(row, payment_item), *links])
         refund_id = event.details.get("id")
         earlier: dict[str, Any] | None = None
         if isinstance(refund_id, str):
@@ -133,6 +139,16 @@ class DynamoDbLedger:
             "by_status_sk": order,
         }
         return self._versioned_put(item, existing)
+
+    def _paypal_links(
+        self, row: Mapping[str, Any], existing: Mapping[str, Any] | None
+    ) -> list[dict[str, Any]]:
+        """The ``PAYPAL#`` items for the PayPal ids ``row`` has and ``existing`` had not."""
+        return [
+            self._put({"pk": f"PAYPAL#{row[name]}", "sk": "PAYPAL", "payment_id": row["id"]})
+            for name in _PAYPAL_IDS
+            if row.get(name) and row.get(name) != (existing or {}).get(name)
+        ]
 
     def _versioned_put(
         self, item: Mapping[str, Any], existing: Mapping[str, Any] | None
@@ -181,6 +197,10 @@ class DynamoDbLedger:
     def get_payment(self, payment_id: str) -> dict[str, Any] | None:
         found = _payment_of(self._item(f"PAY#{current_id(payment_id)}", "PAYMENT"))
         return public_payment(found) if found is not None else None
+
+    def find_by_paypal_id(self, paypal_id: str) -> dict[str, Any] | None:
+        link = self._item(f"PAYPAL#{paypal_id}", "PAYPAL")
+        return self.get_payment(str(link["payment_id"])) if link else None
 
     def get_refund(self, refund_id: str) -> dict[str, Any] | None:
         refund_id = current_id(refund_id)

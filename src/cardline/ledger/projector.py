@@ -13,14 +13,23 @@ from typing import Any
 
 from cardline.cde import audit
 from cardline.cde.audit import AuditEvent
-from cardline.ledger.states import PAYMENT_COLUMNS, REFUND_COLUMNS
+from cardline.ledger.states import PAYMENT_COLUMNS, REFUND_COLUMNS, ledger_event
 
-__all__ = ["PAYMENT_COLUMNS", "REFUND_COLUMNS", "is_projected", "rebuild"]
+__all__ = ["PAYMENT_COLUMNS", "REFUND_COLUMNS", "is_projected", "projected", "rebuild"]
 
 
 def is_projected(event: AuditEvent) -> bool:
-    """Only payment and refund events shape the ledger; the rest stay in the audit log."""
-    return event.type in {audit.PAYMENT, audit.REFUND}
+    """Only payment, refund and webhook events shape the ledger; the rest stay in the
+    audit log."""
+    return event.type in {audit.PAYMENT, audit.REFUND, audit.WEBHOOK}
+
+
+def projected(event: AuditEvent) -> AuditEvent | None:
+    """The payment or refund event ``event`` is folded as (a webhook event read as what
+    it amounts to: :func:`cardline.ledger.states.ledger_event`), or None for none."""
+    if event.type == audit.WEBHOOK:
+        return ledger_event(event)
+    return event if is_projected(event) else None
 
 
 def rebuild(ledger: Any, events: Iterable[AuditEvent]) -> tuple[int, int]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from cardline.cde.audit import AuditEvent
 from cardline.ledger import Page
-from cardline.ledger.projector import is_projected
+from cardline.ledger.projector import projected
 from cardline.ledger.search import Search
 from cardline.ledger.states import (
     PAYMENT_COLUMNS,
@@ -26,7 +26,7 @@ from cardline.sqlite_files import open_sqlite
 
 # Bumped when a column is added: an older file is dropped and rebuilt from the audit log
 # (the ledger is a view of it; `cardline serve` replays the audit file at start).
-_SCHEMA_VERSION = 2
+_SCHEMA_VERSION = 3
 _DROP = """
 DROP TABLE IF EXISTS applied_events;
 DROP TABLE IF EXISTS payments;
@@ -39,16 +39,20 @@ CREATE TABLE IF NOT EXISTS payments (
     id TEXT PRIMARY KEY, status TEXT NOT NULL, amount TEXT, currency TEXT, brand TEXT,
     last4 TEXT, reference TEXT, operator TEXT, intent TEXT, decline_code TEXT,
     decline_reason TEXT, message TEXT, paypal_order_id TEXT, paypal_capture_id TEXT,
-    paypal_authorization_id TEXT, refunded_amount TEXT, created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL, outcome TEXT
+    paypal_authorization_id TEXT, refunded_amount TEXT, reversed_amount TEXT, dispute_id TEXT,
+    dispute_status TEXT, dispute_reason TEXT, dispute_due_date TEXT, dispute_outcome TEXT,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, outcome TEXT, dispute_rank TEXT
 );
 CREATE INDEX IF NOT EXISTS payments_by_time ON payments (created_at DESC, id DESC);
 CREATE TABLE IF NOT EXISTS refunds (
     id TEXT PRIMARY KEY, payment_id TEXT NOT NULL, status TEXT, amount TEXT, currency TEXT,
-    operator TEXT, paypal_refund_id TEXT, created_at TEXT NOT NULL, fingerprint TEXT,
-    outcome TEXT, updated_at TEXT
+    operator TEXT, paypal_refund_id TEXT, kind TEXT, created_at TEXT NOT NULL,
+    fingerprint TEXT, outcome TEXT, updated_at TEXT
 );
 CREATE INDEX IF NOT EXISTS refunds_by_payment ON refunds (payment_id, created_at);
+CREATE INDEX IF NOT EXISTS payments_by_capture ON payments (paypal_capture_id);
+CREATE INDEX IF NOT EXISTS payments_by_order ON payments (paypal_order_id);
+CREATE INDEX IF NOT EXISTS payments_by_authorization ON payments (paypal_authorization_id);
 """
 
 
@@ -103,8 +107,9 @@ class SqliteLedger:
                     "INSERT OR IGNORE INTO applied_events VALUES (?, ?)",
                     (event.event_id, event.time),
                 ).rowcount
-                if inserted and is_projected(event):
-                    self._project(event)
+                change = projected(event) if inserted else None
+                if change is not None:
+                    self._project(change)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -157,6 +162,15 @@ class SqliteLedger:
         with self._lock:
             found = self._payment(current_id(payment_id))
         return public_payment(found) if found is not None else None
+
+    def find_by_paypal_id(self, paypal_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            found = self._db.execute(
+                "SELECT * FROM payments WHERE paypal_capture_id = ? OR paypal_order_id = ?"
+                " OR paypal_authorization_id = ? ORDER BY created_at LIMIT 1",
+                (paypal_id, paypal_id, paypal_id),
+            ).fetchone()
+        return public_payment(dict(found)) if found is not None else None
 
     def get_refund(self, refund_id: str) -> dict[str, Any] | None:
         with self._lock:

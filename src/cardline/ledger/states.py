@@ -27,6 +27,20 @@ completed refund. A payment's refunded amount is the sum of its ``COMPLETED`` an
 from its refund rows whenever either changes, and its status follows: ``refunded``,
 ``partially_refunded`` or the outcome.
 
+Reversals. Money PayPal took back (``PAYMENT.CAPTURE.REVERSED``, or a reversal reconcile
+finds) is a refund row of ``kind`` ``reversal``, ranked like any refund; it counts in the
+payment's ``refunded_amount`` (no refund can take it again) and alone in its
+``reversed_amount``, and a payment with a reversal is ``reversed``.
+
+Disputes. A payment shows one dispute (``dispute_*`` columns): the one whose latest event
+ranks highest by (created < updated < resolved, the event's time, the dispute id), its
+fields filled in from earlier events of the same dispute.
+
+Webhooks. A verified PayPal webhook event is recorded as a ``webhook`` audit event naming
+the payment it was matched to; :func:`ledger_event` reads it as the payment or refund event
+it amounts to (a capture's new status, a refund or reversal, a dispute), folded by the same
+rules.
+
 Every rule is a maximum, a minimum or a fill-in, so replaying the audit log, delivering an
 event twice or delivering events out of order gives the same rows (for the events
 cardline writes: two events of equal rank that disagree keep the first).
@@ -48,14 +62,17 @@ from cardline.cde.audit import AuditEvent
 from cardline.cde.confirmation import confirmation_code
 
 __all__ = [
+    "DISPUTE_COLUMNS",
     "PAYMENT_COLUMNS",
     "PUBLIC_PAYMENT_COLUMNS",
     "PUBLIC_REFUND_COLUMNS",
     "REFUNDED",
     "REFUND_COLUMNS",
+    "REVERSAL",
     "current_id",
     "fold_payment",
     "fold_refund",
+    "ledger_event",
     "payment_outcome",
     "public_payment",
     "public_refund",
@@ -81,11 +98,25 @@ PUBLIC_PAYMENT_COLUMNS = (
     "paypal_capture_id",
     "paypal_authorization_id",
     "refunded_amount",
+    "reversed_amount",
+    "dispute_id",
+    "dispute_status",
+    "dispute_reason",
+    "dispute_due_date",
+    "dispute_outcome",
     "created_at",
     "updated_at",
 )
-# ``outcome``: the ranked outcome the status came from (kept, never served).
-PAYMENT_COLUMNS = (*PUBLIC_PAYMENT_COLUMNS, "outcome")
+# ``outcome``: the ranked outcome the status came from; ``dispute_rank``: the order key of
+# the dispute shown (both kept, never served).
+PAYMENT_COLUMNS = (*PUBLIC_PAYMENT_COLUMNS, "outcome", "dispute_rank")
+DISPUTE_COLUMNS = (
+    "dispute_id",
+    "dispute_status",
+    "dispute_reason",
+    "dispute_due_date",
+    "dispute_outcome",
+)
 
 PUBLIC_REFUND_COLUMNS = (
     "id",
@@ -95,6 +126,7 @@ PUBLIC_REFUND_COLUMNS = (
     "currency",
     "operator",
     "paypal_refund_id",
+    "kind",
     "created_at",
 )
 # ``fingerprint``: of the refund request, to refuse a key reused for another one;
@@ -123,12 +155,15 @@ _PAYMENT_FACTS = tuple(
         "status",
         "operator",
         "refunded_amount",
+        "reversed_amount",
         "created_at",
         "updated_at",
         *_PAYMENT_OUTCOME_FIELDS,
+        *DISPUTE_COLUMNS,
     }
 )
-_REFUND_FACTS = ("amount", "currency", "paypal_refund_id")
+_REFUND_FACTS = ("amount", "currency", "paypal_refund_id", "kind")
+REVERSAL = "reversal"
 _RECONCILER = "reconcile"  # reconcile's operator: any agent's name is better
 _LEGACY_ID = re.compile(r"(pay|ref)_([0-9a-f]{24})")
 _LETTERS = frozenset(ids.ALPHABET)
@@ -151,7 +186,7 @@ def payment_outcome(details: Mapping[str, Any]) -> str | None:
     """The ranked outcome a payment event reports, or None when it changes nothing
     (``rejected``: a key reused for another request; a status this ledger does not know)."""
     status = details.get("status", "unknown")
-    if status in ("partially_refunded", "refunded"):
+    if status in ("partially_refunded", "refunded", "reversed"):
         return "approved"
     if status == "failed" and "error" in details and not _reconciled(details):
         return "attempt_failed"
@@ -171,7 +206,7 @@ def _payment_outcome_of(row: Mapping[str, Any]) -> str:
     if isinstance(outcome, str) and outcome in _PAYMENT_RANK:
         return outcome
     status = row.get("status")
-    if status in ("partially_refunded", "refunded"):
+    if status in ("partially_refunded", "refunded", "reversed"):
         return "approved"
     if status == "failed":
         return "attempt_failed"  # the weakest reading of a row written without an outcome
@@ -216,6 +251,8 @@ def fold_payment(existing: Mapping[str, Any] | None, event: AuditEvent) -> dict[
     """The payment row after payment ``event`` (its refunded amount and status still to be
     set by :func:`with_refunds`), or None when the event changes nothing."""
     details = event.details
+    if "dispute_id" in details:
+        return _fold_dispute(existing, event)
     outcome = payment_outcome(details)
     if outcome is None:
         return None
@@ -238,6 +275,32 @@ def fold_payment(existing: Mapping[str, Any] | None, event: AuditEvent) -> dict[
         (existing or {}).get("created_at"), details.get("created_at") or event.time
     )
     row["updated_at"] = _latest((existing or {}).get("updated_at"), event.time)
+    return row
+
+
+_DISPUTE_STAGE = {"created": 0, "updated": 1, "resolved": 2}
+
+
+def _fold_dispute(existing: Mapping[str, Any] | None, event: AuditEvent) -> dict[str, Any] | None:
+    """The payment row after a dispute event; None when there is no row yet (a dispute
+    alone does not make a payment) or the event is not one."""
+    details = event.details
+    stage = _DISPUTE_STAGE.get(str(details.get("dispute_stage")))
+    if existing is None or stage is None or not isinstance(details.get("dispute_id"), str):
+        return None
+    row = dict(existing)
+    rank = f"{stage}|{details.get('event_time') or ''}|{details['dispute_id']}"
+    same = row.get("dispute_id") == details["dispute_id"]
+    if rank > str(row.get("dispute_rank") or ""):
+        row["dispute_rank"] = rank
+        for column in DISPUTE_COLUMNS:
+            value = details.get(column)
+            row[column] = value if value is not None or not same else row.get(column)
+    elif same:
+        for column in DISPUTE_COLUMNS:
+            if row.get(column) is None:
+                row[column] = details.get(column)
+    row["updated_at"] = _latest(row.get("updated_at"), event.time)
     return row
 
 
@@ -323,11 +386,15 @@ def with_refunds(
     row = dict(payment)
     refunds = list(refunds)
     total = refunded_total(refunds)
+    reversed_total = refunded_total(r for r in refunds if r.get("kind") == REVERSAL)
     row["refunded_amount"] = str(total) if total else "0"
+    row["reversed_amount"] = str(reversed_total) if reversed_total else "0"
     outcome = _payment_outcome_of(row)
     row["outcome"] = outcome
     amount = _amount(row.get("amount"))
-    if total > 0:
+    if reversed_total > 0:
+        row["status"] = "reversed"
+    elif total > 0:
         row["status"] = (
             "refunded" if amount is not None and total >= amount else ("partially_refunded")
         )
@@ -345,5 +412,71 @@ def public_payment(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def public_refund(row: Mapping[str, Any]) -> dict[str, Any]:
-    """The refund as the API serves it."""
-    return {column: row.get(column) for column in PUBLIC_REFUND_COLUMNS}
+    """The refund as the API serves it (``kind`` ``refund`` unless PayPal reversed it)."""
+    refund = {column: row.get(column) for column in PUBLIC_REFUND_COLUMNS}
+    refund["kind"] = refund["kind"] or "refund"
+    return refund
+
+
+# A capture's status in a webhook event, as the payment outcome it settles.
+_CAPTURE_OUTCOMES = {
+    "COMPLETED": "approved",
+    "PARTIALLY_REFUNDED": "approved",
+    "REFUNDED": "approved",
+    "PENDING": "pending",
+    "DECLINED": "declined",
+    "FAILED": "declined",
+}
+_CAPTURE_WORDS = {
+    "approved": "PayPal completed the capture.",
+    "pending": "PayPal holds the capture as pending; cardline follows it to its end.",
+    "declined": "PayPal declined the capture: the card was not charged.",
+}
+
+
+def ledger_event(event: AuditEvent) -> AuditEvent | None:
+    """The payment or refund event a ``webhook`` audit event amounts to (same id, time and
+    payment), or None when it changes no ledger row (an event matched to no payment, an
+    authorization's news, a type cardline does not act on)."""
+    details = event.details
+    kind = details.get("kind")
+    if not event.resource or details.get("matched") is not True:
+        return None
+    facts: dict[str, Any]
+    if kind == "capture":
+        outcome = _CAPTURE_OUTCOMES.get(str(details.get("status")))
+        if outcome is None:
+            return None
+        facts = {
+            "status": outcome,
+            "message": _CAPTURE_WORDS[outcome],
+            "decline_reason": details.get("reason") if outcome == "declined" else None,
+            "paypal_capture_id": details.get("paypal_capture_id"),
+            "paypal_order_id": details.get("paypal_order_id"),
+            "paypal_authorization_id": details.get("paypal_authorization_id"),
+        }
+        event_type = "payment"
+    elif kind in ("refund", REVERSAL):
+        facts = {
+            name: details.get(name)
+            for name in ("id", "status", "amount", "currency", "paypal_refund_id")
+        }
+        facts["kind"] = kind
+        event_type = "refund"
+    elif kind == "dispute":
+        facts = {name: details.get(name) for name in (*DISPUTE_COLUMNS, "event_time")}
+        facts["dispute_stage"] = details.get("dispute_stage")
+        event_type = "payment"
+    else:
+        return None
+    facts = {name: value for name, value in facts.items() if value is not None}
+    return AuditEvent(
+        event_type,
+        event.operator,
+        event.outcome,
+        event.origin,
+        event.resource,
+        facts,
+        event_id=event.event_id,
+        time=event.time,
+    )

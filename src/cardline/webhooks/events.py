@@ -18,6 +18,7 @@ from cardline.cde.money import Money, parse_money
 from cardline.cde.pan import contains_pan
 
 __all__ = [
+    "EVENT_TYPES",
     "AuthorizationChanged",
     "CaptureChanged",
     "CaptureRefunded",
@@ -118,6 +119,8 @@ AUTHORIZATION_EVENTS = frozenset({"PAYMENT.AUTHORIZATION.CREATED", "PAYMENT.AUTH
 DISPUTE_EVENTS = frozenset(
     {"CUSTOMER.DISPUTE.CREATED", "CUSTOMER.DISPUTE.UPDATED", "CUSTOMER.DISPUTE.RESOLVED"}
 )
+# Every event type cardline acts on: what its webhook subscription asks for.
+EVENT_TYPES = CAPTURE_EVENTS | REFUND_EVENTS | AUTHORIZATION_EVENTS | DISPUTE_EVENTS
 CAPTURE_STATUSES = frozenset(
     {"COMPLETED", "DECLINED", "PARTIALLY_REFUNDED", "PENDING", "REFUNDED", "FAILED"}
 )
@@ -274,7 +277,7 @@ def read_event(event: Mapping[str, Any]) -> Fact:
     """The fact a verified event reports; raises ``InvalidRequest`` if an event of a type
     cardline acts on does not have the fields PayPal's documents give it."""
     event_id, event_type = str(event["id"]), str(event["event_type"])
-    if event_type in CAPTURE_EVENTS | REFUND_EVENTS | AUTHORIZATION_EVENTS | DISPUTE_EVENTS:
+    if event_type in EVENT_TYPES:
         resource = _object(event.get("resource"), "resource")
     else:
         return Ignored(event_id=event_id, event_type=event_type)

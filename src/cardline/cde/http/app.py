@@ -43,21 +43,21 @@ log = logging.getLogger("cardline.http")
 class Call(Value):
     """What a route handler receives: the request, its path parameters, who is calling."""
 
-    __slots__ = ("operator", "params", "request")
-    _fields = ("request", "params", "operator")
-
-    def __init__(self, request: Request, params: dict[str, str], operator: str) -> None:
-        self.request = request
-        self.params = params
-        self.operator = operator
+    request: Request
+    params: dict[str, str]
+    operator: str
 
 
 class Route(Value):
     """A method and path template (``{name}`` parts match one id-like segment) and the
     handler answering them; ``pattern`` is the template compiled."""
 
-    __slots__ = ("authenticated", "handler", "method", "pattern", "static", "template")
-    _fields = ("method", "template", "handler", "authenticated", "static", "pattern")
+    method: str
+    template: str
+    handler: Handler
+    authenticated: bool
+    static: bool
+    pattern: re.Pattern[str]
 
     def __init__(
         self,
@@ -142,6 +142,12 @@ class App:
             throttle=FailureThrottle(max_delay=0.0),
             failures=EachFailure(sink),
         )
+
+    @property
+    def failures(self) -> FailureAudit:
+        """Where failed authentication is reported (routes that refuse unauthenticated
+        callers of their own, the PayPal webhook, report there too)."""
+        return self._failures
 
     def flush(self) -> None:
         """Write the audit events held back (aggregated failed authentication); the

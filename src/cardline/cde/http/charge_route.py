@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from cardline.cde.charge import Charger, parse_payment_request
 from cardline.cde.confirmation import confirmation_code
 from cardline.cde.http.app import Call, Route
@@ -13,13 +11,13 @@ from cardline.cde.request_rules import validate_idempotency_key
 PAYMENTS_PATH = "/v1/payments"
 
 
-def payment_route(charger: Callable[[], Charger]) -> Route:
-    """The route taking a card payment; ``charger`` is called per request (lazy set-up)."""
+def payment_route(charger: Charger) -> Route:
+    """The route taking a card payment through ``charger``."""
 
     def take_payment(call: Call) -> Response:
         key = validate_idempotency_key(call.request.header("idempotency-key"))
         request = parse_payment_request(call.request.json())
-        receipt = charger().charge(
+        receipt = charger.charge(
             request, operator=call.operator, idempotency_key=key, origin=call.request.source_ip
         )
         # The receipt, and the code the agent reads back to the caller (the IVR's too).

@@ -25,7 +25,7 @@ def _build() -> App:
     from cardline.cde.charge import charger_from_environment
 
     charger = charger_from_environment(os.environ, _sink)
-    return App.on_lambda([payment_route(lambda: charger)], _sink)
+    return App.on_lambda([payment_route(charger)], _sink)
 
 
 _function = LambdaFunction(_build)

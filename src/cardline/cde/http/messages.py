@@ -31,26 +31,14 @@ SECURITY_HEADERS: Mapping[str, str] = {
 class Request(Value):
     """An HTTP request as the application sees it, whatever the host."""
 
-    __slots__ = (
-        "body",
-        "gateway_identity",
-        "headers",
-        "method",
-        "path",
-        "query",
-        "request_id",
-        "source_ip",
-    )
-    _fields = (
-        "method",
-        "path",
-        "headers",
-        "query",
-        "body",
-        "source_ip",
-        "gateway_identity",
-        "request_id",
-    )
+    method: str
+    path: str
+    headers: dict[str, str]
+    query: dict[str, str]
+    body: bytes
+    source_ip: str
+    gateway_identity: str | None
+    request_id: str
 
     def __init__(
         self,
@@ -66,8 +54,8 @@ class Request(Value):
     ) -> None:
         self.method = method
         self.path = path
-        self.headers: dict[str, str] = {} if headers is None else headers
-        self.query: dict[str, str] = {} if query is None else query
+        self.headers = {} if headers is None else headers
+        self.query = {} if query is None else query
         self.body = body
         self.source_ip = source_ip
         self.gateway_identity = gateway_identity
@@ -93,14 +81,15 @@ class Request(Value):
 class Response(Value):
     """An HTTP answer as the application gives it, whatever the host."""
 
-    __slots__ = ("body", "headers", "status")
-    _fields = ("status", "headers", "body")
+    status: int
+    headers: dict[str, str]
+    body: bytes
 
     def __init__(
         self, status: int, headers: dict[str, str] | None = None, body: bytes = b""
     ) -> None:
         self.status = status
-        self.headers: dict[str, str] = {} if headers is None else headers
+        self.headers = {} if headers is None else headers
         self.body = body
 
     def json(self) -> Any:

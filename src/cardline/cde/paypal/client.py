@@ -56,7 +56,7 @@ from cardline.cde.request_rules import INTENT_RULE, INTENTS
 TYPE_CHECKING = False  # typing stays unimported on the charge path (cold start)
 if TYPE_CHECKING:
     import random
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Mapping, Sequence
     from typing import Any
 
     from cardline.cde.card import Card
@@ -76,6 +76,8 @@ _CAPTURE = "/v2/payments/captures/{capture_id}"
 _CAPTURE_REFUND = "/v2/payments/captures/{capture_id}/refund"
 _REFUND = "/v2/payments/refunds/{refund_id}"
 _TRANSACTIONS = "/v1/reporting/transactions"
+_VERIFY_WEBHOOK = "/v1/notifications/verify-webhook-signature"
+_WEBHOOKS = "/v1/notifications/webhooks"
 _SEARCH_PAGE_SIZE = 500  # the Transaction Search maximum
 _SEARCH_MAX_PAGES = 20  # bounds one window's walk: 10,000 transactions
 
@@ -426,6 +428,34 @@ class PayPalClient:
     def get_refund(self, refund_id: str) -> dict[str, Any]:
         """``GET /v2/payments/refunds/{refund_id}``; NotFound when there is none."""
         return self._get(_REFUND, refund_id, "refund")
+
+    def verify_webhook_signature(self, body: bytes) -> bool:
+        """Ask PayPal whether a webhook delivery is genuine: ``POST
+        /v1/notifications/verify-webhook-signature`` with ``body`` sent byte for byte (the
+        request ``Delivery.verification_request`` builds around the event as it arrived).
+
+        True only for ``verification_status`` ``SUCCESS``; False for ``FAILURE`` and for a
+        request PayPal refuses (4xx: the delivery's headers are not PayPal's). Raises
+        GatewayError when PayPal gives no usable answer (unreachable, 5xx, unreadable): the
+        delivery is then neither believed nor refused, and PayPal delivers it again.
+        """
+        reply = self._call("POST", _VERIFY_WEBHOOK, _VERIFY_WEBHOOK, body=_Payload(body))
+        if 400 <= reply.status < 500 and reply.status not in (401, 403):
+            return False
+        document = self._result("POST", _VERIFY_WEBHOOK, reply, resource="verification")
+        return document.get("verification_status") == "SUCCESS"
+
+    def create_webhook(self, url: str, event_types: Sequence[str]) -> str:
+        """Subscribe ``url`` to ``event_types``: ``POST /v1/notifications/webhooks``;
+        returns the webhook id PayPal gave the subscription (what deliveries are verified
+        against)."""
+        body = _encode({"url": url, "event_types": [{"name": name} for name in event_types]})
+        reply = self._call("POST", _WEBHOOKS, _WEBHOOKS, body=body)
+        webhook = self._result("POST", _WEBHOOKS, reply, resource="webhook")
+        webhook_id = _text(webhook.get("id"))
+        if webhook_id is None:
+            raise GatewayError("PayPal's webhook subscription came without an id")
+        return webhook_id
 
     def search_transactions(self, start: str, end: str) -> list[dict[str, Any]]:
         """Every ``transaction_info`` PayPal lists between ``start`` and ``end``.

@@ -45,26 +45,6 @@ class PayPalConfig(FrozenValue):
     leaves out the client secret.
     """
 
-    __slots__ = (
-        "backoff_base",
-        "backoff_cap",
-        "base_url",
-        "client_id",
-        "client_secret",
-        "deadline",
-        "max_attempts",
-        "timeout",
-    )
-    _fields = (
-        "base_url",
-        "client_id",
-        "client_secret",
-        "timeout",
-        "max_attempts",
-        "backoff_base",
-        "backoff_cap",
-        "deadline",
-    )
     _hidden = frozenset({"client_secret"})
 
     base_url: str

@@ -27,81 +27,19 @@ __all__ = ["ChargeOutcome", "interpret_order", "order_id_of", "refused_card"]
 class ChargeOutcome(FrozenValue):
     """What a card payment came to, in terms the agent and the ledger can use. Immutable."""
 
-    __slots__ = (
-        "amount",
-        "authorization_id",
-        "brand",
-        "capture_id",
-        "currency",
-        "custom_id",
-        "decline_reason",
-        "last_digits",
-        "message",
-        "order_id",
-        "response_code",
-        "retryable",
-        "status",
-    )
-    _fields = (
-        "status",
-        "order_id",
-        "capture_id",
-        "authorization_id",
-        "response_code",
-        "decline_reason",
-        "message",
-        "retryable",
-        "brand",
-        "last_digits",
-        "custom_id",
-        "amount",
-        "currency",
-    )
-
     status: Status
-    order_id: str | None
-    capture_id: str | None
-    authorization_id: str | None
-    response_code: str | None
-    decline_reason: str | None
-    message: str | None
-    retryable: bool
-    brand: str | None
-    last_digits: str | None
-    custom_id: str | None
-    amount: str | None
-    currency: str | None
-
-    def __init__(
-        self,
-        status: Status,
-        order_id: str | None = None,
-        capture_id: str | None = None,
-        authorization_id: str | None = None,
-        response_code: str | None = None,
-        decline_reason: str | None = None,
-        message: str | None = None,
-        retryable: bool = False,
-        brand: str | None = None,
-        last_digits: str | None = None,
-        custom_id: str | None = None,
-        amount: str | None = None,
-        currency: str | None = None,
-    ) -> None:
-        _set = object.__setattr__
-        _set(self, "status", status)
-        _set(self, "order_id", order_id)
-        _set(self, "capture_id", capture_id)
-        _set(self, "authorization_id", authorization_id)
-        _set(self, "response_code", response_code)
-        _set(self, "decline_reason", decline_reason)
-        _set(self, "message", message)
-        _set(self, "retryable", retryable)
-        _set(self, "brand", brand)
-        _set(self, "last_digits", last_digits)
-        _set(self, "custom_id", custom_id)
-        _set(self, "amount", amount)
-        _set(self, "currency", currency)
+    order_id: str | None = None
+    capture_id: str | None = None
+    authorization_id: str | None = None
+    response_code: str | None = None
+    decline_reason: str | None = None
+    message: str | None = None
+    retryable: bool = False
+    brand: str | None = None
+    last_digits: str | None = None
+    custom_id: str | None = None
+    amount: str | None = None
+    currency: str | None = None
 
 
 def _text(value: object) -> str | None:
