@@ -38,6 +38,7 @@ def test_earliest_and_latest_follow_the_instants(
 ) -> None:
     first, second = _written(a, a_millis), _written(b, b_millis)
     earliest, latest = states._earliest(first, second), states._latest(first, second)
-    assert earliest is not None and latest is not None
+    assert earliest is not None
+    assert latest is not None
     assert _instant(earliest) == min(_instant(first), _instant(second))
     assert _instant(latest) == max(_instant(first), _instant(second))
