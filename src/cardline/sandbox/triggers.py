@@ -7,8 +7,9 @@ the emulator's own, for the events that come later. Any test card works with the
 name is matched as the decline triggers are (case and surrounding spaces ignored). Each
 step happens :data:`STEP` emulator seconds after the one before (``advance_clock`` moves
 through them in a test) and sends its webhook event; ``cardline sandbox fire`` sends any
-of them on demand instead. Triggers start lifecycles on captures a single-step order makes
-(intent CAPTURE) and on authorizations (intent AUTHORIZE); ``fire`` works on any.
+of them on demand instead. A capture's trigger acts on each capture of a payment with that
+name (a single-step order's, or an authorization's), except that only a single-step order's
+capture starts PENDING; WEBHOOK-VOIDED acts on the authorization. ``fire`` works on any.
 
 :data:`TRIGGERS` is the one table of them (docs/emulator.md shows it, and a test keeps the
 two the same).
