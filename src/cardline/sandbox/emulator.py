@@ -23,7 +23,8 @@ from cardline.sandbox.webhooks import ALL, CERTS_PATH, Webhooks
 
 
 class Emulator:
-    """A PayPal REST sandbox double on loopback HTTP (Orders v2, Payments v2, OAuth).
+    """A PayPal REST sandbox double on loopback HTTP (Orders v2, Payments v2, OAuth,
+    Webhooks v1).
 
     ``with Emulator() as paypal:`` starts it on a free port; point the client at
     ``paypal.base_url`` with ``paypal.client_id`` / ``paypal.client_secret``.
