@@ -73,6 +73,7 @@ def _interval(text: str) -> float:
 
 def _serve(args: argparse.Namespace) -> int:
     from cardline.http.waitress_server import make_server, port_of, serve_until_stopped
+    from cardline.http.webhook_route import PATH as WEBHOOK_PATH
     from cardline.local import build_local
 
     data_dir = _data_dir(args.data_dir)
@@ -96,7 +97,13 @@ def _serve(args: argparse.Namespace) -> int:
     else:
         print(f"  PayPal: {stack.paypal_mode}", flush=True)
     if stack.subscribe_webhooks(url):
-        print(f"  PayPal webhooks: {url}/v1/webhooks/paypal", flush=True)
+        print(f"  PayPal webhooks: {url}{WEBHOOK_PATH}", flush=True)
+        if stack.emulator is not None:
+            print(
+                f"  send one: cardline sandbox fire --emulator {stack.emulator.base_url} "
+                "EVENT --capture ID (--help lists the events)",
+                flush=True,
+            )
     else:
         print("  PayPal webhooks: off (set PAYPAL_WEBHOOK_ID to receive them)", flush=True)
     known = stack.operators.list()
@@ -260,8 +267,10 @@ def _call(args: argparse.Namespace) -> int:
 def _sandbox(args: argparse.Namespace) -> int:
     from cardline.sandbox import serve_forever
 
+    if args.sandbox_action == "fire":
+        return _fire(args)
     try:
-        serve_forever(args.host, args.port)
+        serve_forever(args.host, args.port, tuple(args.webhook))
     except OSError as error:
         print(
             f"cardline sandbox: cannot listen on {args.host}:{args.port}: {error.strerror}",
@@ -269,6 +278,50 @@ def _sandbox(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+def _fire(args: argparse.Namespace) -> int:
+    """`cardline sandbox fire EVENT`: POST /_emulator/webhooks/fire on a running emulator."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    about = {
+        "capture_id": args.capture,
+        "authorization_id": args.authorization,
+        "dispute_id": args.dispute,
+        "value": args.amount,
+        "reason": args.reason,
+        "outcome": args.outcome,
+    }
+    body = {"event_type": args.event, **{k: v for k, v in about.items() if v is not None}}
+    request = urllib.request.Request(  # noqa: S310 - _emulator_url let only http(s) through
+        args.emulator.rstrip("/") + "/_emulator/webhooks/fire",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+            event = json.load(answer)
+    except urllib.error.HTTPError as error:
+        try:
+            reason = json.load(error).get("error", error.reason)
+        except ValueError:
+            reason = error.reason
+        print(f"cardline sandbox fire: {reason}", file=sys.stderr)
+        return 1
+    except (urllib.error.URLError, OSError) as error:
+        print(f"cardline sandbox fire: no emulator at {args.emulator} ({error})", file=sys.stderr)
+        return 1
+    print(json.dumps(event, indent=2))
+    return 0
+
+
+def _emulator_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise argparse.ArgumentTypeError("give the emulator's URL, http://HOST:PORT")
+    return value
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -427,8 +480,27 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--data-dir", help=data_help)
     export.set_defaults(run=_export)
 
-    sandbox = commands.add_parser("sandbox", help="run the PayPal sandbox emulator on its own")
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="run the PayPal sandbox emulator on its own, or fire a webhook event at one",
+        description="Run the PayPal sandbox emulator; `cardline sandbox fire --help` lists "
+        "the webhook events a running one can be made to send.",
+    )
     listening(sandbox, SANDBOX_PORT)
+    sandbox.add_argument(
+        "--webhook",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="subscribe URL to every webhook event at start (repeatable); prints its webhook id",
+    )
+    sandbox_actions = sandbox.add_subparsers(
+        dest="sandbox_action",
+        metavar="ACTION",
+        help="fire: make a change at a running emulator and send its webhook event "
+        "(without an action: run the emulator)",
+    )
+    _fire_parser(sandbox_actions)
     sandbox.set_defaults(run=_sandbox)
 
     call = commands.add_parser(
@@ -476,6 +548,39 @@ def parser() -> argparse.ArgumentParser:
     )
     compliance.set_defaults(run=_compliance)
     return main
+
+
+def _fire_parser(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from cardline.sandbox.lifecycles import DISPUTE_REASONS, FIRE_HELP, OUTCOMES
+
+    fire = actions.add_parser(
+        "fire",
+        help="make a change at a running emulator and send its webhook event",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Make the change EVENT reports happen at a running emulator (the "
+        "capture, authorization or dispute reads so afterwards) and send the event, signed, "
+        "to every subscribed webhook. Prints the event.",
+        epilog="events:\n"
+        + "\n".join(f"  {name}\n      {what}" for name, what in FIRE_HELP.items()),
+    )
+    fire.add_argument(
+        "event", choices=list(FIRE_HELP), metavar="EVENT", help="one of the events below"
+    )
+    fire.add_argument("--capture", metavar="ID", help="the capture (capture_id)")
+    fire.add_argument("--authorization", metavar="ID", help="the authorization (authorization_id)")
+    fire.add_argument("--dispute", metavar="ID", help="the dispute (dispute_id)")
+    fire.add_argument(
+        "--amount", metavar="VALUE", help="refund, reversal or dispute amount (value), e.g. 5.00"
+    )
+    fire.add_argument("--reason", choices=DISPUTE_REASONS, help="a new dispute's reason")
+    fire.add_argument("--outcome", choices=OUTCOMES, help="a resolved dispute's outcome")
+    fire.add_argument(
+        "--emulator",
+        type=_emulator_url,
+        metavar="URL",
+        default=f"http://{LOOPBACK}:{SANDBOX_PORT}",
+        help="the running emulator (`cardline serve` prints its own; default: %(default)s)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -99,15 +99,15 @@ class LocalStack:
 
     def subscribe_webhooks(self, url: str) -> str | None:
         """With the embedded emulator and no PAYPAL_WEBHOOK_ID, subscribe the server at
-        ``url`` to the events cardline acts on; the webhook id, or None (kept as it was)."""
+        ``url`` to the events cardline acts on; the webhook id, or None (kept as it was).
+        The emulator keeps one subscription for this route across restarts, on any port
+        (PayPal's create call would refuse the URL the second time)."""
         if self.emulator is None or self.webhook_id:
             return self.webhook_id
         from cardline.webhooks.events import EVENT_TYPES
 
-        try:
-            self.webhook_id = self.paypal.create_webhook(url + WEBHOOK_PATH, sorted(EVENT_TYPES))
-        except CardlineError as error:
-            log.error("webhook subscription at the emulator failed: %s", error.detail)
+        listener = url.rstrip("/") + WEBHOOK_PATH
+        self.webhook_id = self.emulator.subscribe(listener, tuple(sorted(EVENT_TYPES)), moves=True)
         return self.webhook_id
 
     def close(self) -> None:

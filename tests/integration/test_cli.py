@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,14 +23,19 @@ def _env(data_dir: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def served(data_dir: Path, artifacts: Path) -> Iterator[tuple[str, str, Path]]:
-    """`cardline serve --port 0`: yields its URL, the key it printed, and its output file."""
-    output = artifacts / f"serve-{data_dir.name}.log"
-    server = Served(data_dir, output, _env(data_dir))
+def serving(data_dir: Path, artifacts: Path) -> Iterator[Served]:
+    """`cardline serve --port 0` on the test's data directory."""
+    server = Served(data_dir, artifacts / f"serve-{data_dir.name}.log", _env(data_dir))
     try:
-        yield server.url, server.key(), output
+        yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def served(serving: Served, data_dir: Path, artifacts: Path) -> tuple[str, str, Path]:
+    """`cardline serve --port 0`: its URL, the key it printed, and its output file."""
+    return serving.url, serving.key(), artifacts / f"serve-{data_dir.name}.log"
 
 
 def test_serve_prints_url_and_first_operator_key_then_takes_payments(
@@ -74,13 +81,28 @@ def test_operators_add_prints_the_key_alone_and_it_works(data_dir: Path, artifac
     assert "Traceback" not in duplicate.stderr
 
 
+def _webhooks_settled(serving: Served, count: int) -> None:
+    """Wait until the embedded emulator has delivered ``count`` webhook events (a 2xx each)
+    to the `cardline serve` running."""
+    deliveries = f"{serving.emulator_url()}/_emulator/webhooks/deliveries"
+    deadline = time.monotonic() + 30  # a hang guard, not a bound on how fast
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(deliveries, timeout=10) as answer:
+            attempts = json.load(answer)["deliveries"]
+        if sum(1 for a in attempts if a["delivered"]) >= count:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the emulator delivered fewer than {count} events: {attempts}")
+
+
 def test_ledger_rebuild_restores_a_deleted_ledger(
-    served: tuple[str, str, Path], data_dir: Path, artifacts: Path
+    serving: Served, served: tuple[str, str, Path], data_dir: Path, artifacts: Path
 ) -> None:
     url, key, _output = served
     client = Client(url, key, artifacts / "http-answers.log")
     for name in ("Ada Lovelace", "CCREJECT-IF"):
         assert client.pay(payment(VISA, name=name)).status == 201
+    _webhooks_settled(serving, 2)  # each payment's webhook event updates its row
     served_items = client.request("GET", "/v1/payments").json()["items"]
     # The agent's name is the API's, told from operators.json; the ledger keeps the id.
     before = [{k: v for k, v in item.items() if k != "operator_name"} for item in served_items]

@@ -285,14 +285,24 @@ def _refund_outcome_of(row: Mapping[str, Any]) -> str:
     return status if isinstance(status, str) and status in _REFUND_RANK else "attempt_failed"
 
 
+def _instant(stamp: str) -> tuple[int, datetime | str]:
+    """A time's sort key: the instant it names (PayPal writes whole seconds, cardline
+    milliseconds, and as text "." sorts before "Z"); text that is no time sorts first."""
+    try:
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return (0, stamp)
+    return (1, moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
+
 def _earliest(*stamps: object) -> str | None:
     found = [stamp for stamp in stamps if isinstance(stamp, str) and stamp]
-    return min(found) if found else None
+    return min(found, key=_instant) if found else None
 
 
 def _latest(*stamps: object) -> str | None:
     found = [stamp for stamp in stamps if isinstance(stamp, str) and stamp]
-    return max(found) if found else None
+    return max(found, key=_instant) if found else None
 
 
 def _operator(current: object, candidate: object) -> object:

@@ -8,6 +8,7 @@ from typing import Any
 from cardline.sandbox import lifecycle, views
 from cardline.sandbox.amounts import requested_amount, within
 from cardline.sandbox.errors import ApiError, Issue
+from cardline.sandbox.lifecycles import record_refund
 from cardline.sandbox.records import (
     APPROVED,
     Authorization,
@@ -15,10 +16,10 @@ from cardline.sandbox.records import (
     CardSummary,
     Order,
     Processor,
-    Refund,
     declined,
 )
 from cardline.sandbox.store import Store
+from cardline.sandbox.triggers import first_capture_status
 from cardline.sandbox.validation import (
     CardInput,
     card_in,
@@ -156,7 +157,7 @@ class Api:
         if order.intent == "CAPTURE":
             capture = Capture(
                 id=self.store.new_id(),
-                status="DECLINED" if trigger else "COMPLETED",
+                status="DECLINED" if trigger else first_capture_status(card.name),
                 amount=order.amount,
                 order_id=order.id,
                 request_id=request_id,
@@ -374,27 +375,15 @@ class Api:
                     mismatch="REFUND_CAPTURE_CURRENCY_MISMATCH",
                     exceeded="REFUND_AMOUNT_EXCEEDED",
                 )
-                stamp = self.store.clock.iso()
-                capture.refunded += amount.minor
-                capture.status = (
-                    "REFUNDED" if capture.refunded >= capture.amount.minor else "PARTIALLY_REFUNDED"
-                )
-                capture.update_time = stamp
-                refund = Refund(
-                    id=self.store.new_id(),
-                    status="COMPLETED",
-                    amount=amount,
-                    capture_id=capture.id,
+                refund = record_refund(
+                    self.store,
+                    capture,
+                    amount,
                     request_id=call.request_id,
-                    create_time=stamp,
-                    update_time=stamp,
-                    total_refunded=capture.refunded,
                     invoice_id=invoice_id,
                     custom_id=custom_id,
                     note_to_payer=note,
                 )
-                self.store.refunds[refund.id] = refund
-                capture.refund_ids.append(refund.id)
                 self.store.remember(operation, call.request_id, refund.id)
             return self._refund_reply(refund.id, call)
 

@@ -27,6 +27,7 @@ from cardline.sandbox.faults import Fault
 
 if TYPE_CHECKING:
     from cardline.sandbox.emulator import Emulator
+    from cardline.sandbox.webhooks import Webhooks
 
 MAX_REQUEST_ID = 108  # the spec's maxLength for PayPal-Request-Id
 _LOGGED_HEADERS = ("PayPal-Request-Id", "Prefer", "PayPal-Mock-Response", "Content-Type")
@@ -99,6 +100,15 @@ def _paypal(operation: Operation) -> Serve:
     return serve
 
 
+def _webhooks(answer: Callable[[Webhooks, Request, str], Outcome]) -> Serve:
+    """A Webhooks v1 operation behind the bearer token."""
+
+    def serve(app: App, request: Request) -> Outcome:
+        return app.webhooks(answer, request)
+
+    return serve
+
+
 def _path(template: str) -> re.Pattern[str]:
     return re.compile("^" + template.replace("{id}", "([^/]+)") + "$")
 
@@ -110,6 +120,7 @@ def _control(method: str, path: str, name: str, serve: Serve) -> Route:
 ORDERS = "/v2/checkout/orders"
 AUTHORIZATION = "/v2/payments/authorizations/{id}"
 CAPTURE = "/v2/payments/captures/{id}"
+WEBHOOKS = "/v1/notifications/webhooks"  # cardline.sandbox.webhooks serves the /v1/notifications
 
 # Names match the spec's schema groups ("orders.create", "authorizations.capture", ...).
 ROUTES: tuple[Route, ...] = (
@@ -137,6 +148,18 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", _path(f"{CAPTURE}/refund"), "captures.refund", _paypal(Api.refund_capture)),
     Route("GET", _path("/v2/payments/refunds/{id}"), "refunds.get",
           _paypal(lambda api, ident, _call: api.get_refund(ident))),
+    Route("POST", _path(WEBHOOKS), "webhooks.create",
+          _webhooks(lambda hooks, r, base: hooks.create_answer(r, base))),
+    Route("GET", _path(WEBHOOKS), "webhooks.list",
+          _webhooks(lambda hooks, r, base: hooks.list_answer(r, base))),
+    Route("GET", _path(f"{WEBHOOKS}/{{id}}"), "webhooks.get",
+          _webhooks(lambda hooks, r, base: hooks.get_answer(r, base))),
+    Route("DELETE", _path(f"{WEBHOOKS}/{{id}}"), "webhooks.delete",
+          _webhooks(lambda hooks, r, base: hooks.delete_answer(r, base))),
+    Route("POST", _path("/v1/notifications/verify-webhook-signature"), "webhooks.verify",
+          _webhooks(lambda hooks, r, base: hooks.verify_answer(r, base))),
+    Route("GET", _path("/v1/notifications/certs/{id}"), "webhooks.certificate",
+          lambda app, r: app.emulator.webhooks.certificate(r)),
     _control("GET", "captures", "captures", lambda app, r: app.captures(r)),
     _control("GET", "stats", "stats", lambda app, _r: json_outcome(200, app.emulator.stats())),
     _control("GET", "requests", "requests",
@@ -148,6 +171,9 @@ ROUTES: tuple[Route, ...] = (
     _control("POST", "expire-tokens", "expire_tokens",
              lambda app, _r: app.done(app.emulator.expire_tokens)),
     _control("POST", "advance-clock", "advance_clock", lambda app, r: app.advance_clock(r)),
+    _control("GET", "webhooks/deliveries", "webhooks.deliveries",
+             lambda app, _r: json_outcome(200, {"deliveries": app.emulator.deliveries()})),
+    _control("POST", "webhooks/fire", "webhooks.fire", lambda app, r: app.fire(r)),
 )  # fmt: skip
 
 
@@ -272,11 +298,9 @@ class App:
         reply = operation(self.api, request.ident, call)
         if request.method == "POST":
             made = reply.body.get("id") if reply.body else None
-            self.store.persist(
-                [request.ident, *([made] if isinstance(made, str) else [])],
-                request.operation,
-                request_id,
-            )
+            touched = [request.ident, *([made] if isinstance(made, str) else [])]
+            self.store.persist(touched, request.operation, request_id)
+            self.emulator.lifecycles.observe(touched)  # the webhook events it causes
         return json_outcome(
             reply.status, reply.body, {"Paypal-Debug-Id": new_debug_id(), **reply.headers}
         )
@@ -287,6 +311,19 @@ class App:
         with self.store.lock:
             body = reporting.search(self.store, request.query, self.emulator.search_delay)
         return json_outcome(200, body, {"Paypal-Debug-Id": new_debug_id()})
+
+    def webhooks(
+        self, answer: Callable[[Webhooks, Request, str], Outcome], request: Request
+    ) -> Outcome:
+        """A Webhooks v1 operation (bearer token first, as for every PayPal API), its
+        refusals in Webhooks v1's error shape."""
+        from cardline.sandbox.webhooks import Refusal
+
+        self._authenticate(request.headers)
+        try:
+            return answer(self.emulator.webhooks, request, self.api.base)
+        except Refusal as refusal:
+            return refusal.outcome()
 
     def _authenticate(self, headers: Mapping[str, str]) -> None:
         scheme, _, token = headers.get("authorization", "").partition(" ")
@@ -377,6 +414,23 @@ class App:
         except ValueError as error:
             return json_outcome(400, {"error": str(error)})
         return Outcome(204)
+
+    def fire(self, request: Request) -> Outcome:
+        """POST /_emulator/webhooks/fire ``{"event_type": ..., "capture_id": ...}``: make
+        that change and send its event; 201 with the event, 400 or 409 saying why not."""
+        from cardline.sandbox.lifecycles import Fire, FireRefused
+
+        try:
+            fire = Fire.from_json(json.loads(request.body or b"null"))
+        except ValueError as error:
+            return json_outcome(400, {"error": str(error)})
+        try:
+            event = self.emulator.lifecycles.fire(fire)
+        except FireRefused as refused:
+            return json_outcome(409, {"error": str(refused)})
+        except ApiError as error:  # an amount PayPal would refuse
+            return json_outcome(409, {"error": str(error)})
+        return json_outcome(201, event)
 
     @staticmethod
     def done(action: Callable[[], None]) -> Outcome:

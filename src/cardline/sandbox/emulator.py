@@ -11,14 +11,20 @@ from typing import Any
 
 from cardline.sandbox import views
 from cardline.sandbox.app import App
+from cardline.sandbox.deliveries import Deliverer
 from cardline.sandbox.faults import Fault, FaultQueue
+from cardline.sandbox.lifecycles import Fire, Lifecycles
+from cardline.sandbox.scheduler import Scheduler
 from cardline.sandbox.server import Server
+from cardline.sandbox.signing import KeyPair, Signer
 from cardline.sandbox.state import StateFile
 from cardline.sandbox.store import Store
+from cardline.sandbox.webhooks import ALL, CERTS_PATH, Webhooks
 
 
 class Emulator:
-    """A PayPal REST sandbox double on loopback HTTP (Orders v2, Payments v2, OAuth).
+    """A PayPal REST sandbox double on loopback HTTP (Orders v2, Payments v2, OAuth,
+    Webhooks v1).
 
     ``with Emulator() as paypal:`` starts it on a free port; point the client at
     ``paypal.base_url`` with ``paypal.client_id`` / ``paypal.client_secret``.
@@ -46,8 +52,21 @@ class Emulator:
         self.search_delay = 0.0
         self.client_id = client_id
         self.client_secret = client_secret
-        self._store = Store(StateFile(state_path) if state_path is not None else None)
+        state = StateFile(state_path) if state_path is not None else None
+        self._store = Store(state)
         self._faults = FaultQueue()
+        self._scheduler = Scheduler(self._store.clock)
+        signer = _signer(state)
+        deliverer = Deliverer(
+            self._store.clock,
+            self._scheduler,
+            signer,
+            lambda: f"{self._link_base()}{CERTS_PATH}/{self.webhooks.cert_id()}",
+        )
+        self.webhooks: Webhooks = Webhooks(state, self._store.new_id, signer, deliverer)
+        self.lifecycles: Lifecycles = Lifecycles(
+            self._store, self._scheduler, self.webhooks.publish, self._link_base
+        )
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self._base_url: str | None = None
@@ -78,6 +97,7 @@ class Emulator:
             daemon=True,
         )
         self._thread.start()
+        self._scheduler.start(f"paypal-sandbox-scheduler:{port}")
         return self._base_url
 
     def stop(self) -> None:
@@ -85,6 +105,7 @@ class Emulator:
         server, thread = self._server, self._thread
         if server is None:
             return
+        self._scheduler.stop()
         stopper = threading.Thread(target=server.shutdown, daemon=True)
         stopper.start()
         # A connection wakes the accept loop now instead of at its next poll.
@@ -164,6 +185,32 @@ class Emulator:
         """Let ``days`` and ``seconds`` pass at once: authorizations age (honour period,
         validity) and new records carry the later time. Access tokens keep real time."""
         self._store.clock.advance(days * 86400 + seconds)
+        self._scheduler.wake()  # retries and lifecycle steps now due go now
+
+    # -- webhooks ------------------------------------------------------------------
+
+    def subscribe(
+        self, url: str, event_types: tuple[str, ...] = (ALL,), *, moves: bool = False
+    ) -> str:
+        """Subscribe ``url`` to ``event_types`` (every event by default) and return its
+        webhook id; the same URL keeps its id (what a listener calls at each start), and
+        with ``moves`` so does the same host and path on another port."""
+        return self.webhooks.subscribe(url, event_types, moves=moves).id
+
+    def fire(self, event_type: str, **about: str) -> dict[str, Any]:
+        """Make the change ``event_type`` reports happen and send its event: ``capture_id``,
+        ``authorization_id`` or ``dispute_id`` name the resource, ``value`` an amount,
+        ``reason`` / ``outcome`` a dispute's. Returns the event sent; raises FireRefused
+        or ValueError."""
+        return self.lifecycles.fire(Fire.from_json({"event_type": event_type, **about}))
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every webhook event sent so far, oldest first (delivered or not)."""
+        return self.lifecycles.events()
+
+    def deliveries(self) -> list[dict[str, Any]]:
+        """Every webhook delivery attempt so far (see Deliverer.attempts)."""
+        return self.webhooks.deliverer.attempts()
 
     def stats(self) -> dict[str, int]:
         """Counters: captures (that moved money), orders, refunds, requests, token_requests."""
@@ -180,14 +227,29 @@ class Emulator:
         return self._base_url or f"http://{self.host}:{self.port}"
 
 
-def serve_forever(host: str, port: int) -> None:
-    """Run an emulator in the foreground until Ctrl-C (``cardline sandbox``)."""
+def _signer(state: StateFile | None) -> Signer:
+    """The webhook signer, its key kept in ``state`` when there is one."""
+    if state is None:
+        return Signer()
+
+    def load() -> KeyPair | None:
+        kept = state.load_signing_key()
+        return None if kept is None else KeyPair(*kept)
+
+    return Signer(load, lambda pair: state.save_signing_key(pair.key_pem, pair.cert_pem))
+
+
+def serve_forever(host: str, port: int, webhooks: tuple[str, ...] = ()) -> None:
+    """Run an emulator in the foreground until Ctrl-C (``cardline sandbox``), each URL of
+    ``webhooks`` subscribed to every event."""
     emulator = Emulator(host=host, port=port)
     url = emulator.start()
     print(
         f"PayPal sandbox emulator on {url} (client id {emulator.client_id!r}); Ctrl-C stops it",
         flush=True,
     )
+    for listener in webhooks:
+        print(f"  webhook {emulator.subscribe(listener)}: every event to {listener}", flush=True)
     stopped = threading.Event()
     try:
         while not stopped.wait(1.0):

@@ -40,6 +40,9 @@ CREATE TABLE IF NOT EXISTS request_ids (
     PRIMARY KEY (operation, request_id)
 );
 CREATE TABLE IF NOT EXISTS paid_invoices (invoice_id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS webhooks (id TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS signing_key (id INTEGER PRIMARY KEY CHECK (id = 1),
+    key_pem TEXT NOT NULL, cert_pem TEXT NOT NULL);
 """
 
 
@@ -149,6 +152,42 @@ class StateFile:
         """Drop every kept PayPal-Request-Id."""
         with self._connect() as db:
             db.execute("DELETE FROM request_ids")
+
+    # -- webhooks (cardline.sandbox.webhooks) ---------------------------------------
+
+    def load_webhooks(self) -> list[dict[str, Any]]:
+        """The webhook subscriptions kept, oldest first."""
+        with self._connect() as db:
+            rows = db.execute("SELECT body FROM webhooks ORDER BY rowid").fetchall()
+        return [json.loads(body) for (body,) in rows]
+
+    def save_webhook(self, webhook_id: str, body: dict[str, Any]) -> None:
+        """Keep (or replace) one webhook subscription."""
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO webhooks VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET body = "
+                "excluded.body",
+                (webhook_id, json.dumps(body, sort_keys=True)),
+            )
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        """Forget one webhook subscription."""
+        with self._connect() as db:
+            db.execute("DELETE FROM webhooks WHERE id = ?", (webhook_id,))
+
+    def load_signing_key(self) -> tuple[bytes, bytes] | None:
+        """The webhook signing key and its certificate (PEM), if one was kept."""
+        with self._connect() as db:
+            row = db.execute("SELECT key_pem, cert_pem FROM signing_key").fetchone()
+        return None if row is None else (row[0].encode(), row[1].encode())
+
+    def save_signing_key(self, key_pem: bytes, cert_pem: bytes) -> None:
+        """Keep the webhook signing key and its certificate (the first kept one stays)."""
+        with self._connect() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO signing_key VALUES (1, ?, ?)",
+                (key_pem.decode(), cert_pem.decode()),
+            )
 
 
 def _amount(data: dict[str, Any]) -> Amount:

@@ -88,6 +88,8 @@ def capture(store: Store, record: Capture, base: str, *, embedded: bool = False)
         "final_capture": record.final_capture,
         "seller_protection": {"status": "NOT_ELIGIBLE"},
     }
+    if record.status == "PENDING":  # why, as PayPal says it (cardline.sandbox.triggers)
+        body["status_details"] = {"reason": "PENDING_REVIEW"}
     if record.invoice_id is not None:
         body["invoice_id"] = record.invoice_id
     if record.custom_id is not None:
