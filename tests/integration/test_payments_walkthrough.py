@@ -1,4 +1,4 @@
-"""docs/payments.md's curl walkthrough, run as printed against `cardline serve`: every
+"""The README's curl walkthrough of authorize, capture and void, run as printed against `cardline serve`: every
 command's comment is what it must print.
 
 A block is marked ``<!-- walkthrough: NAME [RULES JSON] -->`` and run by bash with ``URL``
@@ -21,7 +21,7 @@ from tests.serve_process import Served, clean_env
 
 pytestmark = pytest.mark.slow
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "payments.md"
+DOC = Path(__file__).resolve().parents[2] / "README.md"
 _BLOCK = re.compile(r"<!-- walkthrough: (\w+)(?: (\{.*?\}))? -->\n```sh\n(.*?)```", re.DOTALL)
 
 
