@@ -1,5 +1,5 @@
-"""The README's curl walkthrough of authorize, capture and void, run as printed against `cardline serve`: every
-command's comment is what it must print.
+"""The README's curl walkthrough of authorize, capture and void, run as printed against
+`cardline serve`: every command's comment is what it must print.
 
 A block is marked ``<!-- walkthrough: NAME [RULES JSON] -->`` and run by bash with ``URL``
 and ``KEY`` set, on a fresh `cardline serve` (with ``CARDLINE_RULES`` when the marker
