@@ -226,15 +226,15 @@ def _no_refunds() -> Refunder:
 
 def backoffice_latency() -> dict[str, float]:
     """GET /v1/payments (a page of 50) and GET /v1/payments/{id} over 10,000 ledger rows."""
-    from cardline.cde import audit
-    from cardline.cde.http.app import App
+    from cardline.cde import audit, roles
+    from cardline.cde.http.app import App, Caller
     from cardline.cde.http.messages import Request
     from cardline.http.backoffice_routes import backoffice_routes
     from cardline.ledger.sqlite import SqliteLedger
 
     class _Operator:
-        def authenticate(self, request: Request) -> str:
-            return "op_bench"
+        def authenticate(self, request: Request) -> Caller:
+            return Caller("op_bench", roles.SUPERVISOR)  # reads every payment
 
     class _Discard:
         def emit(self, event: audit.AuditEvent) -> None:
