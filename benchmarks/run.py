@@ -437,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
     results["targets"] = _assess(results)
     out = HERE if args.publish else OUT
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / "results.json").write_text(json.dumps(_without_machine_paths(results), indent=2) + "\n")
     (out / "results.md").write_text(_markdown(results))
     print(json.dumps(results, indent=2))
     missed = [key for key, entry in results["targets"].items() if entry["met"] is not True]
@@ -521,6 +521,20 @@ def _markdown(results: dict[str, Any]) -> str:
         lines += ["Not measured: " + json.dumps(results["not_measured"]), ""]
     lines += ["## Where a target is missed, why", "", NOTES, ""]
     return "\n".join(lines)
+
+
+def _without_machine_paths(value: Any) -> Any:
+    """``value`` with paths inside the checkout made relative to it and any other absolute
+    path cut to its file name: published results name no machine's folders."""
+    if isinstance(value, dict):
+        return {key: _without_machine_paths(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_machine_paths(item) for item in value]
+    if isinstance(value, str) and value.startswith("/"):
+        path = Path(value)
+        root = HERE.parent
+        return path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+    return value
 
 
 def _lambda_markdown(lam: dict[str, Any]) -> list[str]:
