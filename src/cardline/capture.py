@@ -19,19 +19,15 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from cardline import paypal_actions
 from cardline.cde import audit, ids
 from cardline.cde.encoding import canonical
 from cardline.cde.errors import (
     GatewayError,
-    GatewayOutcomeUnknown,
-    GatewayRejected,
-    GatewayUnavailable,
-    IdempotencyConflict,
     InvalidRequest,
     NotFound,
 )
 from cardline.cde.money import Money, parse_money
-from cardline.cde.paypal.codes import refusal_words
 from cardline.cde.request_rules import (
     NOT_AN_OBJECT,
     paypal_request_id_for,
@@ -39,6 +35,7 @@ from cardline.cde.request_rules import (
     validate_idempotency_key,
 )
 from cardline.ledger.states import CAPTURED, public_capture
+from cardline.paypal_actions import decimal_or_none, paypal_words
 
 if TYPE_CHECKING:
     from cardline.cde.paypal import PayPalClient
@@ -49,6 +46,9 @@ CAPTURE_FINGERPRINT_PREFIX = "clcp1:"
 VOID_FINGERPRINT_PREFIX = "clvd1:"
 # The payment states an authorization can still be captured or voided in.
 OPEN = frozenset({"authorized", "partially_captured"})
+
+# The statuses of a capture or void that did what it was asked.
+_SUCCEEDED = frozenset({"COMPLETED", "PENDING", "VOIDED"})
 
 
 def capture_id_for(operator: str, idempotency_key: str) -> str:
@@ -158,11 +158,14 @@ class Authorizations:
                 final_capture=final,
             )
         except GatewayError as error:
-            failed = {**facts, "status": "FAILED", "error": error.code, **_paypal_words(error)}
+            failed = {**facts, "status": "FAILED", "error": error.code, **paypal_words(error)}
             self._emit(audit.CAPTURE, operator, origin, payment_id, failed)
             raise _in_words(error, "capture", "captured") from None
         amount = answer.get("amount")
-        if isinstance(amount, dict) and _decimal(amount.get("value")) not in (None, asked.amount):
+        if isinstance(amount, dict) and decimal_or_none(amount.get("value")) not in (
+            None,
+            asked.amount,
+        ):
             # PayPal replayed a capture this key made of another amount.
             self._refuse_reuse(audit.CAPTURE, operator, origin, payment_id, capture_id)
         status = answer.get("status")
@@ -213,7 +216,7 @@ class Authorizations:
                 authorization_id, request_id=paypal_request_id_for(operator, key, "void")
             )
         except GatewayError as error:
-            failed = {**facts, "status": "FAILED", "error": error.code, **_paypal_words(error)}
+            failed = {**facts, "status": "FAILED", "error": error.code, **paypal_words(error)}
             self._emit(audit.VOID, operator, origin, payment_id, failed)
             raise _in_words(error, "void", "voided") from None
         void = {**facts, "status": "VOIDED", "created_at": audit.utc_now()}
@@ -229,30 +232,25 @@ class Authorizations:
     def _refuse_reuse(
         self, kind: str, operator: str, origin: str, payment_id: str, action_id: str
     ) -> None:
-        self._emit(
+        paypal_actions.refuse_reuse(
+            self._sink,
             kind,
-            operator,
-            origin,
-            payment_id,
-            {"id": action_id, "status": "rejected", "error": IdempotencyConflict.code},
-        )
-        raise IdempotencyConflict(
-            f"This Idempotency-Key was already used for a different {kind} request; "
-            f"use a new key for a new {kind}",
-            field="Idempotency-Key",
+            operator=operator,
+            origin=origin,
+            payment_id=payment_id,
+            action_id=action_id,
         )
 
     def _emit(
         self, kind: str, operator: str, origin: str, payment_id: str, details: Mapping[str, Any]
     ) -> None:
-        succeeded = details.get("status") in {"COMPLETED", "PENDING", "VOIDED"}
-        audit.record(
+        paypal_actions.record(
             self._sink,
             kind,
+            _SUCCEEDED,
             operator=operator,
-            outcome="success" if succeeded else "failure",
             origin=origin,
-            resource=payment_id,
+            payment_id=payment_id,
             details=details,
         )
 
@@ -278,40 +276,13 @@ def _view(row: Mapping[str, Any], operator: str) -> dict[str, Any]:
     return public_capture({**row, "operator": row.get("operator") or operator})
 
 
-def _decimal(value: object) -> Decimal | None:
-    try:
-        return Decimal(str(value)) if value is not None else None
-    except ArithmeticError:
-        return None
-
-
-def _paypal_words(error: GatewayError) -> dict[str, str]:
-    """PayPal's issue name and debug id, for the audit event only (support quotes them)."""
-    words = {"paypal_issue": error.issue, "paypal_debug_id": error.debug_id}
-    return {name: value for name, value in words.items() if value is not None}
-
-
 def _in_words(error: GatewayError, noun: str, done: str) -> GatewayError:
     """The gateway error as the agent reads it: what happened to the capture or void and
-    what to do, never PayPal's own names (the same class, so its code and status stay)."""
-    if isinstance(error, GatewayOutcomeUnknown):
-        detail = (
-            f"PayPal did not confirm the {noun} in time: the authorization may have been "
-            f"{done}. Retry with the same Idempotency-Key to learn the outcome; a retry never "
-            f"does it twice."
-        )
-    elif isinstance(error, GatewayUnavailable):
-        detail = (
-            f"PayPal could not be reached and nothing was {done}. Try again in a moment "
-            "(the same Idempotency-Key is safe to reuse)."
-        )
-    else:
-        words = refusal_words(error.issue, error.http_status)
-        if isinstance(error, GatewayRejected):
-            detail = f"PayPal refused the {noun} and nothing was {done}. {words}"
-        else:
-            detail = (
-                f"PayPal gave no usable answer about the {noun}. {words} Retry with the same "
-                "Idempotency-Key: a retry never does it twice."
-            )
-    return error.in_words(detail)
+    what to do."""
+    return paypal_actions.in_words(
+        error,
+        noun=noun,
+        done=done,
+        maybe=f"the authorization may have been {done}",
+        never="a retry never does it twice",
+    )

@@ -16,19 +16,15 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from cardline import paypal_actions
 from cardline.cde import audit, ids
 from cardline.cde.encoding import canonical
 from cardline.cde.errors import (
     GatewayError,
-    GatewayOutcomeUnknown,
-    GatewayRejected,
-    GatewayUnavailable,
-    IdempotencyConflict,
     InvalidRequest,
     NotFound,
 )
 from cardline.cde.money import Money, parse_money
-from cardline.cde.paypal.codes import refusal_words
 from cardline.cde.request_rules import (
     NOT_AN_OBJECT,
     paypal_request_id_for,
@@ -36,6 +32,7 @@ from cardline.cde.request_rules import (
     validate_idempotency_key,
 )
 from cardline.ledger.states import REFUNDED
+from cardline.paypal_actions import decimal_or_none, paypal_words
 
 if TYPE_CHECKING:
     from cardline.cde.paypal import PayPalClient
@@ -148,7 +145,7 @@ class Refunder:
                 note=note,
             )
         except GatewayError as error:
-            failed = {**facts, "status": "FAILED", "error": error.code, **_paypal_words(error)}
+            failed = {**facts, "status": "FAILED", "error": error.code, **paypal_words(error)}
             self._emit(operator, origin, payment_id, failed)
             raise _in_words(error) from None
         if not _answers(answer, str(capture_id), asked, str(payment["currency"])):
@@ -159,64 +156,38 @@ class Refunder:
         return refund
 
     def _refuse_reuse(self, operator: str, origin: str, payment_id: str, refund_id: str) -> None:
-        self._emit(
-            operator,
-            origin,
-            payment_id,
-            {"id": refund_id, "status": "rejected", "error": IdempotencyConflict.code},
-        )
-        raise IdempotencyConflict(
-            "This Idempotency-Key was already used for a different refund request; "
-            "use a new key for a new refund",
-            field="Idempotency-Key",
+        paypal_actions.refuse_reuse(
+            self._sink,
+            audit.REFUND,
+            operator=operator,
+            origin=origin,
+            payment_id=payment_id,
+            action_id=refund_id,
         )
 
     def _emit(
         self, operator: str, origin: str, payment_id: str, details: Mapping[str, Any]
     ) -> None:
-        succeeded = details.get("status") in {"COMPLETED", "PENDING"}
-        audit.record(
+        paypal_actions.record(
             self._sink,
             audit.REFUND,
+            REFUNDED,
             operator=operator,
-            outcome="success" if succeeded else "failure",
             origin=origin,
-            resource=payment_id,
+            payment_id=payment_id,
             details=details,
         )
 
 
-def _paypal_words(error: GatewayError) -> dict[str, str]:
-    """PayPal's own issue name and debug id, when it gave them, for the audit event only:
-    support quotes them to PayPal, the agent reads words (card-free tokens: the client
-    keeps nothing else of PayPal's answer)."""
-    words = {"paypal_issue": error.issue, "paypal_debug_id": error.debug_id}
-    return {name: value for name, value in words.items() if value is not None}
-
-
 def _in_words(error: GatewayError) -> GatewayError:
-    """The gateway error as the agent reads it: what happened to the refund, what to do,
-    never PayPal's own names (the same class, so its code and status stay)."""
-    if isinstance(error, GatewayOutcomeUnknown):
-        detail = (
-            "PayPal did not confirm the refund in time: it may have been made. Retry with the "
-            "same Idempotency-Key to learn the outcome; a retry never refunds twice."
-        )
-    elif isinstance(error, GatewayUnavailable):
-        detail = (
-            "PayPal could not be reached and nothing was refunded. Try again in a moment "
-            "(the same Idempotency-Key is safe to reuse)."
-        )
-    else:
-        words = refusal_words(error.issue, error.http_status)
-        if isinstance(error, GatewayRejected):
-            detail = f"PayPal refused the refund and nothing was refunded. {words}"
-        else:
-            detail = (
-                f"PayPal gave no usable answer about the refund. {words} Retry with the same "
-                "Idempotency-Key: a retry never refunds twice."
-            )
-    return error.in_words(detail)
+    """The gateway error as the agent reads it: what happened to the refund, what to do."""
+    return paypal_actions.in_words(
+        error,
+        noun="refund",
+        done="refunded",
+        maybe="it may have been made",
+        never="a retry never refunds twice",
+    )
 
 
 def _same_request(
@@ -228,14 +199,7 @@ def _same_request(
     if earlier.get("fingerprint"):
         return bool(earlier["fingerprint"] == fingerprint)
     # Recorded before fingerprints were: only the amount can be compared.
-    return money is None or _decimal(earlier.get("amount")) == money.amount
-
-
-def _decimal(value: object) -> Decimal | None:
-    try:
-        return Decimal(str(value)) if value is not None else None
-    except ArithmeticError:
-        return None
+    return money is None or decimal_or_none(earlier.get("amount")) == money.amount
 
 
 def _answers(answer: Mapping[str, Any], capture_id: str, amount: str, currency: str) -> bool:
@@ -250,7 +214,7 @@ def _answers(answer: Mapping[str, Any], capture_id: str, amount: str, currency: 
             return False
     money = answer.get("amount")
     if isinstance(money, dict) and money.get("value") is not None:
-        if _decimal(money.get("value")) != Decimal(amount):
+        if decimal_or_none(money.get("value")) != Decimal(amount):
             return False
         if money.get("currency_code") not in (None, currency):
             return False

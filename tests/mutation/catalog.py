@@ -249,10 +249,10 @@ MORE = [
     ),
     Mutation(
         "refund-failure-audited-as-success",
-        REFUND,
-        'succeeded = details.get("status") in {"COMPLETED", "PENDING"}',
-        "succeeded = True",
-        "a failed refund recorded as money given back",
+        "cardline/paypal_actions.py",
+        'outcome="success" if details.get("status") in succeeded else "failure",',
+        'outcome="success",',
+        "a failed refund (or capture) recorded as money moved",
     ),
     # --------------------------------------------------------------- audit
     Mutation(
