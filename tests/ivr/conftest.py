@@ -15,7 +15,7 @@ from cardline.ivr.connect import IvrHandler
 from cardline.ivr.decrypt import ConnectDecryptor
 from cardline.ivr.encrypt import encrypt_like_connect
 from cardline.ivr.keys import KeyPair, generate_key_pair
-from cardline.ivr.sessions import SessionStore
+from cardline.ivr.sessions import SqliteSessionStore
 from cardline.sandbox import Emulator
 
 INSTANCE = "c0ffee00-7e57-4a11-b0b0-ca11ce17e000"
@@ -52,7 +52,7 @@ class Rig:
         )
         charger = Charger(PayPalClient(config), self.sink, b"f" * 32)
         decryptor = ConnectDecryptor([key_pair.connect_key()])
-        self.sessions = SessionStore(directory / "sessions.sqlite3", self.sink)
+        self.sessions = SqliteSessionStore(directory / "sessions.sqlite3", self.sink)
         self.handler = IvrHandler(
             lambda: charger, lambda: decryptor, self.sink, lambda: self.sessions
         )

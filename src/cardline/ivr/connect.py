@@ -9,7 +9,10 @@ strings, read in the flow as ``$.External.<name>``. The answer is either
   and the next ``attempt``; or
 - ``action=result``: ``status`` (``approved``, ``declined``, ``failed``, ``unknown``,
   ``abandoned``) with ``reason_spoken``, and for a decided payment ``payment_id``,
-  ``last4``, ``last4_spoken``, ``amount_spoken``, ``reference_spoken``.
+  ``last4``, ``last4_spoken``, ``amount_spoken``, ``reference_spoken``; or
+- ``action=progress``, to an invocation that only says where the caller has got to
+  (parameters ``session_id`` and ``progress``, one of ``sessions.PROGRESS``, and no card
+  field): the agent's session shows it. Nothing is decrypted or charged.
 
 The idempotency key is derived from the contact id, so however often Connect invokes the
 function for one call, PayPal charges it once. Audit events carry the contact id in their
@@ -44,8 +47,10 @@ from cardline.cde.paypal.codes import APPROVED
 from cardline.ivr.decrypt import ConnectDecryptor, DecryptionFailed
 from cardline.ivr.sessions import (
     NO_SESSION,
+    Session,
     SessionStore,
     check_cardholder_name,
+    check_progress,
     check_reference,
 )
 
@@ -181,6 +186,8 @@ class IvrHandler:
     def handle(self, event: object) -> dict[str, str]:
         contact = ContactEvent.parse(event)
         params = contact.parameters
+        if "progress" in params and not any(params.get(field) for field in FIELDS):
+            return self._progress(contact, params["progress"])
         attempt = _attempt(params.get("attempt"))
         try:
             terms = self._terms(contact)
@@ -196,19 +203,38 @@ class IvrHandler:
             return self._give_up(contact, failure.code, failure.detail, _TECHNICAL)
         return self._charge(contact, terms, card)
 
+    def _progress(self, contact: ContactEvent, stage: str) -> dict[str, str]:
+        """Note where the caller is; a progress report never fails the call."""
+        try:
+            check_progress(stage)
+            session = self._session_of(contact)
+        except InvalidRequest as error:
+            return {"action": "progress", "recorded": "false", "reason": error.detail}
+        if session is not None and self._sessions is not None:
+            self._sessions().record_progress(session.id, stage)
+        return {"action": "progress", "recorded": "true" if session else "false"}
+
+    def _session_of(self, contact: ContactEvent) -> Session | None:
+        """The contact's agent-assisted session, if it names one; raises InvalidRequest for
+        one that does not exist or belongs to another contact."""
+        session_id = contact.parameters.get("session_id") or ""
+        if not session_id:
+            return None
+        session = self._sessions().get(session_id) if self._sessions else None
+        if session is None:
+            raise InvalidRequest(NO_SESSION, field="session_id")
+        if session.contact_id not in contact.related_contact_ids:
+            raise InvalidRequest(
+                "The IVR payment session belongs to another contact", field="session_id"
+            )
+        return session
+
     # -- terms ------------------------------------------------------------------------
 
     def _terms(self, contact: ContactEvent) -> Terms:
         params = contact.parameters
-        session_id = params.get("session_id") or ""
-        if session_id:
-            session = self._sessions().get(session_id) if self._sessions else None
-            if session is None:
-                raise InvalidRequest(NO_SESSION, field="session_id")
-            if session.contact_id not in contact.related_contact_ids:
-                raise InvalidRequest(
-                    "The IVR payment session belongs to another contact", field="session_id"
-                )
+        session = self._session_of(contact)
+        if session is not None:
             if session.status != "waiting":
                 raise InvalidRequest("The IVR payment session is already decided", field="status")
             return Terms(
@@ -334,6 +360,8 @@ class IvrHandler:
     def _charge(self, contact: ContactEvent, terms: Terms, card: Card) -> dict[str, str]:
         request = PaymentRequest(money=terms.money, card=card, reference=terms.reference)
         operator = operator_for(contact.instance_id)
+        if terms.session_id and self._sessions is not None:
+            self._sessions().record_progress(terms.session_id, "charging")
         try:
             receipt = self._charger().charge(
                 request,

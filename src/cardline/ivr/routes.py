@@ -28,6 +28,7 @@ from cardline.ivr.sessions import (
     SESSION_ATTRIBUTE,
     SESSIONS_FILE,
     SessionStore,
+    SqliteSessionStore,
     parse_session_request,
 )
 
@@ -99,7 +100,7 @@ class LocalIvr:
     def sessions(self) -> SessionStore:
         with self._lock:
             if self._sessions is None:
-                self._sessions = SessionStore(self._data_dir / SESSIONS_FILE, self._sink)
+                self._sessions = SqliteSessionStore(self._data_dir / SESSIONS_FILE, self._sink)
             return self._sessions
 
     def routes(self) -> list[Route]:

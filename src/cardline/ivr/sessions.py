@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from cardline.cde import audit, ids
 from cardline.cde.confirmation import confirmation_code
@@ -28,6 +28,16 @@ SESSION_ATTRIBUTE = "cardline_session_id"
 SESSION_FIELDS = frozenset({"contact_id", "amount", "currency", "reference", "cardholder_name"})
 NO_SESSION = "No IVR payment session with this id"
 WAITING = "waiting"
+# Where the caller is in the secure capture, for the agent who waits on the line: which
+# fields have been keyed (never what), then charging. A re-prompt moves it back to the
+# field asked again. The outcome itself is the session's ``status``.
+PROGRESS = (
+    "waiting",
+    "card_number_entered",
+    "expiry_entered",
+    "security_code_entered",
+    "charging",
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,7 @@ class Session:
     operator: str
     created_at: str
     status: str = WAITING
+    progress: str = WAITING
     payment_id: str | None = None
     brand: str | None = None
     last4: str | None = None
@@ -124,6 +135,7 @@ CREATE TABLE IF NOT EXISTS sessions (
     operator TEXT NOT NULL,
     created_at TEXT NOT NULL,
     status TEXT NOT NULL,
+    progress TEXT NOT NULL DEFAULT 'waiting',
     payment_id TEXT,
     brand TEXT,
     last4 TEXT,
@@ -135,6 +147,9 @@ CREATE TABLE IF NOT EXISTS sessions (
 def _create_schema(db: sqlite3.Connection) -> None:
     with db:
         db.execute(_SCHEMA)
+        columns = {row[1] for row in db.execute("PRAGMA table_info(sessions)")}
+        if "progress" not in columns:  # a file from before progress was kept
+            db.execute("ALTER TABLE sessions ADD COLUMN progress TEXT NOT NULL DEFAULT 'waiting'")
 
 
 _COLUMNS = tuple(Session.__dataclass_fields__)
@@ -143,7 +158,44 @@ _INSERT = "INSERT INTO sessions ({}) VALUES ({})".format(  # noqa: S608 - fixed 
 )
 
 
-class SessionStore:
+def check_progress(stage: str) -> str:
+    """``stage`` if it is one of PROGRESS; raises InvalidRequest otherwise."""
+    if stage not in PROGRESS:
+        raise InvalidRequest("progress must be one of " + ", ".join(PROGRESS), field="progress")
+    return stage
+
+
+class SessionStore(Protocol):
+    """Where agent-assisted sessions are kept: SQLite locally, DynamoDB on AWS."""
+
+    def create(self, terms: Mapping[str, str | None], *, operator: str, origin: str) -> Session:
+        """A new waiting session for ``terms`` (audited as ``ivr_session``)."""
+        ...
+
+    def get(self, session_id: str) -> Session | None:
+        """The session, or None when there is none with this id."""
+        ...
+
+    def record_progress(self, session_id: str, stage: str) -> None:
+        """Where the caller has got to (one of PROGRESS), while the session is waiting;
+        a decided session is left as it is."""
+        ...
+
+    def record_outcome(
+        self,
+        session_id: str,
+        *,
+        status: str,
+        payment_id: str | None = None,
+        brand: str | None = None,
+        last4: str | None = None,
+    ) -> None:
+        """What an attempt came to; a decision (approved, declined) is never undone, and an
+        unknown outcome gives way only to a decision."""
+        ...
+
+
+class SqliteSessionStore:
     """Sessions in SQLite (local host), one short connection per operation."""
 
     def __init__(self, path: Path, sink: audit.AuditSink) -> None:
@@ -199,6 +251,14 @@ class SessionStore:
         with self._connect() as db:
             row = db.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
         return Session(**dict(row)) if row is not None else None
+
+    def record_progress(self, session_id: str, stage: str) -> None:
+        check_progress(stage)
+        with self._connect() as db:
+            db.execute(
+                "UPDATE sessions SET progress = ?, updated_at = ? WHERE id = ? AND status = ?",
+                (stage, audit.utc_now(), session_id, WAITING),
+            )
 
     def record_outcome(
         self,
