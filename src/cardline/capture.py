@@ -10,12 +10,15 @@ for another request is refused with ``409 idempotency_conflict``.
 
 An authorization may be captured in several parts until a capture says it is the final
 one (or the whole amount is taken); a void releases what is left. PayPal honours an
-authorization's amount for 3 days and lets it be captured for 29.
+authorization's amount for 3 days and lets it be captured for 29: between the two, before
+anything is captured, it may be reauthorized once for its amount, which honours it 3 days
+more (PayPal's new authorization then takes the captures; a void still goes to the
+original, and releases both).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -44,11 +47,12 @@ if TYPE_CHECKING:
 CAPTURE_FIELDS = frozenset({"amount", "final_capture"})
 CAPTURE_FINGERPRINT_PREFIX = "clcp1:"
 VOID_FINGERPRINT_PREFIX = "clvd1:"
+REAUTHORIZE_FINGERPRINT_PREFIX = "clra1:"
 # The payment states an authorization can still be captured or voided in.
 OPEN = frozenset({"authorized", "partially_captured"})
 
 # The statuses of a capture or void that did what it was asked.
-_SUCCEEDED = frozenset({"COMPLETED", "PENDING", "VOIDED"})
+_SUCCEEDED = frozenset({"COMPLETED", "PENDING", "VOIDED", "CREATED"})
 
 
 def capture_id_for(operator: str, idempotency_key: str) -> str:
@@ -59,6 +63,12 @@ def capture_id_for(operator: str, idempotency_key: str) -> str:
 def void_id_for(operator: str, idempotency_key: str) -> str:
     """The void id: ``void_`` + 24 letters of ``ids.digest("void", operator, key)``."""
     return "void_" + ids.digest("void", operator, idempotency_key)[:24]
+
+
+def reauthorization_id_for(operator: str, idempotency_key: str) -> str:
+    """The reauthorization id: ``reauth_`` + 24 letters of
+    ``ids.digest("reauthorize", operator, key)``."""
+    return "reauth_" + ids.digest("reauthorize", operator, idempotency_key)[:24]
 
 
 def capture_fingerprint(
@@ -82,6 +92,20 @@ def void_fingerprint(operator: str, payment_id: str) -> str:
     """A digest of the void request (operator and payment)."""
     text = canonical({"operator": operator, "payment": payment_id})
     return VOID_FINGERPRINT_PREFIX + ids.digest("void-fingerprint", text)[:40]
+
+
+def reauthorize_fingerprint(operator: str, payment_id: str) -> str:
+    """A digest of the reauthorization request (operator and payment)."""
+    text = canonical({"operator": operator, "payment": payment_id})
+    return REAUTHORIZE_FINGERPRINT_PREFIX + ids.digest("reauthorize-fingerprint", text)[:40]
+
+
+def _no_body(body: object) -> None:
+    """A void or reauthorization takes no fields: an empty object or no body."""
+    if body is not None:
+        if not isinstance(body, dict):
+            raise InvalidRequest(NOT_AN_OBJECT, field="body")
+        reject_unknown(body, frozenset(), "body")
 
 
 def parse_capture_request(body: object, currency: str) -> tuple[Money | None, bool]:
@@ -129,7 +153,10 @@ class Authorizations:
                 self._refuse_reuse(audit.CAPTURE, operator, origin, payment_id, capture_id)
             if earlier.get("status") in CAPTURED:
                 return _view(earlier, operator)  # a replay
-        authorization_id = _open_authorization(payment, "captured")
+        # After a reauthorization its new authorization holds the amount: capture that.
+        authorization_id = payment.get("reauthorization_id") or _open_authorization(
+            payment, "captured"
+        )
         remaining = Decimal(str(payment["amount"])) - Decimal(
             str(payment.get("captured_amount") or 0)
         )
@@ -187,41 +214,106 @@ class Authorizations:
         idempotency_key: str | None,
         origin: str,
     ) -> dict[str, Any]:
-        """Void what is left of the payment's authorization."""
+        """Void what is left of the payment's authorization (and its reauthorization)."""
+
+        def void(authorization_id: str, request_id: str) -> dict[str, Any]:
+            self._paypal.void_authorization(authorization_id, request_id=request_id)
+            return {"status": "VOIDED", "created_at": audit.utc_now()}
+
         key = validate_idempotency_key(idempotency_key)
-        if body is not None:
-            if not isinstance(body, dict):
-                raise InvalidRequest(NOT_AN_OBJECT, field="body")
-            reject_unknown(body, frozenset(), "body")
+        _no_body(body)
         payment = self._payment(payment_id)
+        return self._once(
+            audit.VOID,
+            payment,
+            action_id=void_id_for(operator, key),
+            fingerprint=void_fingerprint(operator, str(payment["id"])),
+            operator=operator,
+            key=key,
+            origin=origin,
+            opened=lambda: _open_authorization(payment, "voided"),
+            act=void,
+            words=("void", "voided"),
+        )
+
+    def reauthorize(
+        self,
+        payment_id: str,
+        body: object,
+        *,
+        operator: str,
+        idempotency_key: str | None,
+        origin: str,
+    ) -> dict[str, Any]:
+        """Reauthorize the payment's authorization for its amount: PayPal allows it once,
+        from day 4 to day 29, before anything is captured."""
+
+        def reauthorize(authorization_id: str, request_id: str) -> dict[str, Any]:
+            answer = self._paypal.reauthorize_authorization(authorization_id, request_id=request_id)
+            status, made = answer.get("status"), answer.get("id")
+            return {
+                "status": status if isinstance(status, str) else "CREATED",
+                "paypal_capture_id": made if isinstance(made, str) else None,
+                "amount": str(payment["amount"]),
+                "created_at": answer.get("create_time") or audit.utc_now(),
+            }
+
+        key = validate_idempotency_key(idempotency_key)
+        _no_body(body)
+        payment = self._payment(payment_id)
+        return self._once(
+            audit.REAUTHORIZATION,
+            payment,
+            action_id=reauthorization_id_for(operator, key),
+            fingerprint=reauthorize_fingerprint(operator, str(payment["id"])),
+            operator=operator,
+            key=key,
+            origin=origin,
+            opened=lambda: _reauthorizable(payment),
+            act=reauthorize,
+            words=("reauthorization", "reauthorized"),
+        )
+
+    def _once(
+        self,
+        kind: str,
+        payment: Mapping[str, Any],
+        *,
+        action_id: str,
+        fingerprint: str,
+        operator: str,
+        key: str,
+        origin: str,
+        opened: Callable[[], str],
+        act: Callable[[str, str], dict[str, Any]],
+        words: tuple[str, str],
+    ) -> dict[str, Any]:
+        """A void or reauthorization made once per key: a replay answers the first, a key
+        reused for another request is refused, and every attempt is audited."""
         payment_id = str(payment["id"])
-        void_id = void_id_for(operator, key)
-        fingerprint = void_fingerprint(operator, payment_id)
-        earlier = self._ledger.get_capture(void_id)
+        earlier = self._ledger.get_capture(action_id)
         if earlier is not None:
             if earlier.get("payment_id") != payment_id or earlier.get("fingerprint") != fingerprint:
-                self._refuse_reuse(audit.VOID, operator, origin, payment_id, void_id)
-            if earlier.get("status") == "VOIDED":
+                self._refuse_reuse(kind, operator, origin, payment_id, action_id)
+            if earlier.get("status") in _SUCCEEDED:
                 return _view(earlier, operator)  # a replay
-        authorization_id = _open_authorization(payment, "voided")
+        authorization_id = opened()
         facts = {
-            "id": void_id,
-            "kind": "void",
+            "id": action_id,
+            "kind": kind,
             "payment_id": payment_id,
             "currency": str(payment["currency"]),
             "fingerprint": fingerprint,
         }
         try:
-            self._paypal.void_authorization(
-                authorization_id, request_id=paypal_request_id_for(operator, key, "void")
-            )
+            made = act(authorization_id, paypal_request_id_for(operator, key, kind))
         except GatewayError as error:
             failed = {**facts, "status": "FAILED", "error": error.code, **paypal_words(error)}
-            self._emit(audit.VOID, operator, origin, payment_id, failed)
-            raise _in_words(error, "void", "voided") from None
-        void = {**facts, "status": "VOIDED", "created_at": audit.utc_now()}
-        self._emit(audit.VOID, operator, origin, payment_id, void)
-        return _view(void, operator)
+            self._emit(kind, operator, origin, payment_id, failed)
+            raise _in_words(error, *words) from None
+        row = {**facts, **made}
+        self._emit(kind, operator, origin, payment_id, row)
+        return _view(row, operator)
 
     def _payment(self, payment_id: str) -> dict[str, Any]:
         payment = self._ledger.get_payment(payment_id)
@@ -269,6 +361,22 @@ def _open_authorization(payment: Mapping[str, Any], verb: str) -> str:
             field="payment",
         )
     return str(authorization_id)
+
+
+def _reauthorizable(payment: Mapping[str, Any]) -> str:
+    """The PayPal id of the payment's authorization, if it may be reauthorized."""
+    authorization_id = _open_authorization(payment, "reauthorized")
+    if payment.get("reauthorization_id"):
+        raise InvalidRequest(
+            "This authorization was reauthorized already, and PayPal allows it once",
+            field="payment",
+        )
+    if payment.get("status") != "authorized":
+        raise InvalidRequest(
+            "Only an authorization nothing was captured from can be reauthorized",
+            field="payment",
+        )
+    return authorization_id
 
 
 def _view(row: Mapping[str, Any], operator: str) -> dict[str, Any]:

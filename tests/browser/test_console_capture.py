@@ -3,6 +3,8 @@ card's address and security-code checks are shown in words."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Console
@@ -55,3 +57,25 @@ def test_capture_part_then_the_rest_and_void_another(console: Console) -> None:
     assert emulator is not None
     moved = sorted(c["amount"]["value"] for c in emulator.all_captures())
     assert moved == ["10.00", "20.00"]
+
+
+def test_reauthorize_once_the_honour_period_is_over(console: Console) -> None:
+    page = console.page
+    console.sign_in()
+    _authorize(console, "15.00")
+    reauthorize = page.get_by_role("button", name="Reauthorize", exact=False)
+    expect(reauthorize).to_be_hidden()  # PayPal still honours the amount
+
+    emulator = console.running.stack.emulator
+    assert emulator is not None
+    emulator.advance_clock(days=4)
+    # The page's clock moves on too, and the payment is shown again.
+    page.clock.set_system_time(datetime.now(UTC) + timedelta(days=4))
+    page.get_by_role("button", name="Payments").click()
+    page.locator("#payments-rows tr").first.get_by_role("button", name="Details").click()
+    expect(reauthorize).to_be_visible()
+    reauthorize.click()
+    expect(page.locator("#capture-outcome")).to_contain_text("Reauthorized")
+    expect(reauthorize).to_be_hidden()  # once
+    page.get_by_role("button", name="Capture", exact=True).click()
+    expect(page.locator("#capture-outcome")).to_contain_text("Captured 15.00 USD")

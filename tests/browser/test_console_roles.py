@@ -89,3 +89,20 @@ def test_a_supervisor_sees_every_agents_payment_and_refunds_one(console: Console
     expect(page.locator("#refund-outcome")).to_contain_text("Refunded 5.00 USD")
     assert console.running.stack.emulator is not None
     assert console.running.stack.emulator.stats()["refunds"] == 1
+
+
+def test_an_agents_authorization_has_no_capture_void_or_reauthorize_buttons(
+    console: Console,
+) -> None:
+    ada_key, _ada = _agent(console, "ada")
+    page = console.page
+    console.sign_in(ada_key)
+    console.fill_payment(VISA, CVV, expiry=future_expiry(), amount="20.00", reference="held")
+    page.get_by_label("Authorize only").check()
+    page.get_by_role("button", name="Charge card").click()
+    console.receipt_text()
+    page.get_by_role("button", name="View this payment").click()
+    expect(page.locator("#detail-fields")).to_contain_text("Authorized, not captured")
+    expect(page.locator("#capture-form")).to_be_hidden()
+    for name in ("Capture", "Void what is left", "Reauthorize: honour the amount 3 days more"):
+        expect(page.get_by_role("button", name=name, exact=True)).to_have_count(0)

@@ -47,6 +47,7 @@ REFUND = "refund"
 WEBHOOK = "webhook"  # a verified PayPal webhook event (cardline.webhooks)
 CAPTURE = "capture"  # a capture of an authorization
 VOID = "void"  # a void of an authorization
+REAUTHORIZATION = "reauthorization"  # a reauthorization of an authorization
 AUTH_FAILURE = "auth_failure"
 OPERATOR_ADDED = "operator_added"
 OPERATOR_REVOKED = "operator_revoked"

@@ -1,9 +1,9 @@
-// cardline agent console: capturing (in full or in part) or voiding the authorization
-// shown in the detail.
+// cardline agent console: capturing (in full or in part), voiding or reauthorizing the
+// authorization shown in the detail.
 import { api, retryable } from "./api.js";
 import { amountProblem, decimalsOf, fromMinor, toMinor } from "./checks.js";
 import { $, announce, busy, clearErrors, maskedCard, setError, showMessage, showProblem } from "./dom.js";
-import { onSignOut } from "./session.js";
+import { holds, onSignOut } from "./session.js";
 
 const CAPTURE_FIELDS = { amount: "capture-amount" };
 const OPEN = ["authorized", "partially_captured"];
@@ -24,9 +24,13 @@ export function prepareCapture(payment) {
   if (!shownPayment || shownPayment.id !== payment.id) attempts = new Map();
   shownPayment = payment;
   const form = $("capture-form");
-  form.hidden = !(payment.intent === "AUTHORIZE" && OPEN.includes(payment.status));
+  // Captures, voids and reauthorizations are a supervisor's: an agent's detail has none.
+  form.hidden = !(payment.intent === "AUTHORIZE" && OPEN.includes(payment.status) && holds("supervisor"));
   form.reset();
   clearErrors(form);
+  // PayPal reauthorizes once, after its 3-day honour period, before anything is captured.
+  $("reauthorize-submit").hidden = !(payment.status === "authorized" && !payment.reauthorization_id
+    && payment.authorization_honoured_until && new Date(payment.authorization_honoured_until) < new Date());
   $("capture-remaining").textContent =
     `${fromMinor(remainingMinor(payment), decimalsOf(payment.currency))} ${payment.currency}`;
   showMessage("capture-outcome", "");
@@ -84,6 +88,13 @@ function voidRest() {
     `Voided: what was left of the authorization on ${maskedCard(payment)} is released.`);
 }
 
+function reauthorize() {
+  if (!shownPayment) return;
+  clearErrors($("capture-form"));
+  act($("reauthorize-submit"), "reauthorize", undefined, (_data, payment) =>
+    `Reauthorized: PayPal honours the amount on ${maskedCard(payment)} for 3 more days.`);
+}
+
 function forget() {
   shownPayment = null;
   attempts = new Map();
@@ -96,5 +107,6 @@ export function wireCapture(reload) {
   afterAction = reload;
   $("capture-form").addEventListener("submit", capture);
   $("void-submit").addEventListener("click", voidRest);
+  $("reauthorize-submit").addEventListener("click", reauthorize);
   onSignOut(forget);
 }

@@ -44,6 +44,7 @@ FUNCTIONS = {
     "exportPayments": "BackofficeFunction",
     "capturePayment": "BackofficeFunction",
     "voidPayment": "BackofficeFunction",
+    "reauthorizePayment": "BackofficeFunction",
     "health": "BackofficeFunction",
     "openapi": "BackofficeFunction",
     # No authorizer (the document gives it no security): PayPal calls it, behind the WAF.

@@ -160,29 +160,22 @@ def backoffice_routes(
         )
         return json_response(201, refund)
 
-    def capture_payment(call: Call) -> Response:
-        assert authorizations is not None
-        body = call.request.json() if call.request.body else None
-        capture = authorizations().capture(
-            call.params["id"],
-            body,
-            operator=call.operator,
-            idempotency_key=call.request.header("idempotency-key"),
-            origin=call.request.source_ip,
-        )
-        return json_response(201, capture)
+    def on_authorization(verb: str) -> Callable[[Call], Response]:
+        """The route that captures, voids or reauthorizes the payment's authorization."""
 
-    def void_payment(call: Call) -> Response:
-        assert authorizations is not None
-        body = call.request.json() if call.request.body else None
-        void = authorizations().void(
-            call.params["id"],
-            body,
-            operator=call.operator,
-            idempotency_key=call.request.header("idempotency-key"),
-            origin=call.request.source_ip,
-        )
-        return json_response(201, void)
+        def act(call: Call) -> Response:
+            assert authorizations is not None
+            body = call.request.json() if call.request.body else None
+            made = getattr(authorizations(), verb)(
+                call.params["id"],
+                body,
+                operator=call.operator,
+                idempotency_key=call.request.header("idempotency-key"),
+                origin=call.request.source_ip,
+            )
+            return json_response(201, made)
+
+        return act
 
     routes = [
         Route("GET", "/health", health, role=PUBLIC),
@@ -196,7 +189,7 @@ def backoffice_routes(
     ]
     if authorizations is not None:
         routes += [
-            Route("POST", "/v1/payments/{id}/capture", capture_payment, role=SUPERVISOR),
-            Route("POST", "/v1/payments/{id}/void", void_payment, role=SUPERVISOR),
+            Route("POST", f"/v1/payments/{{id}}/{verb}", on_authorization(verb), role=SUPERVISOR)
+            for verb in ("capture", "void", "reauthorize")
         ]
     return routes

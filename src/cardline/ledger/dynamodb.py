@@ -35,6 +35,7 @@ from cardline.ledger.projector import projected
 from cardline.ledger.search import Search
 from cardline.ledger.sqlite import decode_cursor, encode_cursor
 from cardline.ledger.states import (
+    AUTHORIZATION_ACTIONS,
     CAPTURE_COLUMNS,
     PAYMENT_COLUMNS,
     REFUND_COLUMNS,
@@ -108,7 +109,7 @@ class DynamoDbLedger:
             row = with_refunds(row, self._refunds(payment_id))
             links = self._paypal_links(row, existing)
             return self._transact([marker, self._payment_put(row, payment_item), *links])
-        if event.type in ("capture", "void"):
+        if event.type in AUTHORIZATION_ACTIONS:
             return self._apply_capture(event, marker, payment_id, payment_item, existing)
         refund_id = event.details.get("id")
         earlier: dict[str, Any] | None = None

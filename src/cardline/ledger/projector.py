@@ -1,10 +1,10 @@
 """How audit events become ledger rows, independent of where the rows are kept.
 
 The rules are the state machine of :mod:`cardline.ledger.states`: a payment event folds
-into the payment row, a refund event into its refund row, a capture or void event into its
-capture row, and the payment's captured and refunded amounts and status are recomputed
-from those rows. Replaying the audit log in any
-order of retries and deliveries gives the same ledger.
+into the payment row, a refund event into its refund row, a capture, void or
+reauthorization event into its capture row, and the payment's captured and refunded
+amounts and status are recomputed from those rows. Replaying the audit log in any order of
+retries and deliveries gives the same ledger.
 """
 
 from __future__ import annotations
@@ -14,15 +14,20 @@ from typing import Any
 
 from cardline.cde import audit
 from cardline.cde.audit import AuditEvent
-from cardline.ledger.states import PAYMENT_COLUMNS, REFUND_COLUMNS, ledger_event
+from cardline.ledger.states import (
+    AUTHORIZATION_ACTIONS,
+    PAYMENT_COLUMNS,
+    REFUND_COLUMNS,
+    ledger_event,
+)
 
 __all__ = ["PAYMENT_COLUMNS", "REFUND_COLUMNS", "is_projected", "projected", "rebuild"]
 
 
 def is_projected(event: AuditEvent) -> bool:
-    """Only payment, refund, capture, void and webhook events shape the ledger; the rest
-    stay in the audit log."""
-    return event.type in {audit.PAYMENT, audit.REFUND, audit.CAPTURE, audit.VOID, audit.WEBHOOK}
+    """Only payment, refund, capture, void, reauthorization and webhook events shape the
+    ledger; the rest stay in the audit log."""
+    return event.type in {audit.PAYMENT, audit.REFUND, audit.WEBHOOK, *AUTHORIZATION_ACTIONS}
 
 
 def projected(event: AuditEvent) -> AuditEvent | None:

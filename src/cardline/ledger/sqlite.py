@@ -13,6 +13,7 @@ from cardline.ledger import Page
 from cardline.ledger.projector import projected
 from cardline.ledger.search import Search
 from cardline.ledger.states import (
+    AUTHORIZATION_ACTIONS,
     CAPTURE_COLUMNS,
     PAYMENT_COLUMNS,
     REFUND_COLUMNS,
@@ -30,7 +31,7 @@ from cardline.sqlite_files import open_sqlite
 
 # Bumped when a column is added: an older file is dropped and rebuilt from the audit log
 # (the ledger is a view of it; `cardline serve` replays the audit file at start).
-_SCHEMA_VERSION = 4
+_SCHEMA_VERSION = 5
 _DROP = """
 DROP TABLE IF EXISTS applied_events;
 DROP TABLE IF EXISTS payments;
@@ -48,7 +49,8 @@ CREATE TABLE IF NOT EXISTS payments (
     dispute_status TEXT, dispute_reason TEXT, dispute_due_date TEXT, dispute_outcome TEXT,
     created_at TEXT NOT NULL, updated_at TEXT NOT NULL, outcome TEXT, dispute_rank TEXT,
     captured_amount TEXT, authorization_status TEXT, authorization_expires_at TEXT,
-    avs_code TEXT, cvv_code TEXT, flags TEXT
+    avs_code TEXT, cvv_code TEXT, flags TEXT, reauthorization_id TEXT,
+    reauthorized_at TEXT
 );
 CREATE INDEX IF NOT EXISTS payments_by_time ON payments (created_at DESC, id DESC);
 CREATE TABLE IF NOT EXISTS refunds (
@@ -139,7 +141,7 @@ class SqliteLedger:
                 row = with_refunds(row, self._refunds(payment_id))
                 self._upsert("payments", PAYMENT_COLUMNS, row)
             return
-        if event.type in ("capture", "void"):
+        if event.type in AUTHORIZATION_ACTIONS:
             capture_id = event.details.get("id")
             earlier = self._capture(capture_id) if isinstance(capture_id, str) else None
             capture = fold_capture(earlier, event)

@@ -127,6 +127,8 @@ PUBLIC_PAYMENT_COLUMNS = (
     "captured_amount",
     "authorization_status",
     "authorization_expires_at",
+    "reauthorization_id",
+    "reauthorized_at",
     "avs_code",
     "cvv_code",
     "flags",
@@ -173,6 +175,10 @@ PUBLIC_CAPTURE_COLUMNS = (
     "created_at",
 )
 CAPTURE_COLUMNS = (*PUBLIC_CAPTURE_COLUMNS, "fingerprint", "outcome", "updated_at")
+# The audit events that make capture rows: captures, voids and reauthorizations of a
+# payment's authorization (a row's ``kind``; ``paypal_capture_id`` holds the PayPal id of
+# what the action made: a capture, or a reauthorization's new authorization).
+AUTHORIZATION_ACTIONS = frozenset({"capture", "void", "reauthorization"})
 # A capture in these states has taken (or is taking) money from the authorization.
 CAPTURED = frozenset({"COMPLETED", "PENDING"})
 _CAPTURE_RANK = {
@@ -182,6 +188,7 @@ _CAPTURE_RANK = {
     "FAILED": 2,
     "COMPLETED": 3,
     "VOIDED": 3,
+    "CREATED": 3,  # a reauthorization PayPal made
 }
 _CAPTURE_FACTS = ("kind", "amount", "currency", "final_capture", "paypal_capture_id")
 # PayPal's authorization periods: it honours the amount 3 days, may be captured 29 days.
@@ -529,7 +536,12 @@ def with_captures(
     first: str | None = None
     for capture in captures:  # oldest first
         amount = _amount(capture.get("amount"))
-        if capture.get("kind") == "void":
+        if capture.get("kind") == "reauthorization":
+            if capture.get("status") == "CREATED" and capture.get("paypal_capture_id"):
+                # The hold moved to PayPal's new authorization: captures go to it.
+                row["reauthorization_id"] = capture["paypal_capture_id"]
+                row["reauthorized_at"] = capture.get("created_at")
+        elif capture.get("kind") == "void":
             voided = voided or capture.get("status") == "VOIDED"
         elif capture.get("status") in CAPTURED and amount is not None:
             total += amount
@@ -556,18 +568,21 @@ def public_payment(row: Mapping[str, Any]) -> dict[str, Any]:
     payment["confirmation_code"] = confirmation_code(str(payment["id"]))
     payment["avs_result"] = avs_words(payment.get("avs_code"))
     payment["cvv_result"] = cvv_words(payment.get("cvv_code"))
-    payment["authorization_honoured_until"] = _days_after(payment, HONOUR_DAYS)
+    payment["authorization_honoured_until"] = _days_after(
+        payment, HONOUR_DAYS, since=payment.get("reauthorized_at")
+    )
     if payment["authorization_expires_at"] is None:
         payment["authorization_expires_at"] = _days_after(payment, VALID_DAYS)
     return payment
 
 
-def _days_after(payment: Mapping[str, Any], days: int) -> str | None:
-    """``days`` after an authorization was made: PayPal honours its amount 3 days (a later
-    capture may be declined: reauthorize) and lets it be captured 29 days."""
+def _days_after(payment: Mapping[str, Any], days: int, since: object = None) -> str | None:
+    """``days`` after an authorization was made (or ``since``, its reauthorization): PayPal
+    honours its amount 3 days (a later capture may be declined: reauthorize) and lets it be
+    captured 29 days from the original."""
     if payment.get("intent") != "AUTHORIZE" or not payment.get("paypal_authorization_id"):
         return None
-    created = payment.get("created_at")
+    created = since or payment.get("created_at")
     if not isinstance(created, str):
         return None
     try:

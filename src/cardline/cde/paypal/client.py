@@ -72,6 +72,7 @@ _ORDERS = "/v2/checkout/orders"
 _ORDER = "/v2/checkout/orders/{id}"
 _AUTH_CAPTURE = "/v2/payments/authorizations/{authorization_id}/capture"
 _AUTH_VOID = "/v2/payments/authorizations/{authorization_id}/void"
+_AUTH_REAUTHORIZE = "/v2/payments/authorizations/{authorization_id}/reauthorize"
 _CAPTURE = "/v2/payments/captures/{capture_id}"
 _CAPTURE_REFUND = "/v2/payments/captures/{capture_id}/refund"
 _REFUND = "/v2/payments/refunds/{refund_id}"
@@ -412,6 +413,14 @@ class PayPalClient:
         if 200 <= reply.status < 300 and reply.data == b"":
             return None
         return self._result("POST", _AUTH_VOID, reply, resource="authorization")
+
+    def reauthorize_authorization(
+        self, authorization_id: str, *, request_id: str
+    ) -> dict[str, Any]:
+        """Reauthorize an authorization for its original amount: PayPal's new authorization,
+        which takes over the hold (captures go to it; voids still go to the original)."""
+        reply = self._post(_AUTH_REAUTHORIZE, authorization_id, request_id, _encode({}))
+        return self._result("POST", _AUTH_REAUTHORIZE, reply, resource="authorization")
 
     def refund_capture(
         self,

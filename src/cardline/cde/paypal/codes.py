@@ -293,6 +293,11 @@ ISSUE_MESSAGES: Mapping[str, str] = MappingProxyType(
         "MAX_CAPTURE_AMOUNT_EXCEEDED": "The capture is more than the authorization allows.",
         "AUTH_CAPTURE_CURRENCY_MISMATCH": "A capture must be in the authorization's currency.",
         "CANNOT_BE_VOIDED": "PayPal does not allow this authorization to be voided.",
+        "REAUTHORIZATION_TOO_SOON": (
+            "PayPal allows a reauthorization only from the fourth day after the authorization: "
+            "until then its amount is still honoured, so capture it instead."
+        ),
+        "REAUTHORIZATION_NOT_SUPPORTED": "PayPal allows this authorization no reauthorization.",
         "ORDER_ALREADY_CAPTURED": "PayPal has already captured this payment.",
         "ORDER_ALREADY_AUTHORIZED": "PayPal has already authorized this payment.",
         "PAYEE_ACCOUNT_NOT_VERIFIED": "The merchant's PayPal account is not verified yet.",
