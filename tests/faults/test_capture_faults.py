@@ -1,5 +1,6 @@
-"""The fault matrix of captures and voids: PayPal's Payments API misbehaving while an
-authorization is captured or voided (through the routes, or by the merchant rules).
+"""The fault matrix of captures, voids and reauthorizations: PayPal's Payments API
+misbehaving while an authorization is captured, voided or reauthorized (through the routes,
+or by the merchant rules).
 
 For every fault: the agent is told the truth (done, or "not confirmed: retry with the same
 key", or "nothing was done"), a retry with the same Idempotency-Key finishes the job, and
@@ -103,6 +104,27 @@ def test_a_void_under_faults_is_truthful_and_a_retry_voids(fast: Running, scenar
     shown = fast.client.request("GET", f"/v1/payments/{paid['id']}").json()
     assert shown["status"] == "voided"
     assert _moved(fast) == []
+
+
+@pytest.mark.parametrize("scenario", sorted(FAULTS))
+def test_a_reauthorization_under_faults_is_truthful_and_a_retry_makes_one(
+    fast: Running, scenario: str
+) -> None:
+    paid = _authorized(fast)
+    emulator_of(fast).advance_clock(days=4)
+    for fault in FAULTS[scenario]:
+        emulator_of(fast).inject(fault)
+    key = unique("reauthorize-")
+    path = f"/v1/payments/{paid['id']}/reauthorize"
+    first = fast.client.request("POST", path, idempotency_key=key)
+    emulator_of(fast).clear_faults()
+    _truthful(first.status, first.json())
+    again = fast.client.request("POST", path, idempotency_key=key)
+    assert again.status == 201, again.body
+    made = again.json()["paypal_capture_id"]
+    assert emulator_of(fast).stats()["authorizations"] == 2  # the original and one more
+    shown = fast.client.request("GET", f"/v1/payments/{paid['id']}").json()
+    assert shown["reauthorization_id"] == made
 
 
 @pytest.fixture

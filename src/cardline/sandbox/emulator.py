@@ -213,9 +213,11 @@ class Emulator:
         return self.webhooks.deliverer.attempts()
 
     def stats(self) -> dict[str, int]:
-        """Counters: captures (that moved money), orders, refunds, requests, token_requests."""
+        """Counters: authorizations (reauthorizations included), captures (that moved
+        money), orders, refunds, requests, token_requests."""
         with self._store.lock:
             return {
+                "authorizations": len(self._store.authorizations),
                 "captures": self.capture_count(),
                 "orders": len(self._store.orders),
                 "refunds": len(self._store.refunds),
