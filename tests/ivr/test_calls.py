@@ -54,6 +54,22 @@ def test_each_scenario_ends_as_expected_with_at_most_one_capture(
     assert emulator.capture_count() == moved_before + (result.status == "approved")
     assert result.transferred == (result.status != "approved")
     assert any(line.startswith("paypal : ") for line in result.transcript)
+    assert_recording_suspended_around_the_keys(result.transcript)
+
+
+def assert_recording_suspended_around_the_keys(transcript: list[str]) -> None:
+    """Recording is suspended before the first keyed field and resumed after the last."""
+    keyed = [i for i, line in enumerate(transcript) if "caller : " in line]
+    suspended = transcript.index("  [recording suspended]")
+    resumed = transcript.index("  [recording resumed]")
+    assert keyed
+    assert suspended < keyed[0]
+    assert keyed[-1] < resumed
+    assert all(
+        transcript[i].endswith("(recording suspended)")
+        for i in keyed
+        if "keys nothing" not in transcript[i]
+    )
 
 
 def test_mistyped_number_is_asked_again_then_charged_once(
@@ -69,12 +85,44 @@ def test_mistyped_number_is_asked_again_then_charged_once(
 
 
 def test_agent_assisted_call_shows_the_agent_the_outcome(running: Running, artifacts: Path) -> None:
+    emulator = running.stack.emulator
+    assert emulator is not None
     result = call(running, artifacts, "good-card", agent=True)
     assert result.session_id is not None
     session = running.client.request("GET", f"/v1/ivr/sessions/{result.session_id}").json()
     assert session["status"] == "approved"
     assert session["payment_id"] == result.external["payment_id"]
     assert (session["brand"], session["last4"]) == ("VISA", "1881")
+    assert [c["status"] for c in emulator.captures_for(result.paypal_request_id)] == ["COMPLETED"]
+    assert_agent_path(result.transcript)
+    assert result.returned_to_agent
+    assert not result.transferred
+
+
+AGENT_PATH = [
+    "agent  : transfers the caller with the secure payment quick connect",
+    "agent  : on hold",
+    "[recording suspended]",
+    "agent  : sees waiting, card_number_entered",
+    "agent  : sees waiting, expiry_entered",
+    "agent  : sees waiting, security_code_entered",
+    "ivr fn : action=result, status=approved",
+    "[recording resumed]",
+    "agent  : off hold: the caller is back with the agent",
+    "outcome: approved (the caller is back with the agent)",
+    "agent  : sees session",
+    "paypal : 1 capture(s) for this call (COMPLETED)",
+]
+
+
+def assert_agent_path(transcript: list[str]) -> None:
+    """The agent-assisted call's milestones, in this order."""
+    at = 0
+    for milestone in AGENT_PATH:
+        found = [i for i, line in enumerate(transcript) if i >= at and milestone in line]
+        assert found, f"{milestone!r} missing after line {at}:\n" + "\n".join(transcript)
+        at = found[0] + 1
+    assert_recording_suspended_around_the_keys(transcript)
 
 
 def test_ivr_routes_need_an_operator_key(running: Running) -> None:
@@ -128,3 +176,32 @@ def test_cardline_call_against_cardline_serve(data_dir: Path, artifacts: Path) -
     assert "outcome: approved" in called.stdout
     assert "paypal : 1 capture(s) for this call (COMPLETED)" in called.stdout
     assert "keys ••••••••••••1882 #" in called.stdout
+
+
+def test_cardline_call_agent_against_cardline_serve(data_dir: Path, artifacts: Path) -> None:
+    server = Served(data_dir, artifacts / "ivr-serve-agent.log")
+    try:
+        called = run(
+            [
+                *CARDLINE,
+                "call",
+                "--agent",
+                "--scenario",
+                "good-card",
+                "--url",
+                server.url,
+                "--key",
+                server.key(),
+                "--emulator",
+                server.emulator_url(),
+            ],
+            artifacts,
+            env=clean_env(),
+            timeout=60,
+        )
+    finally:
+        server.stop()
+    (artifacts / "ivr-cardline-call-agent.txt").write_text(called.stdout + called.stderr)
+    assert called.returncode == 0, called.stderr
+    assert not any(pan in called.stdout for pan in TEST_PANS)
+    assert_agent_path(called.stdout.splitlines())

@@ -9,7 +9,16 @@ from typing import Any
 
 import pytest
 
-from cardline.ivr.flow import PROMPTS, FlowError, default_flow_path, parse_flow
+from cardline.ivr.flow import (
+    PROMPTS,
+    FlowError,
+    default_flow_path,
+    parse_flow,
+    targets,
+    transfer_flow_path,
+)
+from cardline.ivr.recording import check_recording
+from cardline.ivr.sessions import PROGRESS
 
 FLOW: dict[str, Any] = json.loads(default_flow_path().read_text())
 ACTIONS = {a["Identifier"]: a for a in FLOW["Actions"]}
@@ -96,3 +105,125 @@ def test_the_function_receives_what_the_handler_reads() -> None:
         "cardholder_name",
     }
     assert ACTIONS["charge"]["Parameters"]["ResponseValidation"] == {"ResponseType": "STRING_MAP"}
+
+
+# -- call recording around the keyed card (cardline.ivr.recording) -------------------------
+
+TRANSFER: dict[str, Any] = json.loads(transfer_flow_path(default_flow_path()).read_text())
+PAYMENT_ARN = "${PAYMENT_FLOW_ARN}"
+
+
+def walk(payment: dict[str, Any], transfer: dict[str, Any], start: str) -> list[str]:
+    flows = {PAYMENT_ARN: parse_flow(payment), "transfer": parse_flow(transfer, prompts=False)}
+    return [str(v) for v in check_recording(flows, start)]
+
+
+@pytest.mark.parametrize("start", [PAYMENT_ARN, "transfer"], ids=["self-service", "agent"])
+def test_no_path_keys_the_card_recorded_or_leaves_recording_suspended(start: str) -> None:
+    assert walk(FLOW, TRANSFER, start) == []
+
+
+def test_the_walk_reaches_every_block_of_both_flows() -> None:
+    # Every block is on some path, so the check above says something about each of them.
+    for document in (FLOW, TRANSFER):
+        flow = parse_flow(document, prompts=False)
+        reached: set[str] = set()
+        frontier = [flow.start]
+        while frontier:
+            block = frontier.pop()
+            if block not in reached:
+                reached.add(block)
+                frontier += targets(flow.action(block))
+        assert reached == {a["Identifier"] for a in document["Actions"]}
+
+
+def _without(document: dict[str, Any], identifier: str) -> dict[str, Any]:
+    """The flow with one block bypassed: whatever led to it leads where it led."""
+    changed = copy.deepcopy(document)
+    gone = next(a for a in changed["Actions"] if a["Identifier"] == identifier)
+    following = gone["Transitions"]["NextAction"]
+    changed["Actions"].remove(gone)
+    text = json.dumps(changed).replace(f'"{identifier}"', f'"{following}"')
+    return json.loads(text)
+
+
+def test_without_the_suspension_a_card_prompt_is_reached_recorded() -> None:
+    found = walk(_without(FLOW, "suspend-recording"), TRANSFER, PAYMENT_ARN)
+    assert any("ask-card-number: keyed input is stored while recording" in v for v in found)
+
+
+@pytest.mark.parametrize("resume", ["resume-recording", "resume-recording-after-problem"])
+def test_without_a_resumption_the_call_ends_or_the_agent_returns_unrecorded(resume: str) -> None:
+    found = walk(_without(FLOW, resume), TRANSFER, "transfer")
+    assert any("with recording still suspended" in v for v in found)
+
+
+def test_a_suspension_that_still_records_the_ivr_is_no_suspension() -> None:
+    changed = copy.deepcopy(FLOW)
+    block = next(a for a in changed["Actions"] if a["Identifier"] == "suspend-recording")
+    block["Parameters"]["RecordingBehavior"]["IVRRecordingBehavior"] = "Enabled"
+    assert walk(changed, TRANSFER, PAYMENT_ARN)
+
+
+def test_the_recording_blocks_have_connects_shape() -> None:
+    blocks = [a for a in FLOW["Actions"] if a["Type"] == "UpdateContactRecordingBehavior"]
+    assert {json.dumps(b["Parameters"], sort_keys=True) for b in blocks} == {
+        json.dumps(
+            {"RecordingBehavior": {"RecordedParticipants": [], "IVRRecordingBehavior": "Disabled"}},
+            sort_keys=True,
+        ),
+        json.dumps(
+            {
+                "RecordingBehavior": {
+                    "RecordedParticipants": ["Agent", "Customer"],
+                    "IVRRecordingBehavior": "Enabled",
+                }
+            },
+            sort_keys=True,
+        ),
+    }
+    # The legacy block has no error branches (Connect's flow language reference).
+    assert all(set(b["Transitions"]) == {"NextAction"} for b in blocks)
+
+
+def test_the_transfer_flow_holds_the_agent_first_and_logs_nothing() -> None:
+    actions = {a["Identifier"]: a for a in TRANSFER["Actions"]}
+    first = actions[TRANSFER["StartAction"]]
+    assert first["Parameters"] == {"FlowLoggingBehavior": "Disabled"}
+    hold = actions[first["Transitions"]["NextAction"]]
+    assert hold["Parameters"] == {"PreviousContactParticipantState": "AgentOnHold"}
+    transfers = [a for a in TRANSFER["Actions"] if a["Type"] == "TransferToFlow"]
+    assert [t["Parameters"]["ContactFlowId"] for t in transfers] == [PAYMENT_ARN]
+
+
+# -- progress reports (agent-assisted calls only) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("after", "stage"),
+    [
+        ("keep-card-number", "card_number_entered"),
+        ("keep-expiry", "expiry_entered"),
+        ("ask-security-code", "security_code_entered"),
+    ],
+)
+def test_each_keyed_field_is_reported_on_assisted_calls_and_a_failure_goes_on(
+    after: str, stage: str
+) -> None:
+    check = ACTIONS[ACTIONS[after]["Transitions"]["NextAction"]]
+    assert check["Parameters"]["ComparisonValue"] == "$.Attributes.cardline_session_id"
+    [condition] = check["Transitions"]["Conditions"]
+    assert condition["Condition"] == {"Operator": "TextStartsWith", "Operands": ["ivs_"]}
+    report = ACTIONS[condition["NextAction"]]
+    skip = check["Transitions"]["NextAction"]
+    assert report["Parameters"]["LambdaInvocationAttributes"] == {
+        "session_id": "$.Attributes.cardline_session_id",
+        "progress": stage,
+    }
+    assert stage in PROGRESS
+    # Reported or not, and whether the report fails or not, the payment goes on the same way.
+    assert report["Transitions"]["NextAction"] == skip
+    assert [e["NextAction"] for e in report["Transitions"]["Errors"]] == [skip]
+    assert check["Transitions"]["Errors"] == [
+        {"NextAction": skip, "ErrorType": "NoMatchingCondition"}
+    ]

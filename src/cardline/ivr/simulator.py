@@ -4,8 +4,12 @@ The simulator walks the committed contact flow block by block as Connect would: 
 the prompts, has the scripted caller key digits at each "Store customer input" block,
 encrypts them exactly as Connect does (to the key id and certificate in the block), copies
 attributes, invokes the ``ivr`` function (through the local stand-in route
-``POST /v1/ivr/connect``) and branches on its answer. It prints a transcript in which
-keyed digits are masked: the card number down to its last four, the rest entirely.
+``POST /v1/ivr/connect``) and branches on its answer. It honours the recording blocks
+(``[recording suspended]`` / ``[recording resumed]``) and refuses to key a card field while
+recording is on. An agent-assisted call starts in the agent transfer flow, as the agents'
+quick connect does, holds the agent, and ends with the caller back with them. It prints a
+transcript in which keyed digits are masked: the card number down to its last four, the
+rest entirely.
 """
 
 from __future__ import annotations
@@ -23,12 +27,18 @@ from typing import Any
 from cardline.cde.request_rules import paypal_request_id_for
 from cardline.ivr.connect import TIMEOUT, idempotency_key_for, operator_for
 from cardline.ivr.encrypt import encrypt_like_connect
-from cardline.ivr.flow import PROMPTS, Flow, load_flow
+from cardline.ivr.flow import PROMPTS, Flow, load_flow, transfer_flow_path
+from cardline.ivr.recording import recording_after, stores_input
 from cardline.ivr.scenarios import Scenario
 from cardline.ivr.sessions import SESSION_ATTRIBUTE
 
 MAX_STEPS = 200
 REGION_ACCOUNT = "us-east-1:123456789012"
+PAYMENT_FLOW_ARN = f"arn:aws:connect:{REGION_ACCOUNT}:instance/local/contact-flow/payment"
+_OPERATORS: dict[str, Callable[[str, str], bool]] = {
+    "Equals": str.__eq__,
+    "TextStartsWith": str.startswith,
+}
 _PATH_VALUE = re.compile(r"\$\.(External|Attributes)\.([A-Za-z0-9_]+)")
 
 
@@ -81,6 +91,7 @@ class CallResult:
     paypal_request_id: str
     session_id: str | None = None
     transcript: list[str] = field(default_factory=list)
+    returned_to_agent: bool = False
 
 
 def masked(field_name: str, digits: str) -> str:
@@ -104,8 +115,13 @@ class SimulatedCall:
         instance_id: str | None = None,
         contact_id: str | None = None,
         session_id: str | None = None,
+        transfer_flow: Flow | None = None,
+        flows: Mapping[str, Flow] | None = None,
     ) -> None:
         self.flow = flow
+        # The flows a TransferToFlow block may name, by the ARN it names them with.
+        self.flows = dict(flows or {})
+        self.transfer_flow = transfer_flow
         self.stack = stack
         self.scenario = scenario
         self.contact_id = contact_id or str(uuid.uuid4())
@@ -120,6 +136,9 @@ class SimulatedCall:
         self.external: dict[str, str] = {}
         self.stored = ""
         self._keyed: dict[str, int] = {}
+        self.recording = True  # a centre that records: the worst case for the card
+        self.agent_held = False
+        self.returned_to_agent = False
 
     def line(self, text: str) -> None:
         self.transcript.append(text)
@@ -133,9 +152,7 @@ class SimulatedCall:
         session_id = self.session_id
         if self.agent_assisted and session_id is not None:
             self.attributes[SESSION_ATTRIBUTE] = session_id
-            self.line(
-                f"  agent  : puts session {session_id} on the contact and transfers the caller"
-            )
+            self.line(f"  agent  : puts session {session_id} on the contact")
         elif self.agent_assisted:
             session = self.stack.json(
                 "POST",
@@ -153,7 +170,7 @@ class SimulatedCall:
             self.attributes.update(session["contact_attributes"])
             self.line(
                 f"  agent  : starts IVR payment session {session_id} for "
-                f"{scenario.amount} {scenario.currency} and transfers the caller"
+                f"{scenario.amount} {scenario.currency}"
             )
         else:
             self.attributes.update(
@@ -163,6 +180,11 @@ class SimulatedCall:
                     "cardline_reference": scenario.reference,
                     "cardline_cardholder_name": scenario.cardholder_name,
                 }
+            )
+        if self.agent_assisted and self.transfer_flow is not None:
+            self.line(
+                "  agent  : transfers the caller with the secure payment quick connect "
+                "and stays on the line"
             )
         transferred = self._walk()
         request_id = paypal_request_id_for(
@@ -176,21 +198,33 @@ class SimulatedCall:
             request_id,
             session_id,
             self.transcript,
+            self.returned_to_agent,
         )
 
     def _walk(self) -> bool:
-        current: str | None = self.flow.start
+        flow = self.transfer_flow if self.agent_assisted and self.transfer_flow else self.flow
+        current: str | None = flow.start
         for _ in range(MAX_STEPS):
             if current is None:
                 return False
-            action = self.flow.action(current)
+            action = flow.action(current)
             kind = str(action["Type"])
             if kind == "TransferContactToQueue":
                 self.line("  (the caller is transferred to the agent queue)")
                 return True
             if kind == "DisconnectParticipant":
-                self.line("  (the call ends)")
+                if self.returned_to_agent:
+                    self.line("  (the secure capture ends: the caller is back with the agent)")
+                else:
+                    self.line("  (the call ends)")
                 return False
+            if kind == "TransferToFlow":
+                named = str(action["Parameters"]["ContactFlowId"])
+                if named not in self.flows:
+                    raise SimulationError(f"block {current!r} transfers to an unknown flow")
+                flow = self.flows[named]
+                current = flow.start
+                continue
             current = getattr(self, "_" + _snake(kind))(current, action)
         raise SimulationError(f"the call went round more than {MAX_STEPS} blocks")
 
@@ -203,8 +237,30 @@ class SimulatedCall:
         self.line(f"  IVR    : {self._render(action['Parameters']['Text'])}")
         return _next(action)
 
+    def _update_contact_recording_behavior(self, name: str, action: Mapping[str, Any]) -> str:
+        recording = recording_after(action, self.recording)
+        if recording != self.recording:
+            self.line("  [recording resumed]" if recording else "  [recording suspended]")
+        self.recording = recording
+        return _next(action)
+
+    def _update_previous_contact_participant_state(
+        self, name: str, action: Mapping[str, Any]
+    ) -> str:
+        state = action["Parameters"]["PreviousContactParticipantState"]
+        if state == "AgentOnHold":
+            self.agent_held = True
+            self.line("  agent  : on hold (hears hold music; neither the caller nor the keys)")
+        elif state == "OffHold" and self.agent_held:
+            self.agent_held = False
+            self.returned_to_agent = True
+            self.line("  agent  : off hold: the caller is back with the agent")
+        return _next(action)
+
     def _get_participant_input(self, name: str, action: Mapping[str, Any]) -> str:
         parameters = action["Parameters"]
+        if stores_input(action) and self.recording:
+            raise SimulationError(f"block {name!r} takes card input while the call is recorded")
         self.line(f"  IVR    : {self._render(parameters['Text'])}")
         field_name = PROMPTS.get(name)
         if field_name is None:
@@ -216,7 +272,7 @@ class SimulatedCall:
             return _next(action)
         limit = int(parameters["InputValidation"]["CustomValidation"]["MaximumLength"])
         digits = keyed[:limit]  # Connect stops collecting at the maximum length
-        self.line(f"  caller : keys {masked(field_name, digits)} #")
+        self.line(f"  caller : keys {masked(field_name, digits)} #   (recording suspended)")
         encryption = parameters.get("InputEncryption")
         if encryption is None:
             raise SimulationError(f"block {name!r} stores card input without encryption")
@@ -236,7 +292,11 @@ class SimulatedCall:
         value = self._resolve(action["Parameters"]["ComparisonValue"])
         transitions = action["Transitions"]
         for condition in transitions.get("Conditions") or []:
-            if condition["Condition"]["Operands"][0] == value:
+            operator = condition["Condition"]["Operator"]
+            operand = condition["Condition"]["Operands"][0]
+            if operator not in _OPERATORS:
+                raise SimulationError(f"block {name!r} compares with {operator}, not simulated")
+            if _OPERATORS[operator](value, operand):
                 return str(condition["NextAction"])
         return _error(action, "NoMatchingCondition")
 
@@ -253,7 +313,14 @@ class SimulatedCall:
         self.external = dict(answer)
         shown = ", ".join(f"{k}={v}" for k, v in answer.items() if not k.endswith("_spoken"))
         self.line(f"  ivr fn : {shown}")
+        if answer.get("action") == "progress" and parameters.get("session_id"):
+            self._agent_sees(parameters["session_id"])
         return _next(action)
+
+    def _agent_sees(self, session_id: str) -> None:
+        """What the agent's console shows of the session now: its progress, never digits."""
+        session = self.stack.json("GET", f"/v1/ivr/sessions/{session_id}")
+        self.line(f"  agent  : sees {session['status']}, {session['progress']}")
 
     def _update_contact_target_queue(self, name: str, action: Mapping[str, Any]) -> str:
         return _next(action)
@@ -317,19 +384,30 @@ def _snake(name: str) -> str:
 # -- a whole run, as `cardline call` does it ---------------------------------------------
 
 
-def flow_for(stack: Http, path: Path) -> Flow:
-    """The committed flow with the local stack's encryption key in place of the placeholders."""
+def placeholder_values(stack: Http) -> dict[str, str]:
+    """The flows' placeholders, filled for the local stack (its encryption key)."""
     keys = stack.json("GET", "/v1/ivr/encryption-key")
     key = keys["keys"][0]
-    return load_flow(
-        path,
-        {
-            "CONNECT_ENCRYPTION_KEY_ID": key["key_id"],
-            "CONNECT_ENCRYPTION_CERTIFICATE": key["certificate"],
-            "IVR_FUNCTION_ARN": f"arn:aws:lambda:{REGION_ACCOUNT}:function:cardline-ivr",
-            "AGENT_QUEUE_ARN": f"arn:aws:connect:{REGION_ACCOUNT}:instance/local/queue/agents",
-        },
-    )
+    return {
+        "CONNECT_ENCRYPTION_KEY_ID": key["key_id"],
+        "CONNECT_ENCRYPTION_CERTIFICATE": key["certificate"],
+        "IVR_FUNCTION_ARN": f"arn:aws:lambda:{REGION_ACCOUNT}:function:cardline-ivr",
+        "AGENT_QUEUE_ARN": f"arn:aws:connect:{REGION_ACCOUNT}:instance/local/queue/agents",
+        "PAYMENT_FLOW_ARN": PAYMENT_FLOW_ARN,
+    }
+
+
+def flow_for(stack: Http, path: Path) -> Flow:
+    """The committed flow with the local stack's encryption key in place of the placeholders."""
+    return load_flow(path, placeholder_values(stack))
+
+
+def transfer_flow_for(stack: Http, path: Path) -> Flow | None:
+    """The agent transfer flow beside the payment flow ``path``, if there is one."""
+    transfer = transfer_flow_path(path)
+    if not transfer.exists():
+        return None
+    return load_flow(transfer, placeholder_values(stack), prompts=False)
 
 
 OUTAGE_FAULT = {
@@ -377,6 +455,8 @@ def run_call(
         agent_assisted=agent_assisted,
         contact_id=contact_id,
         session_id=session_id,
+        transfer_flow=transfer_flow_for(stack, flow_path) if agent_assisted else None,
+        flows={PAYMENT_FLOW_ARN: flow},
     )
     try:
         result = call.run()
@@ -388,7 +468,12 @@ def run_call(
 
 
 def _report(call: SimulatedCall, result: CallResult, stack: Http, emulator: Http | None) -> None:
-    call.line(f"outcome: {result.status}" + (" (sent to an agent)" if result.transferred else ""))
+    where = ""
+    if result.transferred:
+        where = " (sent to an agent)"
+    elif result.returned_to_agent:
+        where = " (the caller is back with the agent)"
+    call.line(f"outcome: {result.status}{where}")
     payment_id = result.external.get("payment_id")
     if payment_id:
         payment = stack.json("GET", f"/v1/payments/{payment_id}")
