@@ -244,9 +244,35 @@ def _reconcile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _twilio_call(args: argparse.Namespace) -> int:
+    from cardline.twilio_sim import SCENARIOS as TWILIO_SCENARIOS
+    from cardline.twilio_sim import TwilioCallError, twilio_call
+
+    if args.script is not None or args.agent:
+        print(
+            "cardline call: --twilio takes --scenario only (not --script or --agent)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        result = twilio_call(
+            args.scenario,
+            url=args.url,
+            username=args.username or os.environ.get("TWILIO_CONNECTOR_USERNAME"),
+            password=args.password or os.environ.get("TWILIO_CONNECTOR_PASSWORD"),
+            data_dir=Path(args.data_dir) if args.data_dir else None,
+        )
+    except TwilioCallError as error:
+        print(f"cardline call: {error}", file=sys.stderr)
+        return 2
+    return 0 if result.status == TWILIO_SCENARIOS[args.scenario].expect else 1
+
+
 def _call(args: argparse.Namespace) -> int:
     from cardline.ivr.call import CallError, call, scenario_named
 
+    if args.twilio:
+        return _twilio_call(args)
     try:
         scenario = scenario_named(args.scenario, args.script)
         result = call(
@@ -387,6 +413,7 @@ def _export(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     from cardline.ivr.scenarios import SCENARIOS
+    from cardline.twilio_sim import SCENARIOS as TWILIO_SCENARIOS
 
     main = argparse.ArgumentParser(
         prog="cardline",
@@ -505,14 +532,20 @@ def parser() -> argparse.ArgumentParser:
 
     call = commands.add_parser(
         "call",
-        help="simulate an IVR card payment call through the Amazon Connect flow",
+        help="simulate an IVR card payment call through the Amazon Connect flow "
+        "(or Twilio's Generic Pay Connector: --twilio)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="scenarios:\n"
-        + "\n".join(f"  {name:<18} {s.description}" for name, s in SCENARIOS.items()),
+        + "\n".join(f"  {name:<18} {s.description}" for name, s in SCENARIOS.items())
+        + "\n\nscenarios with --twilio:\n"
+        + "\n".join(f"  {name:<18} {s.description}" for name, s in TWILIO_SCENARIOS.items()),
     )
     which = call.add_mutually_exclusive_group(required=True)
     which.add_argument(
-        "--scenario", choices=list(SCENARIOS), metavar="NAME", help="one of the scenarios below"
+        "--scenario",
+        choices=sorted({*SCENARIOS, *TWILIO_SCENARIOS}),
+        metavar="NAME",
+        help="one of the scenarios below",
     )
     which.add_argument("--script", type=Path, help="a scenario as a JSON file")
     call.add_argument("--url", help="a running `cardline serve` (default: start one of its own)")
@@ -523,6 +556,19 @@ def parser() -> argparse.ArgumentParser:
         "--flow", type=Path, help="the contact flow JSON (default: infra/connect's payment flow)"
     )
     call.add_argument("--data-dir", help="state directory of its own stack (default: temporary)")
+    call.add_argument(
+        "--twilio",
+        action="store_true",
+        help="play Twilio's Generic Pay Connector: POST /v1/twilio/pay with basic auth",
+    )
+    call.add_argument(
+        "--username",
+        help="with --twilio and --url: the connector's username (or TWILIO_CONNECTOR_USERNAME)",
+    )
+    call.add_argument(
+        "--password",
+        help="with --twilio and --url: the connector's password (or TWILIO_CONNECTOR_PASSWORD)",
+    )
     call.set_defaults(run=_call)
 
     demo = commands.add_parser("demo", help="drive a scripted call-centre shift over HTTP")

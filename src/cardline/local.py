@@ -3,6 +3,7 @@ SQLite ledger and a JSON-lines audit file in one data directory."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -18,8 +19,10 @@ from cardline.cde.charge import Charger
 from cardline.cde.errors import CardlineError
 from cardline.cde.http.app import App
 from cardline.cde.http.charge_route import payment_route
+from cardline.cde.http.twilio_route import twilio_route
 from cardline.cde.paypal import PayPalClient, PayPalConfig
 from cardline.cde.rules import rules_from_environment
+from cardline.cde.twilio_pay import ConnectorCredentials
 from cardline.files import read_or_create_private
 from cardline.http.backoffice_routes import backoffice_routes
 from cardline.http.console_routes import console_routes
@@ -40,6 +43,7 @@ LEDGER_FILE = "ledger.sqlite3"
 OPERATORS_FILE = "operators.json"
 KEY_FILE = "fingerprint.key"
 EMULATOR_FILE = "paypal-emulator.sqlite3"
+TWILIO_FILE = "twilio-connector.json"
 # The embedded emulator signs deliveries with a certificate it serves on loopback.
 _LOOPBACK = frozenset({"127.0.0.1", "localhost"})
 
@@ -59,6 +63,31 @@ def fingerprint_key(data_dir: Path) -> bytes:
     bits written in letters (cardline.cde.ids), so the file can never hold a card-number-shaped
     run of digits; a key written in hex by an earlier version is read as it is."""
     return read_or_create_private(data_dir / KEY_FILE, lambda: ids.random_id(64)).strip().encode()
+
+
+def twilio_credentials(data_dir: Path, environ: Mapping[str, str]) -> ConnectorCredentials:
+    """The Twilio Generic Pay Connector's basic-auth credentials: TWILIO_CONNECTOR_USERNAME
+    and TWILIO_CONNECTOR_PASSWORD (and TWILIO_CONNECTOR_NAME) when set, else those of the
+    data directory's ``twilio-connector.json``, made on first use (mode 0600: username
+    ``twilio``, a random password written in letters)."""
+    configured = ConnectorCredentials.from_settings(environ)
+    if configured is not None:
+        return configured
+
+    def made() -> str:
+        return json.dumps({"username": "twilio", "password": ids.random_id(32)}) + "\n"
+
+    saved = json.loads(read_or_create_private(data_dir / TWILIO_FILE, made))
+    credentials = ConnectorCredentials.from_settings(
+        {
+            "TWILIO_CONNECTOR_USERNAME": str(saved.get("username", "")),
+            "TWILIO_CONNECTOR_PASSWORD": str(saved.get("password", "")),
+            "TWILIO_CONNECTOR_NAME": str(saved.get("name", "")),
+        }
+    )
+    if credentials is None:
+        raise ValueError(f"{data_dir / TWILIO_FILE} holds no username and password")
+    return credentials
 
 
 class ProjectingSink:
@@ -96,6 +125,7 @@ class LocalStack:
     paypal: PayPalClient
     emulator: Emulator | None = None
     webhook_id: str | None = None
+    twilio: ConnectorCredentials | None = None
 
     def subscribe_webhooks(self, url: str) -> str | None:
         """With the embedded emulator and no PAYPAL_WEBHOOK_ID, subscribe the server at
@@ -152,9 +182,11 @@ def build_local(data_dir: Path, environ: Mapping[str, str] = os.environ) -> Loca
     refunder = Refunder(paypal, ledger, sink)
     authorizations = Authorizations(paypal, ledger, sink)
     holder: list[LocalStack] = []
+    twilio = twilio_credentials(data_dir, environ)
     cert_hosts = PAYPAL_CERT_HOSTS | (_LOOPBACK if emulator is not None else frozenset())
     routes = [
         payment_route(charger),
+        twilio_route(charger, twilio, sink, lambda: holder[0].app.failures),
         *backoffice_routes(
             lambda: ledger, lambda: refunder, mode, lambda: operators, lambda: authorizations
         ),
@@ -180,6 +212,7 @@ def build_local(data_dir: Path, environ: Mapping[str, str] = os.environ) -> Loca
         paypal,
         emulator,
         webhook_id=environ.get("PAYPAL_WEBHOOK_ID") or None,
+        twilio=twilio,
     )
     holder.append(stack)
     return stack

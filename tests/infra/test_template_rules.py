@@ -219,8 +219,15 @@ def test_every_payment_route_needs_the_cognito_authorizer(path: str) -> None:
         assert operation["security"] == [{"operators": []}]
 
 
-def test_the_charge_route_reaches_the_charge_function_without_a_body_model() -> None:
-    charge = definition()["paths"]["/v1/payments"]["post"]
+# The routes whose body holds a card: the charge function's, and no other.
+CARD_ROUTES = {("post", "/v1/payments"), ("post", "/v1/twilio/pay")}
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(CARD_ROUTES))
+def test_the_charge_route_reaches_the_charge_function_without_a_body_model(
+    method: str, path: str
+) -> None:
+    charge = definition()["paths"][path][method]
     assert "requestBody" not in charge  # validation messages would quote card data
     assert charge["x-amazon-apigateway-request-validator"] == "parameters"
     assert "${ChargeFunction.Arn}" in charge["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
@@ -228,7 +235,7 @@ def test_the_charge_route_reaches_the_charge_function_without_a_body_model() -> 
         operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
         for path, item in definition()["paths"].items()
         for method, operation in item.items()
-        if (method, path) != ("post", "/v1/payments")
+        if (method, path) not in CARD_ROUTES
     ]
     assert other
     assert all("${BackofficeFunction.Arn}" in uri for uri in other)
@@ -265,8 +272,11 @@ def test_the_console_files_reach_the_backoffice_without_the_authorizer() -> None
     }
     expected = {"/", "/console/{file}", "/health", "/openapi.json"}
     # PayPal's webhook: no authorizer (PayPal has no operator key), behind the WAF, and
-    # believed only once PayPal verifies the delivery (tests/webhooks).
-    assert public == {(path, "get") for path in expected} | {("/v1/webhooks/paypal", "post")}
+    # believed only once PayPal verifies the delivery (tests/webhooks). Twilio's Generic Pay
+    # Connector: no authorizer, the charge function checks Twilio's basic credentials
+    # (tests/security/test_twilio_pay.py).
+    callers = {("/v1/webhooks/paypal", "post"), ("/v1/twilio/pay", "post")}
+    assert public == {(path, "get") for path in expected} | callers
     assert not set(FUNCTIONS) & {operation_id for operation_id, _ in STATIC.values()}
 
 

@@ -49,6 +49,10 @@ FUNCTIONS = {
     "openapi": "BackofficeFunction",
     # No authorizer (the document gives it no security): PayPal calls it, behind the WAF.
     "receivePayPalWebhook": "BackofficeFunction",
+    # No authorizer either: Twilio calls it with the connector's basic credentials, which
+    # the charge function checks (cardline.cde.http.twilio_route), behind the WAF. The
+    # card is in its body: the charge function validates it, never the gateway.
+    "twilioPayConnector": "ChargeFunction",
 }
 # Served by `cardline serve` only. The IVR routes stand in locally for Amazon Connect,
 # which invokes the ivr function directly on AWS (not through this API).

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from typing import Protocol
 
     Handler = Callable[["Call"], Response]
+    Refusal = Callable[[CardlineError], Response]
 else:
     Protocol = object  # Authenticator is a structural type for mypy only
 
@@ -90,6 +91,7 @@ class Route(Value):
         # authentication. The security tests exempt only these, /health and /openapi.json
         # from credentials.
         static: bool = False,
+        refusal: Refusal | None = None,
     ) -> None:
         if role != roles.PUBLIC and role not in roles.ROLES:
             raise ValueError(f"a route's role is one of {', '.join(roles.ROLES)} or public")
@@ -100,6 +102,7 @@ class Route(Value):
         self.handler = handler
         self.role = role
         self.static = static
+        self.refusal = refusal
         self.pattern = _compile(template)
 
     @property
@@ -191,13 +194,7 @@ class App:
         except CardlineError as error:
             return self.refuse(error, request.request_id)
         except Exception as error:  # noqa: BLE001 - every failure must still answer
-            # Type and frames only: an exception's message may quote data it was handed.
-            log.error(
-                "unhandled %s in %s\n%s",
-                type(error).__name__,
-                _safe_path(f"{request.method[:16]} {request.path}"),
-                "".join(_frames(error)),
-            )
+            _log_unhandled(request, error)
             return self.refuse(CardlineError(INTERNAL_ERROR), request.request_id)
         return _secured(response, request.request_id)
 
@@ -218,28 +215,40 @@ class App:
             if route.method != request.method:
                 allowed.append(route.method)
                 continue
-            if len(request.body) > self._max_body:
-                raise PayloadTooLarge.over(self._max_body)
-            if not route.authenticated:
-                return route.handler(Call(request, match.groupdict(), ANONYMOUS.operator))
-            caller = self._authenticate(request, route)
-            # Every audit event written for this request records the caller's role.
-            audit.act_as(caller.operator, caller.role)
+            if route.refusal is None:
+                return self._serve(route, request, match)
             try:
-                if not roles.allows(caller.role, route.role):
-                    raise RoleRequired(route.role)
-                return route.handler(Call(request, match.groupdict(), caller.operator, caller.role))
-            except RoleRequired as denied:  # the route's, or the handler's (not their payment)
-                self._record_refusal(request, route, caller, denied)
-                raise
-            finally:
-                audit.act_as("", "")
+                return self._serve(route, request, match)
+            except CardlineError as error:
+                return route.refusal(error)
+            except Exception as error:  # noqa: BLE001 - the route's contract still answers
+                _log_unhandled(request, error)
+                return route.refusal(CardlineError(INTERNAL_ERROR))
         if allowed:
             methods = sorted(set(allowed))
             refusal = MethodNotAllowed(f"Use {' or '.join(methods)} on this path")
             refusal.headers["Allow"] = ", ".join(methods)
             raise refusal
         raise NotFound("No such resource")
+
+    def _serve(self, route: Route, request: Request, match: re.Match[str]) -> Response:
+        """The answer of ``route``, whose method and path ``request`` matched."""
+        if len(request.body) > self._max_body:
+            raise PayloadTooLarge.over(self._max_body)
+        if not route.authenticated:
+            return route.handler(Call(request, match.groupdict(), ANONYMOUS.operator))
+        caller = self._authenticate(request, route)
+        # Every audit event written for this request records the caller's role.
+        audit.act_as(caller.operator, caller.role)
+        try:
+            if not roles.allows(caller.role, route.role):
+                raise RoleRequired(route.role)
+            return route.handler(Call(request, match.groupdict(), caller.operator, caller.role))
+        except RoleRequired as denied:  # the route's, or the handler's (not their payment)
+            self._record_refusal(request, route, caller, denied)
+            raise
+        finally:
+            audit.act_as("", "")
 
     def _record_refusal(
         self, request: Request, route: Route, caller: Caller, refusal: RoleRequired
@@ -284,6 +293,16 @@ def _secured(response: Response, request_id: str) -> Response:
     response.headers = {**SECURITY_HEADERS, **response.headers}
     response.headers["X-Request-Id"] = request_id
     return response
+
+
+def _log_unhandled(request: Request, error: Exception) -> None:
+    # Type and frames only: an exception's message may quote data it was handed.
+    log.error(
+        "unhandled %s in %s\n%s",
+        type(error).__name__,
+        _safe_path(f"{request.method[:16]} {request.path}"),
+        "".join(_frames(error)),
+    )
 
 
 def _frames(error: BaseException) -> list[str]:

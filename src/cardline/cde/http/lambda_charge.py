@@ -1,4 +1,5 @@
-"""AWS Lambda entry point for POST /v1/payments, the only function in the CDE.
+"""AWS Lambda entry point for POST /v1/payments and Twilio's POST /v1/twilio/pay, the only
+function in the CDE.
 
 Imports the standard library and cardline's charge path only: no AWS SDK, no database
 client, no validation framework. Everything is built on the first invocation and kept
@@ -23,9 +24,21 @@ _sink = audit.StreamSink()
 
 def _build() -> App:
     from cardline.cde.charge import charger_from_environment
+    from cardline.cde.http.twilio_route import twilio_route
+    from cardline.cde.secrets import settings
+    from cardline.cde.twilio_pay import ConnectorCredentials
 
     charger = charger_from_environment(os.environ, _sink)
-    return App.on_lambda([payment_route(charger)], _sink)
+    # Twilio's Generic Pay Connector: its basic-auth credentials live in the same secret
+    # (read once per instance; without them the route refuses every request).
+    twilio = ConnectorCredentials.from_settings(settings(os.environ))
+    holder: list[App] = []
+    routes = [
+        payment_route(charger),
+        twilio_route(charger, twilio, _sink, lambda: holder[0].failures),
+    ]
+    holder.append(App.on_lambda(routes, _sink))
+    return holder[0]
 
 
 _function = LambdaFunction(_build)
