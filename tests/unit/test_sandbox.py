@@ -792,6 +792,7 @@ def test_http_inspection_api(emulator: Emulator, paypal: PayPalHttp) -> None:
     assert [c["status"] for c in captures] == ["COMPLETED"]
     stats = control(emulator, "GET", "/_emulator/stats")
     assert stats == {
+        "authorizations": 0,
         "captures": 2,
         "orders": 2,
         "refunds": 0,

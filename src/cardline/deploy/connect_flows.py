@@ -17,6 +17,7 @@ import re
 import sys
 from pathlib import Path
 
+from cardline.cde.encoding import compact
 from cardline.ivr.flow import FLOW_FILE, TRANSFER_FLOW_FILE, default_flow_path
 
 __all__ = ["FILES", "MARKER", "content", "render"]
@@ -32,7 +33,7 @@ _LINE = re.compile(
 def content(file: str) -> str:
     """The flow file as one line of compact JSON (what Connect imports)."""
     path = default_flow_path().with_name(file)
-    return json.dumps(json.loads(path.read_text(encoding="utf-8")), separators=(",", ":"))
+    return compact(json.loads(path.read_text(encoding="utf-8")))
 
 
 def render(template: str) -> str:
