@@ -98,8 +98,11 @@ def key_pairs_from_secrets_manager(secret_id: str, client: Any = None) -> list[K
     return parse_key_pairs(str(answer["SecretString"]))
 
 
-def generate_key_pair(key_id: str | None = None, bits: int = LOCAL_KEY_BITS) -> KeyPair:
-    """A new RSA key pair with a self-signed certificate, as one would upload to Connect."""
+def generate_key_pair(
+    key_id: str | None = None, bits: int = LOCAL_KEY_BITS, *, days: int = 365
+) -> KeyPair:
+    """A new RSA key pair with a self-signed certificate valid ``days`` from now, as one
+    would upload to Connect."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -115,7 +118,7 @@ def generate_key_pair(key_id: str | None = None, bits: int = LOCAL_KEY_BITS) -> 
         .public_key(private.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=365))
+        .not_valid_after(now + timedelta(days=days))
         .sign(private, hashes.SHA256())
     )
     return KeyPair(
