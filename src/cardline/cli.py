@@ -690,11 +690,12 @@ def _ivr_parser(
         "keys",
         help="check, add or remove encryption key pairs",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Check each IVR encryption key: its certificate's subject, expiry and "
-        "days left, and whether the private key is the certificate's (nothing of a private "
-        "key is printed). Reads the data directory's ivr-keys.json, the Secrets Manager "
-        "secret --secret-id (boto3, the usual AWS credentials), or certificates alone. "
-        "add and remove change the local file, as docs/ivr.md's rotation does on AWS.",
+        description="Check each IVR encryption key: its certificate's subject, expiry and\n"
+        "days left, and whether the private key is the certificate's (nothing of a\n"
+        "private key is printed). Reads the data directory's ivr-keys.json, the Secrets\n"
+        "Manager secret --secret-id (boto3, the usual AWS credentials), or certificates\n"
+        "alone (--certificate). add and remove change the local file the way\n"
+        "docs/ivr.md's rotation changes the secret.",
         epilog="exit codes of check:\n"
         "  0  every key valid for more than --warn-days, private key matching\n"
         "  1  the keys could not be read (no file, secret unreadable, malformed)\n"
