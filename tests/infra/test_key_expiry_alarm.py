@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from cardline.ivr.key_expiry_metric import DIMENSION, METRIC, NAMESPACE, stack_of
+from tests.aws_support import ROOT
 
 IVR_CHECK = ("IvrKeyCheckSchedule", "IvrKeyCheckPermission", "IvrKeyExpiryAlarm")
 
@@ -27,6 +28,9 @@ def test_the_schedule_sends_the_ivr_function_its_key_check_event(
     event = json.loads(text.replace("${AWS::StackName}", "cardline-prod"))
     assert stack_of(event) == "cardline-prod"
     assert "Details" not in event  # never mistaken for a Connect contact flow event
+    # The sample for `sam local invoke IvrFunction -e events/ivr-key-check.json` is the same.
+    sample = json.loads((ROOT / "events" / "ivr-key-check.json").read_text())
+    assert sample == json.loads(text.replace("${AWS::StackName}", "cardline"))
 
 
 def test_only_that_rule_may_invoke_the_function_through_events(

@@ -121,7 +121,10 @@ def test_an_expired_or_not_yet_valid_certificate_fails(key_pair: KeyPair) -> Non
     assert [(s.status, s.days_left) for s in statuses] == [(key_check.EXPIRED, -3)]
     assert exit_code(statuses) == key_check.EXIT_FAILING == 4
     before = _not_after(key_pair) - timedelta(days=400)
-    assert [s.status for s in check_key_pairs([key_pair], now=before)] == [key_check.EXPIRED]
+    statuses = check_key_pairs([key_pair], now=before)
+    assert [s.status for s in statuses] == [key_check.NOT_YET_VALID]
+    assert exit_code(statuses) == 4
+    assert days_to_expiry(statuses) == 0
 
 
 def test_a_private_key_that_is_not_the_certificates_fails(

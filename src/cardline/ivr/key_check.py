@@ -11,7 +11,8 @@ Verdicts, and the exit code each leads to (the highest wins):
 ``ok``                   0     valid for more than the warning window, key matches
 ``expiring``             3     the certificate ends within the warning window
 ``certificate_unknown``  3     the secret's entry has no ``certificate``: expiry unknown
-``expired``              4     the certificate has ended (or has not begun)
+``expired``              4     the certificate has ended
+``not_yet_valid``        4     the certificate has not begun (a clock or a date is wrong)
 ``mismatch``             4     the private key is not the certificate's key
 ``unreadable``           4     the certificate or the private key does not parse
 =======================  ====  ============================================================
@@ -33,20 +34,15 @@ if TYPE_CHECKING:
     from cryptography.x509 import Certificate
 
 DEFAULT_WARN_DAYS = 30
-OK, EXPIRING, CERTIFICATE_UNKNOWN, EXPIRED, MISMATCH, UNREADABLE = (
-    "ok",
-    "expiring",
-    "certificate_unknown",
-    "expired",
-    "mismatch",
-    "unreadable",
-)
+OK, EXPIRING, CERTIFICATE_UNKNOWN = "ok", "expiring", "certificate_unknown"
+EXPIRED, NOT_YET_VALID, MISMATCH, UNREADABLE = "expired", "not_yet_valid", "mismatch", "unreadable"
 EXIT_OK, EXIT_WARNING, EXIT_FAILING = 0, 3, 4
 _EXIT_CODES = {
     OK: EXIT_OK,
     EXPIRING: EXIT_WARNING,
     CERTIFICATE_UNKNOWN: EXIT_WARNING,
     EXPIRED: EXIT_FAILING,
+    NOT_YET_VALID: EXIT_FAILING,
     MISMATCH: EXIT_FAILING,
     UNREADABLE: EXIT_FAILING,
 }
@@ -92,11 +88,12 @@ def exit_code(statuses: Sequence[KeyStatus]) -> int:
 
 def days_to_expiry(statuses: Sequence[KeyStatus]) -> int | None:
     """What the IVR can count on: the fewest days left over the keys, a key that cannot
-    decrypt (mismatched or unreadable private key) counting as 0; ``None`` when any key's
-    expiry cannot be known."""
+    decrypt now (mismatched or unreadable private key, certificate not yet valid) counting
+    as 0; ``None`` when any key's expiry cannot be known."""
     if not statuses or any(s.days_left is None for s in statuses):
         return None
-    return min(0 if s.status in (MISMATCH, UNREADABLE) else int(s.days_left or 0) for s in statuses)
+    unusable = (MISMATCH, UNREADABLE, NOT_YET_VALID)
+    return min(0 if s.status in unusable else int(s.days_left or 0) for s in statuses)
 
 
 def _check(pair: KeyPair, now: datetime, warn_days: int) -> KeyStatus:
@@ -123,8 +120,10 @@ def _check(pair: KeyPair, now: datetime, warn_days: int) -> KeyStatus:
         )
     elif matches is None and pair.private_key_pem:
         status, advice = UNREADABLE, "the private key is not a PEM key without a passphrase"
-    elif now >= not_after or now < certificate.not_valid_before_utc:
-        status, advice = EXPIRED, "outside its validity period: rotate now (docs/ivr.md, Rotation)"
+    elif now >= not_after:
+        status, advice = EXPIRED, "expired: rotate now (docs/ivr.md, Rotation)"
+    elif now < certificate.not_valid_before_utc:
+        status, advice = NOT_YET_VALID, "not valid yet: check the clock and the certificate's dates"
     elif now.timestamp() + warn_days * _DAY_SECONDS >= not_after.timestamp():
         status, advice = EXPIRING, "expires soon: rotate (docs/ivr.md, Rotation)"
     else:

@@ -10,7 +10,7 @@ session store, which this deployment does not have yet: without one, a ``session
 parameter is refused and the flow hands the caller to an agent.
 
 The same function answers its own schedule: an event with a ``cardline`` member (which no
-Connect event has) is the daily key check of :mod:`cardline.ivr.key_expiry_metric`, run
+Connect event has) is the scheduled key check of :mod:`cardline.ivr.key_expiry_metric`, run
 without building the charger, imported only when such an event arrives.
 """
 
