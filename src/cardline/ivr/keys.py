@@ -11,14 +11,13 @@ the simulator encrypts to the first entry's.
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cardline.files import read_or_create_private
+from cardline.files import read_or_create_private, replace_private
 from cardline.ivr.decrypt import ConnectKey
 
 KEY_FILE = "ivr-keys.json"
@@ -178,7 +177,7 @@ def add_local_key_pair(data_dir: Path) -> KeyPair:
             f"(`cardline ivr keys remove {current[-1].key_id}`)"
         )
     pair = generate_key_pair()
-    _write_private(path, key_document([pair, *current]))
+    replace_private(path, key_document([pair, *current]))
     return pair
 
 
@@ -191,21 +190,5 @@ def remove_local_key_pair(data_dir: Path, key_id: str) -> list[KeyPair]:
         raise KeyConfigError(f"no key {key_id!r} in {KEY_FILE} (it holds {held})")
     if not left:
         raise KeyConfigError(f"{key_id} is the only key: add its successor first")
-    _write_private(data_dir / KEY_FILE, key_document(left))
+    replace_private(data_dir / KEY_FILE, key_document(left))
     return left
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` at once, mode 0600 from the start."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
