@@ -9,10 +9,14 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cardline import __version__
 from cardline.cde import audit, roles
 from cardline.cde.errors import CardlineError
+
+if TYPE_CHECKING:
+    from cardline.ivr.keys import KeyPair
 
 DEFAULT_PORT = 8080
 SANDBOX_PORT = 8888
@@ -69,6 +73,12 @@ def _interval(text: str) -> float:
     if unit not in units or not number.isdigit() or int(number) * units[unit] < 10:
         raise argparse.ArgumentTypeError("an interval such as 30s, 15m or 1h (10s at least)")
     return float(int(number) * units[unit])
+
+
+def _days(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError("a whole number of days, 0 or more")
+    return int(text)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -288,6 +298,72 @@ def _call(args: argparse.Namespace) -> int:
         print(f"cardline call: {error}", file=sys.stderr)
         return 2
     return 0 if result.status == scenario.expect else 1
+
+
+def _ivr_keys(args: argparse.Namespace) -> int:
+    from cardline.ivr.key_check import check_key_pairs, exit_code, render_json, render_table
+    from cardline.ivr.keys import (
+        KeyConfigError,
+        KeyPair,
+        add_local_key_pair,
+        read_local_key_pairs,
+        remove_local_key_pair,
+    )
+
+    if args.action != "check" and (args.secret_id or args.certificate):
+        raise _Refused(
+            f"{args.action} changes the local key file only: no --secret-id or "
+            "--certificate (on AWS, follow docs/ivr.md's rotation steps)"
+        )
+    if (args.action == "remove") != bool(args.key_id):
+        raise _Refused("KEY_ID goes with remove, and remove only")
+    if args.secret_id and args.certificate:
+        raise _Refused("--secret-id or --certificate, not both")
+    try:
+        if args.action == "add":
+            pair = add_local_key_pair(_existing_data_dir(args.data_dir))
+            print(pair.key_id)
+            print(
+                "added first (the flow's key); restart `cardline serve` to use it", file=sys.stderr
+            )
+            return 0
+        if args.action == "remove":
+            left = remove_local_key_pair(_existing_data_dir(args.data_dir), args.key_id)
+            print(
+                f"removed {args.key_id}; {', '.join(p.key_id for p in left)} left", file=sys.stderr
+            )
+            return 0
+        if args.certificate:
+            pairs = [KeyPair(str(path), b"", path.read_bytes()) for path in args.certificate]
+            source = "the certificate file" + ("s" if len(pairs) > 1 else "")
+        elif args.secret_id:
+            pairs = _secret_key_pairs(args.secret_id)
+            source = f"secret {args.secret_id}"
+        else:
+            data_dir = _existing_data_dir(args.data_dir)
+            pairs = read_local_key_pairs(data_dir)
+            source = str(data_dir)
+    except (KeyConfigError, OSError) as error:
+        raise _Refused(str(error)) from None
+    statuses = check_key_pairs(pairs, warn_days=args.warn_days)
+    render = render_json if args.json else render_table
+    sys.stdout.write(render(statuses, source=source, warn_days=args.warn_days))
+    return exit_code(statuses)
+
+
+def _secret_key_pairs(secret_id: str) -> list[KeyPair]:
+    """The secret's entries, or the AWS error's code and message (about the call, never the
+    value)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from cardline.ivr.keys import key_pairs_from_secrets_manager
+
+    try:
+        return key_pairs_from_secrets_manager(secret_id)
+    except ClientError as error:
+        raise _Refused(f"cannot read secret {secret_id}: {error}") from None
+    except BotoCoreError as error:
+        raise _Refused(f"cannot reach Secrets Manager: {error}") from None
 
 
 def _sandbox(args: argparse.Namespace) -> int:
@@ -571,6 +647,8 @@ def parser() -> argparse.ArgumentParser:
     )
     call.set_defaults(run=_call)
 
+    _ivr_parser(commands, data_help)
+
     demo = commands.add_parser("demo", help="drive a scripted call-centre shift over HTTP")
     demo.add_argument(
         "--url", help="a running cardline, http(s)://HOST:PORT (default: start one of its own)"
@@ -594,6 +672,64 @@ def parser() -> argparse.ArgumentParser:
     )
     compliance.set_defaults(run=_compliance)
     return main
+
+
+def _ivr_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], data_help: str
+) -> None:
+    from cardline.ivr.key_check import DEFAULT_WARN_DAYS
+
+    ivr = commands.add_parser("ivr", help="the IVR's Amazon Connect encryption keys")
+    things = ivr.add_subparsers(
+        dest="ivr_thing",
+        required=True,
+        metavar="THING",
+        help="keys: check, add or remove encryption key pairs",
+    )
+    keys = things.add_parser(
+        "keys",
+        help="check, add or remove encryption key pairs",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Check each IVR encryption key: its certificate's subject, expiry and\n"
+        "days left, and whether the private key is the certificate's (nothing of a\n"
+        "private key is printed). Reads the data directory's ivr-keys.json, the Secrets\n"
+        "Manager secret --secret-id (boto3, the usual AWS credentials), or certificates\n"
+        "alone (--certificate). add and remove change the local file the way\n"
+        "docs/ivr.md's rotation changes the secret.",
+        epilog="exit codes of check:\n"
+        "  0  every key valid for more than --warn-days, private key matching\n"
+        "  1  the keys could not be read (no file, secret unreadable, malformed)\n"
+        "  3  a certificate expires within --warn-days, or an entry has no certificate\n"
+        "  4  a certificate has expired (or is not yet valid), does not match its private\n"
+        "     key, or a certificate or private key does not parse",
+    )
+    keys.add_argument(
+        "action",
+        choices=["check", "add", "remove"],
+        help="check: report and exit by the codes below; add: a new pair, first (the "
+        "flow's key), the current kept second; remove KEY_ID: drop one of two",
+    )
+    keys.add_argument("key_id", nargs="?", metavar="KEY_ID", help="the key remove drops")
+    keys.add_argument(
+        "--secret-id", help="check the keys in this Secrets Manager secret (IvrKeysSecretArn)"
+    )
+    keys.add_argument(
+        "--certificate",
+        type=Path,
+        action="append",
+        metavar="FILE",
+        help="check this PEM certificate alone (repeatable): expiry only, no key to match",
+    )
+    keys.add_argument(
+        "--warn-days",
+        type=_days,
+        default=DEFAULT_WARN_DAYS,
+        metavar="DAYS",
+        help="warn (exit 3) when a certificate ends within DAYS (default: %(default)s)",
+    )
+    keys.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    keys.add_argument("--data-dir", help=data_help)
+    keys.set_defaults(run=_ivr_keys)
 
 
 def _fire_parser(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -307,12 +307,16 @@ def test_the_ledger_is_cmk_encrypted_with_point_in_time_recovery(
 
 def test_every_key_rotates(translated: dict[str, Any]) -> None:
     keys = _of_type(translated, "AWS::KMS::Key")
-    assert len(keys) == 2
+    assert len(keys) == 3  # secrets, data, alarm notifications
     assert all(key["Properties"]["EnableKeyRotation"] is True for key in keys.values())
 
 
 def test_reconcile_runs_on_a_schedule_in_the_backoffice_role(translated: dict[str, Any]) -> None:
-    (rule,) = _of_type(translated, "AWS::Events::Rule").values()
+    (rule,) = [
+        rule
+        for rule in _of_type(translated, "AWS::Events::Rule").values()
+        if rule["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0] == "ReconcileFunction"
+    ]
     assert rule["Properties"]["ScheduleExpression"] == "rate(15 minutes)"
     (target,) = rule["Properties"]["Targets"]
     assert target["Arn"] == {"Fn::GetAtt": ["ReconcileFunction", "Arn"]}

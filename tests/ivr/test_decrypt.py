@@ -196,6 +196,8 @@ def test_keys_load_from_a_secrets_manager_secret(
         json.dumps({"keys": []}),
         json.dumps({"keys": [{"key_id": "k"}]}),
         json.dumps({"keys": [{"key_id": "", "private_key": "-----BEGIN PRIVATE KEY-----"}]}),
+        # One id twice: the decryptor would keep one of the two private keys, silently.
+        json.dumps({"keys": [{"key_id": "k", "private_key": "-----BEGIN PRIVATE KEY-----"}] * 2}),
     ],
 )
 def test_a_bad_key_document_is_refused(document: str) -> None:

@@ -37,6 +37,7 @@ def test_the_main_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -
         "export",
         "sandbox",
         "call",
+        "ivr",
         "demo",
         "compliance",
     }

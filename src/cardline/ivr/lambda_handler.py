@@ -8,6 +8,10 @@ holding the private key(s) matching the Connect encryption key(s) (format in
 invocation and kept for the life of the instance. Agent-assisted sessions need a shared
 session store, which this deployment does not have yet: without one, a ``session_id``
 parameter is refused and the flow hands the caller to an agent.
+
+The same function answers its own schedule: an event with a ``cardline`` member (which no
+Connect event has) is the scheduled key check of :mod:`cardline.ivr.key_expiry_metric`, run
+without building the charger, imported only when such an event arrives.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ def _build() -> IvrHandler:
 
 def handler(event: Any, context: Any) -> dict[str, str]:
     global _handler
+    if isinstance(event, dict) and "cardline" in event:
+        return _scheduled(event)
     try:
         if _handler is None:
             audit.install_log_filter()  # the runtime's handler, before anything can log
@@ -51,3 +57,21 @@ def handler(event: Any, context: Any) -> dict[str, str]:
         # The type only: an exception's text or traceback could quote what it was handling.
         log.error("ivr: unexpected %s", type(error).__name__)
     return error_answer()
+
+
+def _scheduled(event: dict[str, Any]) -> dict[str, str]:
+    """The key check; a failure is logged by type and leaves the metric unwritten, which
+    the alarm treats as breaching."""
+    audit.install_log_filter()
+    try:
+        from cardline.ivr.key_expiry_metric import run_key_check
+
+        return run_key_check(event, os.environ.get("CARDLINE_IVR_KEYS_SECRET_ID", ""))
+    except Exception as error:  # noqa: BLE001 - logged, and the missing metric alarms
+        from cardline.ivr.key_expiry_metric import NotAKeyCheck
+        from cardline.ivr.keys import KeyConfigError
+
+        # Our own errors' messages hold no key material; anything else shows its type only.
+        detail = f": {error}" if isinstance(error, KeyConfigError | NotAKeyCheck) else ""
+        log.error("ivr key check failed: %s%s", type(error).__name__, detail)
+        return {"check": "failed", "error": type(error).__name__}
