@@ -117,11 +117,23 @@ def test_base64_body_is_decoded() -> None:
     assert request.gateway_identity == "machine-1"
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in EVENTS.glob("*.json")))
+# The ivr function's scheduled key check is the one sample that is not an HTTP event.
+KEY_CHECK_EVENT = "ivr-key-check.json"
+
+
+@pytest.mark.parametrize(
+    "name", sorted(p.name for p in EVENTS.glob("*.json") if p.name != KEY_CHECK_EVENT)
+)
 def test_sample_events_are_understood(name: str) -> None:
     request = request_from_event(_load(name))
     assert request.method in {"GET", "POST"}
     assert request.path.startswith("/")
+
+
+def test_the_sample_key_check_event_is_the_ivr_functions_schedule() -> None:
+    from cardline.ivr.key_expiry_metric import stack_of
+
+    assert stack_of(_load(KEY_CHECK_EVENT))
 
 
 json_values = st.recursive(

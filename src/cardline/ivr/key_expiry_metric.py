@@ -14,7 +14,6 @@ too. Only key ids, dates and verdicts are logged; the answer holds no card data.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sys
@@ -22,6 +21,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from cardline.cde.encoding import compact
 from cardline.ivr.key_check import OK, check_key_pairs, days_to_expiry
 
 SCHEDULED_KEY = "cardline"  # a Connect event has no such member: it names our own events
@@ -54,7 +54,7 @@ def emf_line(days: int, *, stack: str, now: datetime) -> str:
         DIMENSION: stack,
         METRIC: days,
     }
-    return json.dumps(document, separators=(",", ":"))
+    return compact(document)
 
 
 def stack_of(event: Mapping[str, Any]) -> str:
@@ -76,11 +76,15 @@ def run_key_check(
     now: datetime | None = None,
 ) -> dict[str, str]:
     """Check the keys in ``secret_id`` and write the metric line; answers what it found."""
-    from cardline.ivr.keys import KeyConfigError, key_pairs_from_secrets_manager
+    from cardline.ivr.keys import (
+        KEYS_SECRET_UNNAMED,
+        KeyConfigError,
+        key_pairs_from_secrets_manager,
+    )
 
     stack = stack_of(event)
     if not secret_id:
-        raise KeyConfigError("CARDLINE_IVR_KEYS_SECRET_ID must name the secret with the IVR keys")
+        raise KeyConfigError(KEYS_SECRET_UNNAMED)
     moment = now or datetime.now(UTC)
     statuses = check_key_pairs(key_pairs_from_secrets_manager(secret_id, client), now=moment)
     for status in statuses:

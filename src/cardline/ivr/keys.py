@@ -24,6 +24,9 @@ KEY_FILE = "ivr-keys.json"
 LOCAL_KEY_BITS = 2048  # Connect takes 2048+; make production keys 4096 (docs/ivr.md)
 
 
+KEYS_SECRET_UNNAMED = "CARDLINE_IVR_KEYS_SECRET_ID must name the secret with the IVR keys"  # noqa: S105 - a message
+
+
 class KeyConfigError(ValueError):
     """The key document is not in the expected shape (the message holds no key material)."""
 

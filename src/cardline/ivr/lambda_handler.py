@@ -32,11 +32,11 @@ _handler: IvrHandler | None = None
 def _build() -> IvrHandler:
     from cardline.cde.charge import charger_from_environment
     from cardline.ivr.decrypt import ConnectDecryptor
-    from cardline.ivr.keys import keys_from_secrets_manager
+    from cardline.ivr.keys import KEYS_SECRET_UNNAMED, keys_from_secrets_manager
 
     secret_id = os.environ.get("CARDLINE_IVR_KEYS_SECRET_ID", "")
     if not secret_id:
-        raise RuntimeError("CARDLINE_IVR_KEYS_SECRET_ID must name the secret with the IVR keys")
+        raise RuntimeError(KEYS_SECRET_UNNAMED)
     charger = charger_from_environment(os.environ, _sink)
     decryptor = ConnectDecryptor(keys_from_secrets_manager(secret_id))
     return IvrHandler(lambda: charger, lambda: decryptor, _sink)
