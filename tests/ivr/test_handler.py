@@ -163,7 +163,8 @@ def test_missing_payment_terms_give_up_without_charging(rig: Rig) -> None:
     assert (answer["action"], answer["status"]) == ("result", "failed")
 
 
-def test_an_agent_session_supplies_the_terms_and_gets_the_outcome(rig: Rig) -> None:
+def test_an_agent_session_supplies_the_terms_and_gets_the_outcome(session_rig: Rig) -> None:
+    rig = session_rig
     contact = contact_id()
     session = rig.sessions.create(
         {
@@ -188,7 +189,8 @@ def test_an_agent_session_supplies_the_terms_and_gets_the_outcome(rig: Rig) -> N
     )
 
 
-def test_a_session_of_another_contact_is_refused(rig: Rig) -> None:
+def test_a_session_of_another_contact_is_refused(session_rig: Rig) -> None:
+    rig = session_rig
     session = rig.sessions.create(
         {
             "contact_id": "someone-else",
