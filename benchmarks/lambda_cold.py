@@ -67,6 +67,7 @@ STAND_IN_VARIABLES = frozenset(
         "CARDLINE_COGNITO_CLIENT_ID",
         "CARDLINE_IVR_KEYS_SECRET_ID",
         "CARDLINE_OPERATOR_POOL_ID",
+        "CARDLINE_IVR_SESSIONS_TABLE",
     }
 )
 
@@ -181,6 +182,7 @@ class StandIns:
         )
         self.aws = stack.enter_context(running_moto()) if with_aws else None
         self.table = self.aws.ledger_table() if self.aws else ""
+        self.sessions_table = self.aws.sessions_table() if self.aws else ""
         self.key_pair: Any = None
         self.operator_pool = ""
         if self.aws:
@@ -203,6 +205,7 @@ class StandIns:
             "CARDLINE_COGNITO_CLIENT_ID": "4example0client0id0abcdefgh",
             "CARDLINE_IVR_KEYS_SECRET_ID": self.IVR_KEYS_SECRET,
             "CARDLINE_OPERATOR_POOL_ID": self.operator_pool,
+            "CARDLINE_IVR_SESSIONS_TABLE": self.sessions_table,
         }
         assert set(stand_ins) == STAND_IN_VARIABLES
         names = function.variables if function else ()

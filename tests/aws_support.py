@@ -1,5 +1,6 @@
-"""AWS stand-ins on 127.0.0.1 for the tests: moto's server, the ledger table as the SAM
-template defines it, and a fake of the Parameters and Secrets Lambda Extension."""
+"""AWS stand-ins on 127.0.0.1 for the tests: moto's server, the ledger and IVR sessions
+tables as the SAM template defines them, and a fake of the Parameters and Secrets Lambda
+Extension."""
 
 from __future__ import annotations
 
@@ -42,6 +43,20 @@ def create_ledger_table(client: Any, name: str) -> None:
     )
 
 
+def create_sessions_table(client: Any, name: str) -> None:
+    """The IVR sessions table exactly as the template declares it (key and TTL)."""
+    properties = load_template()["Resources"]["IvrSessionsTable"]["Properties"]
+    client.create_table(
+        TableName=name,
+        BillingMode=properties["BillingMode"],
+        AttributeDefinitions=properties["AttributeDefinitions"],
+        KeySchema=properties["KeySchema"],
+    )
+    client.update_time_to_live(
+        TableName=name, TimeToLiveSpecification=properties["TimeToLiveSpecification"]
+    )
+
+
 @dataclass
 class Aws:
     """moto's server on loopback, with what boto3 needs to reach it."""
@@ -72,6 +87,12 @@ class Aws:
         """A fresh, empty ledger table."""
         name = unique("ledger-")
         create_ledger_table(self.client("dynamodb"), name)
+        return name
+
+    def sessions_table(self) -> str:
+        """A fresh, empty IVR sessions table."""
+        name = unique("ivr-sessions-")
+        create_sessions_table(self.client("dynamodb"), name)
         return name
 
 

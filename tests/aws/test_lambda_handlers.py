@@ -185,3 +185,83 @@ def test_without_an_app_client_the_backoffice_serves_no_console(
     monkeypatch.delenv("CARDLINE_COGNITO_CLIENT_ID", raising=False)
     assert deployment.backoffice(_console_event("/"))["statusCode"] == 404
     assert deployment.backoffice(_console_event("/console/config.json"))["statusCode"] == 404
+
+
+def _api_event(
+    method: str, path: str, sub: str, groups: str = "", body: Any = None
+) -> dict[str, Any]:
+    """A REST v1 event of an operator's call, as API Gateway sends it after the authorizer."""
+    event = copy.deepcopy(_event("list-payments-rest-v1.json"))
+    claims: dict[str, str] = {"sub": sub}
+    if groups:
+        claims["cognito:groups"] = groups
+    event.update(
+        resource=path,
+        path=path,
+        httpMethod=method,
+        queryStringParameters=None,
+        headers={"Accept": "application/json", "Content-Type": "application/json"},
+        body=json.dumps(body) if body is not None else None,
+    )
+    event["requestContext"]["authorizer"] = {"claims": claims}
+    return event
+
+
+SESSION_TERMS = {
+    "contact_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+    "amount": "42.00",
+    "currency": "USD",
+    "reference": "order-2001",
+    "cardholder_name": "Ada Lovelace",
+}
+
+
+def test_with_the_sessions_table_the_backoffice_serves_agent_assisted_sessions(
+    deployment: Deployment, aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table = aws.sessions_table()
+    monkeypatch.setenv("CARDLINE_IVR_SESSIONS_TABLE", table)
+    monkeypatch.setenv("CARDLINE_COGNITO_CLIENT_ID", "4example0client0id0abcdefgh")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    created = deployment.backoffice(
+        _api_event("POST", "/v1/ivr/sessions", "agent-ada", body=SESSION_TERMS)
+    )
+    assert created["statusCode"] == 201, created["body"]
+    session = json.loads(created["body"])
+    assert session["contact_attributes"] == {"cardline_session_id": session["id"]}
+    assert (session["status"], session["progress"], session["operator"]) == (
+        "waiting",
+        "waiting",
+        "agent-ada",
+    )
+    path = f"/v1/ivr/sessions/{session['id']}"
+    read = deployment.backoffice(_api_event("GET", path, "agent-ada"))
+    assert read["statusCode"] == 200
+    assert json.loads(read["body"])["id"] == session["id"]
+    # Another agent may not read it; a supervisor may.
+    other = deployment.backoffice(_api_event("GET", path, "agent-bob"))
+    assert other["statusCode"] == 403
+    assert json.loads(other["body"])["role"] == "supervisor"
+    supervisor = deployment.backoffice(_api_event("GET", path, "sue", "supervisor"))
+    assert supervisor["statusCode"] == 200
+    # The item is in the template's table, kept by the store the ivr function uses too.
+    item = aws.client("dynamodb").get_item(TableName=table, Key={"id": {"S": session["id"]}})
+    assert item["Item"]["operator"] == {"S": "agent-ada"}
+    config = deployment.backoffice(_console_event("/console/config.json"))
+    assert json.loads(config["body"])["ivrSessions"] is True
+    printed = [json.loads(line) for line in deployment.printed().splitlines() if line]
+    assert [e["resource"] for e in printed if e.get("type") == "ivr_session"] == [session["id"]]
+
+
+def test_without_the_sessions_table_there_are_no_sessions_and_the_console_says_so(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CARDLINE_IVR_SESSIONS_TABLE", raising=False)
+    monkeypatch.setenv("CARDLINE_COGNITO_CLIENT_ID", "4example0client0id0abcdefgh")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    answer = deployment.backoffice(
+        _api_event("POST", "/v1/ivr/sessions", "agent-ada", body=SESSION_TERMS)
+    )
+    assert answer["statusCode"] == 404
+    config = deployment.backoffice(_console_event("/console/config.json"))
+    assert "ivrSessions" not in json.loads(config["body"])

@@ -211,7 +211,11 @@ def cognito_console(
     # pointed at moto instead of cognito-idp.<region>.amazonaws.com.
     sign_in = CognitoSignIn(REGION, pool.client_id, pool.aws.endpoint)
     routes = [route for route in stack.app.routes if not route.static]
-    app = App([*routes, *console_routes(sign_in)], authorizer, stack.sink)
+    # As the backoffice with the IVR sessions table (param ivr_sessions) or without it.
+    ivr_sessions = bool(getattr(request, "param", {}).get("ivr_sessions"))
+    app = App(
+        [*routes, *console_routes(sign_in, ivr_sessions=ivr_sessions)], authorizer, stack.sink
+    )
     server = serve_in_background(app)
     running = Running(stack, server.url, "", Client(server.url, None, artifacts / "http.log"))
     context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -372,3 +376,42 @@ def test_a_token_the_gateway_refuses_signs_the_agent_out(
     page.get_by_role("button", name="Payments").click()
     expect(page.locator("#password-error")).to_have_text("Your session has ended. Sign in again.")
     expect(page.locator("#nav")).to_be_hidden()
+
+
+def _signed_in(cognito_console: CognitoConsole, pool: Pool) -> None:
+    secret = pool.add_operator(EMAIL)
+    assert secret is not None
+    cognito_console.sign_in_with_password()
+    cognito_console.page.get_by_label("Authentication code").fill(authenticator_code(secret))
+    cognito_console.page.get_by_role("button", name="Verify").click()
+    cognito_console.page.get_by_role("heading", name="Take a payment").wait_for()
+
+
+@pytest.mark.parametrize("cognito_console", [{"ivr_sessions": True}], indirect=True)
+def test_on_aws_with_the_ivr_deployed_the_agent_starts_a_keypad_payment(
+    cognito_console: CognitoConsole, pool: Pool
+) -> None:
+    page = cognito_console.page
+    _signed_in(cognito_console, pool)
+    page.get_by_role("button", name="Caller keys the card").click()
+    expect(page.locator("#ivr-unavailable")).to_be_hidden()
+    page.get_by_label("Caller's contact id").fill("0f8fad5b-d9cb-469f-a165-70867728950e")
+    page.get_by_label("Amount to take").fill("9.00")
+    page.get_by_label("Name on the card").fill("Ada Lovelace")
+    page.get_by_role("button", name="Start keypad payment").click()
+    expect(page.locator("#ivr-outcome")).to_have_text("Waiting for the caller to key the card…")
+    expect(page.get_by_role("list", name="The caller's progress")).to_be_visible()
+    expect(page.locator("#ivr-attributes dt")).to_have_text(["cardline_session_id"])
+    # The session was started with the ID token, as API Gateway's authorizer takes it.
+    assert cognito_console.authorizations
+    assert all(sent.startswith("Bearer ") for sent in cognito_console.authorizations)
+
+
+def test_on_aws_without_the_ivr_the_panel_is_a_note(
+    cognito_console: CognitoConsole, pool: Pool
+) -> None:
+    page = cognito_console.page
+    _signed_in(cognito_console, pool)
+    page.get_by_role("button", name="Caller keys the card").click()
+    expect(page.locator("#ivr-unavailable")).to_be_visible()
+    expect(page.locator("#ivr-form")).to_be_hidden()

@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Request, Route, expect
 
+from cardline.ivr.connect import TIMEOUT
 from cardline.ivr.flow import default_flow_path
 from cardline.ivr.scenarios import SCENARIOS, SECURITY_CODE
 from cardline.ivr.simulator import CallResult, run_call
 from tests.browser.conftest import Console, assert_no_card_data_kept
 from tests.cards import TEST_PANS
+from tests.ivr.conftest import connect_event
 
 pytestmark = pytest.mark.slow
 
@@ -120,6 +122,102 @@ def test_agent_starts_a_keypad_payment_and_sees_the_approved_outcome_with_last4_
     expect(page.locator("#detail")).to_be_focused()
     expect(page.locator("#detail-fields")).to_contain_text("Visa •••• 1881")
     assert_no_card_data_kept(console, SECURITY_CODE)
+
+
+# The checklist's steps in the page, in keying order, then the outcome.
+STEPS = ["card_number_entered", "expiry_entered", "security_code_entered", "charging", "outcome"]
+
+
+def _report_progress(console: Console, contact_id: str, session_id: str, stage: str) -> None:
+    """What the flow's progress-only invocation of the ivr function does, through the
+    local stand-in for Connect invoking it."""
+    answer = console.running.client.request(
+        "POST",
+        "/v1/ivr/connect",
+        connect_event(contact_id, {"session_id": session_id, "progress": stage}),
+    )
+    assert answer.json() == {"action": "progress", "recorded": "true"}
+
+
+def _states(console: Console) -> list[str | None]:
+    return [console.page.locator(f"#ivr-step-{step}").get_attribute("data-state") for step in STEPS]
+
+
+def test_while_waiting_the_agent_sees_each_field_ticked_then_charging_then_the_outcome(
+    console: Console, artifacts: Path
+) -> None:
+    page = console.page
+    console.sign_in()
+    contact_id = str(uuid.uuid4())
+    session_id = _start_session(console, contact_id, amount="15.00")
+    checklist = page.get_by_role("list", name="The caller's progress")
+    expect(checklist).to_be_visible()
+    expect(checklist.get_by_role("listitem")).to_have_text(
+        [
+            "Card number entered not yet",
+            "Expiry date entered not yet",
+            "Security code entered not yet",
+            "Charging the card not yet",
+            "Outcome not yet",
+        ]
+    )
+    step = {name: page.locator(f"#ivr-step-{name}") for name in STEPS}
+    for reached, stage in enumerate(STEPS[:3], start=1):
+        _report_progress(console, contact_id, session_id, stage)
+        expect(step[stage]).to_have_attribute("data-state", "done", timeout=OUTCOME_TIMEOUT)
+        expect(step[stage]).to_contain_text("done")
+        assert _states(console) == ["done"] * reached + ["todo"] * (5 - reached)
+        expect(page.locator("#announce")).to_contain_text(step[stage].locator(".step").inner_text())
+    # A re-prompt for the security code moves it back: that field is no longer ticked.
+    _report_progress(console, contact_id, session_id, "expiry_entered")
+    expect(step["security_code_entered"]).to_have_attribute(
+        "data-state", "todo", timeout=OUTCOME_TIMEOUT
+    )
+    _report_progress(console, contact_id, session_id, "charging")
+    expect(step["charging"]).to_have_attribute("data-state", "current", timeout=OUTCOME_TIMEOUT)
+    expect(step["charging"]).to_have_attribute("aria-current", "step")
+    expect(step["charging"]).to_contain_text("in progress")
+    assert _states(console) == ["done", "done", "done", "current", "todo"]
+    expect(page.locator("#ivr-outcome")).to_have_attribute("data-status", "waiting")
+
+    # The caller keys the card (the flow reports each field again) and it is charged.
+    result = _caller_keys_the_card(console, artifacts, contact_id, session_id)
+    assert result.status == "approved"
+    expect(step["outcome"]).to_have_attribute("data-state", "done", timeout=OUTCOME_TIMEOUT)
+    expect(step["outcome"]).to_contain_text("approved")
+    assert _states(console) == ["done"] * 5
+    expect(page.locator("#ivr-outcome")).to_have_text("Approved: 15.00 USD charged.")
+    # Never the digits: the checklist says which fields were keyed, not what.
+    shown = checklist.inner_text()
+    assert not any(character.isdigit() for character in shown)
+    assert_no_card_data_kept(console, SECURITY_CODE)
+
+
+def test_a_session_decided_before_charging_leaves_the_steps_not_reached(
+    console: Console,
+) -> None:
+    page = console.page
+    console.sign_in()
+    contact_id = str(uuid.uuid4())
+    session_id = _start_session(console, contact_id, amount="6.00")
+    _report_progress(console, contact_id, session_id, "card_number_entered")
+    expect(page.locator("#ivr-step-card_number_entered")).to_have_attribute(
+        "data-state", "done", timeout=OUTCOME_TIMEOUT
+    )
+    # The caller keys nothing more, past the last re-prompt: the call is abandoned.
+    gave_up = {field: TIMEOUT for field in ("card_number", "expiry", "security_code")}
+    answer = console.running.client.request(
+        "POST",
+        "/v1/ivr/connect",
+        connect_event(contact_id, {**gave_up, "attempt": "3", "session_id": session_id}),
+    ).json()
+    assert (answer["action"], answer["status"]) == ("result", "abandoned")
+    expect(page.locator("#ivr-outcome")).to_have_attribute(
+        "data-status", "abandoned", timeout=OUTCOME_TIMEOUT
+    )
+    assert _states(console) == ["done", "missed", "missed", "missed", "done"]
+    expect(page.locator("#ivr-step-expiry_entered")).to_contain_text("not reached")
+    expect(page.locator("#ivr-step-outcome")).to_contain_text("abandoned")
 
 
 def test_checking_stops_when_asked_and_resumes_on_check_again(
@@ -242,8 +340,9 @@ def test_a_contact_id_in_capitals_is_sent_as_the_uuid_connect_writes(console: Co
 def test_without_ivr_sessions_on_the_service_the_panel_is_replaced_by_a_note(
     console: Console,
 ) -> None:
-    """As on AWS today: the config does not offer IVR sessions, and an API without the
-    route answers 404; either way the agent gets the note, not a form."""
+    """As on AWS without the IVR (no ConnectInstanceArn): the config does not offer IVR
+    sessions, and an API without the route answers 404; either way the agent gets the
+    note, not a form."""
     page = console.page
 
     def config_without_ivr(route: Route, request: Request) -> None:

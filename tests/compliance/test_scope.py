@@ -61,3 +61,12 @@ def test_requirements_2_and_5_follow_the_operating_system(
     assert owner("traditional", "5") == "us"
     assert owner("serverless", "5") == "aws"
     assert owner("serverless", "2") == "shared"  # AWS hardens the OS; service config is ours
+
+
+def test_the_ivr_sessions_table_is_its_own_store_connected_to_the_cde_not_in_it(
+    architectures: dict[str, Architecture],
+) -> None:
+    a = architectures["serverless"]
+    assert tuple(a.binding.hosts["ivr_sessions"]) == ("IvrSessionsTable",)
+    assert "IvrSessionsTable" not in a.binding.hosts["ledger"]
+    assert a.scope.verdicts["IvrSessionsTable"].category != CDE

@@ -325,3 +325,65 @@ def test_reconcile_runs_on_a_schedule_in_the_backoffice_role(translated: dict[st
     assert function["Role"] == {"Fn::GetAtt": ["BackofficeRole", "Arn"]}
     # Its repairs are audit events on stdout: the projector's subscription must see them.
     assert function["LoggingConfig"]["LogGroup"] == {"Ref": "BackofficeLogGroup"}
+
+
+def test_the_ivr_sessions_table_exists_with_the_ivr_and_is_reached_least_privilege(
+    translated: dict[str, Any],
+) -> None:
+    resources = translated["Resources"]
+    table = resources["IvrSessionsTable"]
+    assert table["Condition"] == resources["IvrFunction"]["Condition"] == "HasConnect"
+    assert (table["DeletionPolicy"], table["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    properties = table["Properties"]
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert properties["SSESpecification"]["KMSMasterKeyId"] == {"Ref": "DataKey"}
+    assert properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    arn = str({"Fn::GetAtt": ["IvrSessionsTable", "Arn"]})
+    policies = {
+        resource["Properties"]["RoleName"]["Ref"]: resource
+        for resource in _of_type(translated, "AWS::IAM::RolePolicy").values()
+        if arn in str(resource["Properties"]["PolicyDocument"])
+    }
+    assert set(policies) == {"BackofficeRole", "IvrRole"}
+    grants = {
+        role: {
+            (action, str(resource))
+            for statement in _statements(policy["Properties"]["PolicyDocument"])
+            for action in _as_list(statement["Action"])
+            for resource in _as_list(statement["Resource"])
+        }
+        for role, policy in policies.items()
+    }
+    data_key = str({"Fn::GetAtt": ["DataKey", "Arn"]})
+    assert grants["BackofficeRole"] == {("dynamodb:PutItem", arn), ("dynamodb:GetItem", arn)}
+    assert grants["IvrRole"] == {
+        ("dynamodb:GetItem", arn),
+        ("dynamodb:UpdateItem", arn),
+        ("kms:Decrypt", data_key),
+    }
+    assert all(policy["Condition"] == "HasConnect" for policy in policies.values())
+    # Nothing else reaches the table: not the charge, the projector or the reconciler.
+    for name, resource in resources.items():
+        if arn in str(resource) and name not in (
+            "IvrSessionsPolicy",
+            "BackofficeIvrSessionsPolicy",
+        ):
+            assert resource["Type"] != "AWS::IAM::Role", name
+    ivr = resources["IvrFunction"]["Properties"]["Environment"]["Variables"]
+    assert ivr["CARDLINE_IVR_SESSIONS_TABLE"] == {"Ref": "IvrSessionsTable"}
+    backoffice = resources["BackofficeFunction"]["Properties"]["Environment"]["Variables"]
+    assert backoffice["CARDLINE_IVR_SESSIONS_TABLE"] == {
+        "Fn::If": ["HasConnect", {"Ref": "IvrSessionsTable"}, {"Ref": "AWS::NoValue"}]
+    }
+    charge = resources["ChargeFunction"]["Properties"]["Environment"]["Variables"]
+    assert "CARDLINE_IVR_SESSIONS_TABLE" not in charge
+
+
+@pytest.mark.parametrize("path", ["/v1/ivr/sessions", "/v1/ivr/sessions/{id}"])
+def test_the_ivr_session_routes_reach_the_backoffice_behind_the_authorizer(path: str) -> None:
+    for operation in definition()["paths"][path].values():
+        assert operation["security"] == [{"operators": []}]
+        uri = operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+        assert "${BackofficeFunction.Arn}" in uri
+    assert "/v1/ivr/connect" not in definition()["paths"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +15,25 @@ from cardline.ivr.connect import IvrHandler
 from cardline.ivr.decrypt import ConnectDecryptor
 from cardline.ivr.encrypt import encrypt_like_connect
 from cardline.ivr.keys import KeyPair, generate_key_pair
-from cardline.ivr.sessions import SqliteSessionStore
+from cardline.ivr.sessions import SessionStore, SqliteSessionStore
 from cardline.sandbox import Emulator
 
 INSTANCE = "c0ffee00-7e57-4a11-b0b0-ca11ce17e000"
+# The session stores every behaviour of sessions is pinned against: SQLite (local) and
+# DynamoDB (AWS, on moto's server).
+SESSION_STORES = ["sqlite", "dynamodb"]
+StoreFactory = Callable[[audit.AuditSink], SessionStore]
+
+
+def store_factory(request: pytest.FixtureRequest, kind: str, directory: Path) -> StoreFactory:
+    """How to make a session store of ``kind`` writing its audit events to a sink."""
+    if kind == "sqlite":
+        return lambda sink: SqliteSessionStore(directory / "sessions.sqlite3", sink)
+    from cardline.ivr.session_table import DynamoDbSessionStore
+
+    aws = request.getfixturevalue("aws")
+    table = aws.sessions_table()
+    return lambda sink: DynamoDbSessionStore(table, sink, aws.client("dynamodb"))
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +55,13 @@ def emulator() -> Iterator[Emulator]:
 class Rig:
     """An IvrHandler on the emulator, recording audit events to a file in the artifacts."""
 
-    def __init__(self, emulator: Emulator, key_pair: KeyPair, directory: Path) -> None:
+    def __init__(
+        self,
+        emulator: Emulator,
+        key_pair: KeyPair,
+        directory: Path,
+        sessions: StoreFactory | None = None,
+    ) -> None:
         self.emulator = emulator
         self.key_pair = key_pair
         self.audit_path = directory / "audit.jsonl"
@@ -52,7 +73,11 @@ class Rig:
         )
         charger = Charger(PayPalClient(config), self.sink, b"f" * 32)
         decryptor = ConnectDecryptor([key_pair.connect_key()])
-        self.sessions = SqliteSessionStore(directory / "sessions.sqlite3", self.sink)
+        self.sessions = (
+            sessions(self.sink)
+            if sessions is not None
+            else SqliteSessionStore(directory / "sessions.sqlite3", self.sink)
+        )
         self.handler = IvrHandler(
             lambda: charger, lambda: decryptor, self.sink, lambda: self.sessions
         )
@@ -69,6 +94,14 @@ class Rig:
 @pytest.fixture
 def rig(emulator: Emulator, key_pair: KeyPair, data_dir: Path) -> Rig:
     return Rig(emulator, key_pair, data_dir)
+
+
+@pytest.fixture(params=SESSION_STORES)
+def session_rig(
+    request: pytest.FixtureRequest, emulator: Emulator, key_pair: KeyPair, data_dir: Path
+) -> Rig:
+    """A :class:`Rig` keeping its agent-assisted sessions in each store in turn."""
+    return Rig(emulator, key_pair, data_dir, store_factory(request, request.param, data_dir))
 
 
 def connect_event(

@@ -24,6 +24,7 @@ from cardline.ivr.connect import (
 from cardline.ivr.encrypt import encrypt_like_connect
 from cardline.ivr.keys import KeyPair
 from cardline.sandbox import Emulator
+from tests.aws_support import Aws
 from tests.cards import AMEX, AMEX_CVV, CVV, MISTYPED_VISA, TEST_CVVS, TEST_PANS, VISA
 from tests.ivr.conftest import INSTANCE, Rig, connect_event
 from tests.seeded import contact_id
@@ -163,7 +164,8 @@ def test_missing_payment_terms_give_up_without_charging(rig: Rig) -> None:
     assert (answer["action"], answer["status"]) == ("result", "failed")
 
 
-def test_an_agent_session_supplies_the_terms_and_gets_the_outcome(rig: Rig) -> None:
+def test_an_agent_session_supplies_the_terms_and_gets_the_outcome(session_rig: Rig) -> None:
+    rig = session_rig
     contact = contact_id()
     session = rig.sessions.create(
         {
@@ -188,7 +190,8 @@ def test_an_agent_session_supplies_the_terms_and_gets_the_outcome(rig: Rig) -> N
     )
 
 
-def test_a_session_of_another_contact_is_refused(rig: Rig) -> None:
+def test_a_session_of_another_contact_is_refused(session_rig: Rig) -> None:
+    rig = session_rig
     session = rig.sessions.create(
         {
             "contact_id": "someone-else",
@@ -247,6 +250,64 @@ def test_the_lambda_entry_point_takes_a_payment(
     assert answer["status"] == "approved"
     assert asked == ["cardline/ivr-keys"]
     assert os.environ["CARDLINE_IVR_KEYS_SECRET_ID"] == "cardline/ivr-keys"
+
+
+def test_the_lambda_entry_point_keeps_agent_sessions_in_its_table(
+    emulator: Emulator,
+    key_pair: KeyPair,
+    rig: Rig,
+    aws: Aws,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On AWS the function reads the session the backoffice created, records the caller's
+    progress on it and the outcome: a ``session_id`` is no longer refused."""
+    from cardline.ivr import keys
+    from cardline.ivr.session_table import DynamoDbSessionStore
+
+    table = aws.sessions_table()
+    for name, value in {
+        **aws.environment(),
+        "PAYPAL_CLIENT_ID": emulator.client_id,
+        "PAYPAL_CLIENT_SECRET": emulator.client_secret,
+        "PAYPAL_BASE_URL": emulator.base_url,
+        "CARDLINE_FINGERPRINT_KEY": "k" * 64,
+        "CARDLINE_IVR_KEYS_SECRET_ID": "cardline/ivr-keys",
+        "CARDLINE_IVR_SESSIONS_TABLE": table,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(keys, "keys_from_secrets_manager", lambda *_: [key_pair.connect_key()])
+    monkeypatch.setattr(lambda_handler, "_handler", None)
+    backoffice = DynamoDbSessionStore(table, rig.sink, aws.client("dynamodb"))
+    contact = contact_id()
+    session = backoffice.create(
+        {
+            "contact_id": contact,
+            "amount": "40.00",
+            "currency": "EUR",
+            "reference": "order-9",
+            "cardholder_name": "Grace Hopper",
+        },
+        operator="agent-1",
+        origin="192.0.2.1",
+    )
+    progress = {"session_id": session.id, "progress": "security_code_entered"}
+    answer = lambda_handler.handler(connect_event(contact, progress), None)
+    assert answer == {"action": "progress", "recorded": "true"}
+    seen = backoffice.get(session.id)
+    assert seen is not None
+    assert seen.progress == "security_code_entered"
+
+    parameters = {**keyed(rig), "amount": "", "session_id": session.id}
+    answer = lambda_handler.handler(connect_event(contact, parameters), None)
+    assert (answer["status"], answer["amount_spoken"]) == ("approved", "40.00 euros")
+    decided = backoffice.get(session.id)
+    assert decided is not None
+    assert (decided.status, decided.progress, decided.payment_id, decided.last4) == (
+        "approved",
+        "charging",
+        answer["payment_id"],
+        "1881",
+    )
 
 
 def test_the_lambda_entry_point_answers_even_when_misconfigured(

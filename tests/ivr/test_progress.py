@@ -25,7 +25,8 @@ def waiting_session(rig: Rig, contact: str) -> Session:
 
 
 @pytest.mark.parametrize("stage", PROGRESS)
-def test_each_stage_reaches_the_session(rig: Rig, stage: str) -> None:
+def test_each_stage_reaches_the_session(session_rig: Rig, stage: str) -> None:
+    rig = session_rig
     contact = contact_id()
     session = waiting_session(rig, contact)
     answer = rig.handler.handle(
@@ -37,7 +38,8 @@ def test_each_stage_reaches_the_session(rig: Rig, stage: str) -> None:
     assert (seen.progress, seen.status) == (stage, "waiting")
 
 
-def test_an_unknown_stage_or_another_contacts_session_changes_nothing(rig: Rig) -> None:
+def test_an_unknown_stage_or_another_contacts_session_changes_nothing(session_rig: Rig) -> None:
+    rig = session_rig
     contact = contact_id()
     session = waiting_session(rig, contact)
     bad_stage = rig.handler.handle(
@@ -53,7 +55,8 @@ def test_an_unknown_stage_or_another_contacts_session_changes_nothing(rig: Rig) 
     assert seen.progress == "waiting"
 
 
-def test_charging_is_recorded_and_a_decided_session_keeps_its_progress(rig: Rig) -> None:
+def test_charging_is_recorded_and_a_decided_session_keeps_its_progress(session_rig: Rig) -> None:
+    rig = session_rig
     contact = contact_id()
     session = waiting_session(rig, contact)
     answer = rig.handler.handle(

@@ -64,7 +64,10 @@ def test_a_failed_retry_after_an_approval_never_says_nothing_was_charged(
     _truthful(again["reason_spoken"])
 
 
-def test_a_repeated_invocation_after_an_approved_session_keeps_it_approved(rig: Rig) -> None:
+def test_a_repeated_invocation_after_an_approved_session_keeps_it_approved(
+    session_rig: Rig,
+) -> None:
+    rig = session_rig
     contact = contact_id()
     session_id = _session(rig, contact)
     event = connect_event(contact, {**keyed(rig), "amount": "", "session_id": session_id})
@@ -111,8 +114,9 @@ def test_a_first_attempt_paypal_cannot_take_is_said_truthfully_too(rig: Rig) -> 
     ],
 )
 def test_a_sessions_outcome_never_loses_what_an_earlier_attempt_may_have_charged(
-    rig: Rig, first: str, later: str, kept: str
+    session_rig: Rig, first: str, later: str, kept: str
 ) -> None:
+    rig = session_rig
     session_id = _session(rig, contact_id())
     if first != "waiting":
         rig.sessions.record_outcome(session_id, status=first, payment_id="pay_first")

@@ -23,6 +23,7 @@ from cardline.cde.http.lambda_events import handle_event, request_from_event
 from cardline.cde.http.messages import Request, Response, json_response
 from cardline.http.backoffice_routes import backoffice_routes
 from cardline.http.console_routes import CognitoSignIn, console_routes
+from cardline.ivr.session_routes import session_routes
 from cardline.local import LocalStack, build_local
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -61,7 +62,8 @@ def _every_host(stack: LocalStack) -> dict[str, list[Route]]:
         "local": stack.app.routes,
         "backoffice lambda": [
             *backoffice_routes(_never, _never, "sandbox"),
-            *console_routes(cognito),
+            *session_routes(_never),  # with the IVR sessions table
+            *console_routes(cognito, ivr_sessions=True),
         ],
         "charge lambda": [payment_route(_never)],
     }

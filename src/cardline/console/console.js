@@ -25,7 +25,8 @@ async function start() {
   wireCapture(showPayment);
   wireIvr();
   if (!(await startSession())) return;
-  // Keypad payments need the host's IVR session routes (locally yes; not yet on AWS).
+  // Keypad payments need the host's IVR session routes: locally, and on AWS where the
+  // IVR is deployed (the config says so).
   if (!ivrSessionsServed()) markIvrUnavailable();
 }
 

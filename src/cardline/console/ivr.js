@@ -4,7 +4,8 @@
 // No card data ever passes through this part of the page: the agent sends the payment's
 // terms and the caller's contact id (POST /v1/ivr/sessions), puts the answer's contact
 // attributes on the contact, and the page asks GET /v1/ivr/sessions/{id} until the
-// session is decided (brand and last four digits at most).
+// session is decided (brand and last four digits at most), ticking off meanwhile which
+// fields the caller has keyed (the session's `progress`, never the digits).
 import { api, retryable } from "./api.js";
 import { amountProblem, containsCardNumber, contactIdOf, contactIdProblem } from "./checks.js";
 import {
@@ -36,6 +37,52 @@ const IVR_WORDS = {
   unknown: "Outcome not known yet",
   abandoned: "Abandoned: the caller did not finish keying the card; nothing was charged",
 };
+
+// The session's `progress` in keying order (sessions.PROGRESS): which fields the caller
+// has keyed (never what), then charging. A re-prompt moves it back to the field asked again.
+const IVR_PROGRESS = ["waiting", "card_number_entered", "expiry_entered", "security_code_entered", "charging"];
+const IVR_STEP_WORDS = { done: "done", current: "in progress", todo: "not yet", missed: "not reached" };
+const IVR_OUTCOME_WORDS = {
+  approved: "approved", declined: "declined", failed: "failed: nothing was charged",
+  unknown: "not known yet", abandoned: "abandoned: nothing was charged", pending: "pending",
+};
+const IVR_STEP_NAMES = {
+  card_number_entered: "Card number entered", expiry_entered: "Expiry date entered",
+  security_code_entered: "Security code entered", charging: "Charging the card",
+};
+
+function setStep(step, state, words) {
+  const item = $(`ivr-step-${step}`);
+  item.dataset.state = state;
+  if (state === "current") item.setAttribute("aria-current", "step");
+  else item.removeAttribute("aria-current");
+  item.querySelector(".state").textContent = words || IVR_STEP_WORDS[state];
+}
+
+// The checklist: each field keyed ticked, charging while it runs, then the outcome.
+function showIvrProgress(session) {
+  const reached = Math.max(0, IVR_PROGRESS.indexOf(session.progress));
+  const decided = session.status !== "waiting";
+  IVR_PROGRESS.slice(1).forEach((step, index) => {
+    const position = index + 1;
+    if (position < reached || (position === reached && (decided || step !== "charging"))) {
+      setStep(step, "done");
+    } else if (position === reached) {
+      setStep(step, "current");
+    } else {
+      setStep(step, decided ? "missed" : "todo");
+    }
+  });
+  if (decided) setStep("outcome", "done", IVR_OUTCOME_WORDS[session.status] || words(session.status));
+  else setStep("outcome", "todo");
+}
+
+// What changed since the last poll, for the live region: the step reached, in words.
+function progressNews(before, session) {
+  if (session.status !== "waiting" || session.progress === before) return null;
+  if (session.progress === "charging") return "Charging the card…";
+  return IVR_STEP_NAMES[session.progress] ? `${IVR_STEP_NAMES[session.progress]}.` : null;
+}
 
 export function markIvrUnavailable() {
   ivrUnavailable = true;
@@ -102,6 +149,7 @@ function showIvrSession(session) {
   outcome.textContent = line;
   outcome.dataset.status = session.status;
   $("ivr-steps").hidden = session.status !== "waiting";
+  showIvrProgress(session);
   fillFacts($("ivr-facts"), [
     ["Card", session.last4 ? maskedCard(session) : null],
     ["Amount", `${session.amount} ${session.currency}`],
@@ -119,7 +167,10 @@ function showIvrSession(session) {
 
 function followIvrSession(session) {
   forgetIvrSession();
-  ivrSession = { id: session.id, paymentId: null, deadline: Date.now() + IVR_POLL_LIMIT_MS, timer: null };
+  ivrSession = {
+    id: session.id, paymentId: null, progress: session.progress,
+    deadline: Date.now() + IVR_POLL_LIMIT_MS, timer: null,
+  };
   const attributes = session.contact_attributes || {};
   fillFacts($("ivr-attributes"), Object.entries(attributes));
   showIvrSession(session);
@@ -154,6 +205,9 @@ async function pollIvrSession() {
   if (answer.status === 401) return;
   if (answer.ok) {
     const line = showIvrSession(answer.data);
+    const news = progressNews(followed.progress, answer.data);
+    followed.progress = answer.data.progress;
+    if (news) announce(`Keypad payment: ${news}`);
     followed.paymentId = answer.data.payment_id;
     if (answer.data.status !== "waiting") {
       if (answer.data.payment_id) recordTaken({ ...answer.data, id: answer.data.payment_id });

@@ -53,10 +53,15 @@ FUNCTIONS = {
     # the charge function checks (cardline.cde.http.twilio_route), behind the WAF. The
     # card is in its body: the charge function validates it, never the gateway.
     "twilioPayConnector": "ChargeFunction",
+    # Agent-assisted IVR payments: served where the IVR is deployed (ConnectInstanceArn),
+    # a 404 from the backoffice elsewhere (cardline.http.lambda_backoffice).
+    "createIvrSession": "BackofficeFunction",
+    "getIvrSession": "BackofficeFunction",
 }
-# Served by `cardline serve` only. The IVR routes stand in locally for Amazon Connect,
-# which invokes the ivr function directly on AWS (not through this API).
-LOCAL_ONLY = frozenset({"invokeIvr", "getIvrEncryptionKey", "createIvrSession", "getIvrSession"})
+# Served by `cardline serve` only. These IVR routes stand in locally for Amazon Connect,
+# which invokes the ivr function directly on AWS (not through this API), and for uploading
+# its key by hand.
+LOCAL_ONLY = frozenset({"invokeIvr", "getIvrEncryptionKey"})
 # The agent console (cardline.http.console_routes): GET without the authorizer, served by
 # the backoffice, which answers only the files it has (404 for any other name). The page
 # signs in with Cognito itself and sends the ID token on its API calls.

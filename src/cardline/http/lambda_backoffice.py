@@ -3,6 +3,11 @@
 It also serves the agent console's static files, signing agents in with the operator user
 pool's app client named by ``CARDLINE_COGNITO_CLIENT_ID`` (the SAM template sets it); without
 that variable the console is not served, since the page would have no way to sign in.
+
+With ``CARDLINE_IVR_SESSIONS_TABLE`` (set by the template where the IVR is deployed) it
+also serves agent-assisted IVR payments, ``POST /v1/ivr/sessions`` and
+``GET /v1/ivr/sessions/{id}``, on that DynamoDB table (cardline.ivr.session_table), and
+the console offers its "Caller keys the card" panel; without it those routes answer 404.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import os
 from typing import Any
 
 from cardline.cde import audit
-from cardline.cde.http.app import App
+from cardline.cde.http.app import App, Route
 from cardline.cde.http.lambda_events import LambdaFunction
 from cardline.http.backoffice_routes import backoffice_routes
 from cardline.http.console_routes import CognitoSignIn, console_routes
@@ -64,11 +69,29 @@ def _build() -> App:
             lambda: paypal, lambda: ledger, _sink, lambda: webhook_id, lambda: apps[0].failures
         )
     )
+    sessions_table = environ.get("CARDLINE_IVR_SESSIONS_TABLE")
+    if sessions_table:
+        routes.extend(_ivr_session_routes(sessions_table))
     cognito = CognitoSignIn.from_env(os.environ)
     if cognito is not None:
-        routes.extend(console_routes(cognito))
+        routes.extend(console_routes(cognito, ivr_sessions=bool(sessions_table)))
     apps.append(App.on_lambda(routes, _sink))
     return apps[0]
+
+
+def _ivr_session_routes(table: str) -> list[Route]:
+    """The agent-assisted IVR routes on the sessions table, its client made on first use."""
+    from cardline.ivr.session_routes import session_routes
+    from cardline.ivr.session_table import DynamoDbSessionStore
+
+    stores: list[DynamoDbSessionStore] = []
+
+    def sessions() -> DynamoDbSessionStore:
+        if not stores:
+            stores.append(DynamoDbSessionStore(table, _sink))
+        return stores[0]
+
+    return session_routes(sessions)
 
 
 _function = LambdaFunction(_build)

@@ -5,9 +5,11 @@ secret with the PayPal credentials and the fingerprint key, read as the charge f
 reads it; ``PAYPAL_ENV``), and ``CARDLINE_IVR_KEYS_SECRET_ID``: the Secrets Manager secret
 holding the private key(s) matching the Connect encryption key(s) (format in
 :mod:`cardline.ivr.keys`). The PayPal client and the keys are built on the first
-invocation and kept for the life of the instance. Agent-assisted sessions need a shared
-session store, which this deployment does not have yet: without one, a ``session_id``
-parameter is refused and the flow hands the caller to an agent.
+invocation and kept for the life of the instance. ``CARDLINE_IVR_SESSIONS_TABLE`` names
+the DynamoDB table of agent-assisted sessions (cardline.ivr.session_table), which the
+backoffice creates for the agent: the function takes a session's terms from it and records
+the caller's progress and the outcome there. Without it, a ``session_id`` parameter is
+refused and the flow hands the caller to an agent.
 
 The same function answers its own schedule: an event with a ``cardline`` member (which no
 Connect event has) is the scheduled key check of :mod:`cardline.ivr.key_expiry_metric`, run
@@ -39,7 +41,13 @@ def _build() -> IvrHandler:
         raise RuntimeError(KEYS_SECRET_UNNAMED)
     charger = charger_from_environment(os.environ, _sink)
     decryptor = ConnectDecryptor(keys_from_secrets_manager(secret_id))
-    return IvrHandler(lambda: charger, lambda: decryptor, _sink)
+    table = os.environ.get("CARDLINE_IVR_SESSIONS_TABLE", "")
+    if not table:
+        return IvrHandler(lambda: charger, lambda: decryptor, _sink)
+    from cardline.ivr.session_table import DynamoDbSessionStore
+
+    sessions = DynamoDbSessionStore(table, _sink)
+    return IvrHandler(lambda: charger, lambda: decryptor, _sink, lambda: sessions)
 
 
 def handler(event: Any, context: Any) -> dict[str, str]:

@@ -5,7 +5,8 @@
   stack over HTTP. Served locally only (on AWS, Connect invokes the function itself).
 - ``GET /v1/ivr/encryption-key``: the key ids and certificates to encrypt to (what you
   upload to Connect); public material only.
-- ``POST /v1/ivr/sessions``, ``GET /v1/ivr/sessions/{id}``: agent-assisted payments.
+- ``POST /v1/ivr/sessions``, ``GET /v1/ivr/sessions/{id}``: agent-assisted payments
+  (cardline.ivr.session_routes, which the AWS backoffice serves too).
 """
 
 from __future__ import annotations
@@ -16,24 +17,17 @@ from pathlib import Path
 
 from cardline.cde import audit
 from cardline.cde.charge import Charger
-from cardline.cde.errors import InvalidRequest, NotFound
+from cardline.cde.errors import InvalidRequest
 from cardline.cde.http.app import Call, Route
 from cardline.cde.http.messages import Response, json_response
 from cardline.cde.roles import AGENT
 from cardline.ivr.connect import InvalidEvent, IvrHandler
 from cardline.ivr.decrypt import PROVIDER_ID, ConnectDecryptor
 from cardline.ivr.keys import KeyPair, local_key_pairs
-from cardline.ivr.sessions import (
-    NO_SESSION,
-    SESSION_ATTRIBUTE,
-    SESSIONS_FILE,
-    SessionStore,
-    SqliteSessionStore,
-    parse_session_request,
-)
+from cardline.ivr.session_routes import session_routes
+from cardline.ivr.sessions import SESSIONS_FILE, SessionStore, SqliteSessionStore
 
 CONNECT_PATH = "/v1/ivr/connect"
-SESSIONS_PATH = "/v1/ivr/sessions"
 
 
 def ivr_routes(
@@ -53,23 +47,10 @@ def ivr_routes(
             200, {"provider_id": PROVIDER_ID, "keys": [pair.public_entry() for pair in keys()]}
         )
 
-    def create_session(call: Call) -> Response:
-        terms = parse_session_request(call.request.json())
-        session = sessions().create(terms, operator=call.operator, origin=call.request.source_ip)
-        body = {**session.to_dict(), "contact_attributes": {SESSION_ATTRIBUTE: session.id}}
-        return json_response(201, body, {"Location": f"{SESSIONS_PATH}/{session.id}"})
-
-    def get_session(call: Call) -> Response:
-        session = sessions().get(call.params["id"])
-        if session is None:
-            raise NotFound(NO_SESSION)
-        return json_response(200, session.to_dict())
-
     return [
         Route("POST", CONNECT_PATH, connect, role=AGENT),
         Route("GET", "/v1/ivr/encryption-key", encryption_key, role=AGENT),
-        Route("POST", SESSIONS_PATH, create_session, role=AGENT),
-        Route("GET", SESSIONS_PATH + "/{id}", get_session, role=AGENT),
+        *session_routes(sessions),
     ]
 
 

@@ -165,6 +165,42 @@ def check_progress(stage: str) -> str:
     return stage
 
 
+def new_session(terms: Mapping[str, str | None], operator: str) -> Session:
+    """A new waiting session for ``terms`` (as parse_session_request gives them), with a
+    fresh id; not yet kept anywhere."""
+    return Session(
+        id="ivs_" + ids.random_id(24),
+        contact_id=str(terms["contact_id"]),
+        amount=str(terms["amount"]),
+        currency=str(terms["currency"]),
+        reference=terms.get("reference"),
+        cardholder_name=str(terms["cardholder_name"]),
+        operator=operator,
+        created_at=audit.utc_now(),
+    )
+
+
+def audit_created(sink: audit.AuditSink, session: Session, origin: str) -> None:
+    """The ``ivr_session`` audit event of a session just kept."""
+    audit.record(
+        sink,
+        "ivr_session",
+        operator=session.operator,
+        outcome="success",
+        origin=origin,
+        resource=session.id,
+        details={
+            "contact_id": session.contact_id,
+            "amount": session.amount,
+            "currency": session.currency,
+            "reference": session.reference,
+        },
+    )
+
+
+DECISIONS = frozenset({"approved", "declined"})
+
+
 class SessionStore(Protocol):
     """Where agent-assisted sessions are kept: SQLite locally, DynamoDB on AWS."""
 
@@ -218,33 +254,11 @@ class SqliteSessionStore:
             db.close()
 
     def create(self, terms: Mapping[str, str | None], *, operator: str, origin: str) -> Session:
-        session = Session(
-            id="ivs_" + ids.random_id(24),
-            contact_id=str(terms["contact_id"]),
-            amount=str(terms["amount"]),
-            currency=str(terms["currency"]),
-            reference=terms.get("reference"),
-            cardholder_name=str(terms["cardholder_name"]),
-            operator=operator,
-            created_at=audit.utc_now(),
-        )
+        session = new_session(terms, operator)
         row = session.to_dict()
         with self._connect() as db:
             db.execute(_INSERT, [row[column] for column in _COLUMNS])
-        audit.record(
-            self._sink,
-            "ivr_session",
-            operator=operator,
-            outcome="success",
-            origin=origin,
-            resource=session.id,
-            details={
-                "contact_id": session.contact_id,
-                "amount": session.amount,
-                "currency": session.currency,
-                "reference": session.reference,
-            },
-        )
+        audit_created(self._sink, session, origin)
         return session
 
     def get(self, session_id: str) -> Session | None:
