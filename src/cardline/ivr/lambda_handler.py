@@ -7,7 +7,11 @@ holding the private key(s) matching the Connect encryption key(s) (format in
 :mod:`cardline.ivr.keys`). The PayPal client and the keys are built on the first
 invocation and kept for the life of the instance. Agent-assisted sessions need a shared
 session store, which this deployment does not have yet: without one, a ``session_id``
-parameter is refused and the flow hands the caller to an agent.
+parameter is refused and the flow hands the caller to an agent. The agent's recording on
+agent-assisted calls is suspended and resumed through Connect's API
+(:class:`cardline.ivr.recording_control.ConnectRecordingControl`, its client made on the
+first such invocation; the role may call ``connect:SuspendContactRecording`` and
+``connect:ResumeContactRecording`` on the instance's contacts only).
 """
 
 from __future__ import annotations
@@ -29,13 +33,15 @@ def _build() -> IvrHandler:
     from cardline.cde.charge import charger_from_environment
     from cardline.ivr.decrypt import ConnectDecryptor
     from cardline.ivr.keys import keys_from_secrets_manager
+    from cardline.ivr.recording_control import ConnectRecordingControl
 
     secret_id = os.environ.get("CARDLINE_IVR_KEYS_SECRET_ID", "")
     if not secret_id:
         raise RuntimeError("CARDLINE_IVR_KEYS_SECRET_ID must name the secret with the IVR keys")
     charger = charger_from_environment(os.environ, _sink)
     decryptor = ConnectDecryptor(keys_from_secrets_manager(secret_id))
-    return IvrHandler(lambda: charger, lambda: decryptor, _sink)
+    recording = ConnectRecordingControl()
+    return IvrHandler(lambda: charger, lambda: decryptor, _sink, recording=lambda: recording)
 
 
 def handler(event: Any, context: Any) -> dict[str, str]:
