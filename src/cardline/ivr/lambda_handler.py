@@ -14,6 +14,10 @@ refused and the flow hands the caller to an agent.
 The same function answers its own schedule: an event with a ``cardline`` member (which no
 Connect event has) is the scheduled key check of :mod:`cardline.ivr.key_expiry_metric`, run
 without building the charger, imported only when such an event arrives.
+The agent's recording on agent-assisted calls is suspended and resumed through Connect's
+API (:class:`cardline.ivr.recording_control.ConnectRecordingControl`, its client made on
+the first such invocation; the role may call ``connect:SuspendContactRecording`` and
+``connect:ResumeContactRecording`` on the instance's contacts only).
 """
 
 from __future__ import annotations
@@ -35,19 +39,23 @@ def _build() -> IvrHandler:
     from cardline.cde.charge import charger_from_environment
     from cardline.ivr.decrypt import ConnectDecryptor
     from cardline.ivr.keys import KEYS_SECRET_UNNAMED, keys_from_secrets_manager
+    from cardline.ivr.recording_control import ConnectRecordingControl
 
     secret_id = os.environ.get("CARDLINE_IVR_KEYS_SECRET_ID", "")
     if not secret_id:
         raise RuntimeError(KEYS_SECRET_UNNAMED)
     charger = charger_from_environment(os.environ, _sink)
     decryptor = ConnectDecryptor(keys_from_secrets_manager(secret_id))
+    recording = ConnectRecordingControl()
     table = os.environ.get("CARDLINE_IVR_SESSIONS_TABLE", "")
     if not table:
-        return IvrHandler(lambda: charger, lambda: decryptor, _sink)
+        return IvrHandler(lambda: charger, lambda: decryptor, _sink, recording=lambda: recording)
     from cardline.ivr.session_table import DynamoDbSessionStore
 
     sessions = DynamoDbSessionStore(table, _sink)
-    return IvrHandler(lambda: charger, lambda: decryptor, _sink, lambda: sessions)
+    return IvrHandler(
+        lambda: charger, lambda: decryptor, _sink, lambda: sessions, recording=lambda: recording
+    )
 
 
 def handler(event: Any, context: Any) -> dict[str, str]:
