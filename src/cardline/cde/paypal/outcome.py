@@ -157,8 +157,10 @@ def interpret_order(order: Mapping[str, Any]) -> ChargeOutcome:
     code = _text(processor.get("response_code"))
     reason = _text(_dict(payment.get("status_details")).get("reason"))
 
+    # An authorization captured or voided since was approved all the same: what followed
+    # is the ledger's to tell (its captures and voids), as a refund is for a capture.
     approved = (
-        ("CREATED", "CAPTURED", "PARTIALLY_CAPTURED")
+        ("CREATED", "CAPTURED", "PARTIALLY_CAPTURED", "VOIDED")
         if authorization
         else ("COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED")
     )
