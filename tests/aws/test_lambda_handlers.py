@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from cardline.cde import secrets
+from cardline.cde import audit, secrets
 from cardline.cde.http import lambda_charge
 from cardline.http import lambda_backoffice
 from cardline.ledger import lambda_projector
@@ -52,9 +52,19 @@ class Deployment:
         return lambda_backoffice.handler(event, None)
 
     def project_what_was_logged(self) -> dict[str, int]:
-        """Hand the functions' stdout to the projector, as the log subscription does."""
-        lines = self.printed().splitlines()
+        """Hand the functions' stdout to the projector, as the log subscription does: the
+        audit lines its filter pattern passes (``{ $.schema = "cardline.cde.audit/1" }``),
+        not the EMF metric lines."""
+        lines = [line for line in self.printed().splitlines() if _audit_line(line)]
         return lambda_projector.handler(subscription_event(lines), None)
+
+
+def _audit_line(line: str) -> bool:
+    try:
+        document = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(document, dict) and document.get("schema") == audit.SCHEMA
 
 
 @pytest.fixture

@@ -64,7 +64,9 @@ class LocalIvr:
         self._keys: list[KeyPair] | None = None
         self._decryptor: ConnectDecryptor | None = None
         self._lock = threading.RLock()
-        self.handler = IvrHandler(lambda: charger, self.decryptor, sink, self.sessions)
+        self.handler = IvrHandler(
+            lambda: charger, self.decryptor, sink, self.sessions, metrics=charger.metrics
+        )
 
     def keys(self) -> list[KeyPair]:
         with self._lock:
