@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 from prometheus_client.exposition import choose_encoder
 
 from cardline.cde import audit
@@ -65,7 +65,8 @@ LOCAL = (
 )
 # Seconds: PayPal answers in a few hundred milliseconds; its deadline is tens of seconds.
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-# The services the local host reports as, each counter's service-only series shown at 0.
+# The services the local host reports as: a service-only counter shows a series at 0 from
+# the start for each service its catalogue entry names as an emitter.
 SERVICES = ("charge", "ivr", "backoffice")
 BACKOFFICE = "backoffice"
 
@@ -78,9 +79,12 @@ def prometheus_name(metric: str) -> str:
 
 class LocalMetrics:
     """The counters of one local host, in a registry of their own (never the process's
-    default one), each taking the observations of its catalogue metric."""
+    default one), each taking the observations of its catalogue metric. The ``_created``
+    series (each series' start time) are left out: prometheus_client decides that for the
+    whole process, and cardline is its only user in ``cardline serve``."""
 
     def __init__(self) -> None:
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped upstream
         self.registry = CollectorRegistry()
         self._labels: dict[str, tuple[str, ...]] = {}
         self._counters: dict[str, Counter] = {}
@@ -102,10 +106,11 @@ class LocalMetrics:
                 self._counters[name] = Counter(
                     prometheus_name(name), meaning, label_names, registry=self.registry
                 )
-        for counter, labels in ((c, self._labels[n]) for n, c in self._counters.items()):
-            if labels == (SERVICE,):
+        for name, counter in self._counters.items():
+            if self._labels[name] == (SERVICE,):
                 for service in SERVICES:
-                    counter.labels(service)  # a series at 0 from the start
+                    if service in CATALOGUE[name][2]:  # an emitter of it
+                        counter.labels(service)
 
     def recorder(self, service: str) -> PrometheusRecorder:
         """The recorder ``service``'s parts report to."""
