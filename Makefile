@@ -70,7 +70,7 @@ package: $(STAMP)
 	$(BIN)/python -m cardline.deploy.package charge $(LAMBDA_BUILD)/charge.zip $$bytecode | tee $(LAMBDA_BUILD)/sizes.txt
 	$(BIN)/python -m pip install -q --disable-pip-version-check --target $(LAMBDA_BUILD)/site-packages \
 		--platform $(LAMBDA_PLATFORM) --implementation cp --python-version 3.13 --only-binary=:all: \
-		"PyYAML==6.0.3" "boto3==1.44.8"
+		"PyYAML==6.0.3" "boto3==1.44.8" "aws-lambda-powertools==3.37.0" "aws-xray-sdk==2.15.0"
 	set -o pipefail; $(BIN)/python -m cardline.deploy.package backoffice $(LAMBDA_BUILD)/backoffice.zip \
 		--extra $(LAMBDA_BUILD)/site-packages | tee -a $(LAMBDA_BUILD)/sizes.txt
 	$(BIN)/python -m pip install -q --disable-pip-version-check --target $(LAMBDA_BUILD)/ivr-site-packages \

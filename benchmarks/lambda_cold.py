@@ -85,6 +85,8 @@ class Function:
     handler: str
     zip_name: str
     variables: tuple[str, ...]
+    # The variables the template sets to a literal (Powertools' settings): taken as they are.
+    literals: tuple[tuple[str, str], ...] = ()
 
 
 def template_functions() -> dict[str, Function]:
@@ -95,11 +97,13 @@ def template_functions() -> dict[str, Function]:
     functions = {}
     for name, resource in RESOURCES.items():
         properties = resources[resource]["Properties"]
+        variables = properties.get("Environment", {}).get("Variables", {})
         functions[name] = Function(
             name,
             properties["Handler"],
             Path(properties["CodeUri"]).name,
-            tuple(properties.get("Environment", {}).get("Variables", {})),
+            tuple(variables),
+            tuple((k, v) for k, v in variables.items() if isinstance(v, str)),
         )
     return functions
 
@@ -208,11 +212,12 @@ class StandIns:
             "CARDLINE_IVR_SESSIONS_TABLE": self.sessions_table,
         }
         assert set(stand_ins) == STAND_IN_VARIABLES
-        names = function.variables if function else ()
+        literals = dict(function.literals) if function else {}
+        names = [name for name in (function.variables if function else ()) if name not in literals]
         missing = [name for name in names if name not in stand_ins]
         if missing:
             raise RigError(f"the template sets {missing}: give them a stand-in value here")
-        values = {name: stand_ins[name] for name in names}
+        values = {**literals, **{name: stand_ins[name] for name in names}}
         values.update(
             PAYPAL_BASE_URL=self.emulator.base_url,
             PAYPAL_CLIENT_ID=self.emulator.client_id,  # the floor and FastAPI read these

@@ -232,6 +232,10 @@ class RuntimeApi:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes: without TCP_NODELAY a kept-alive
+            # function (benchmarks/lambda_warm.py) waits ~40 ms on each event for the
+            # delayed ACK of the first. A cold start's fresh connection never did.
+            disable_nagle_algorithm = True
 
             def do_GET(self) -> None:
                 if self.path != f"{API}/invocation/next":

@@ -6,7 +6,11 @@
 FILE defines ``handler(event, context)`` (an API Gateway REST event in, a Lambda proxy
 answer out). In warm mode each payment is paired with a bare http.client exchange of the
 same order with the same PayPal (the gateway wait), so the handler's own overhead is
-the difference. Round trips are read from the emulator's counters.
+the difference. The same order is the one the handler sent on its warm-up payment, body
+and headers (a fresh request id and, when it has one, invoice id each time): what PayPal
+spends on a larger order is PayPal's time. A handler whose client does not send through
+http.client's ``request`` is paired with the plain order built from the event. Round
+trips are read from the emulator's counters.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import sys
 
 TYPE_CHECKING = False  # typing stays unimported: the harness must cost every peer nothing
@@ -23,6 +28,12 @@ if TYPE_CHECKING:
 
     Handler = Callable[[dict[str, Any], object], dict[str, Any]]
 _FORM = "application/x-www-form-urlencoded"
+_ORDERS = "/v2/checkout/orders"
+_INVOICE = re.compile(rb'"invoice_id": ?"([^"]+)"')
+# Headers that belong to one request (or one connection), not to the order's shape.
+_PER_REQUEST = frozenset(
+    {"authorization", "paypal-request-id", "content-length", "host", "accept-encoding"}
+)
 
 
 def _load(path: str) -> Handler:
@@ -88,19 +99,31 @@ class _Bare:
                 },
             }
         ).encode()
+        self.headers = {"Content-Type": "application/json", "Prefer": "return=representation"}
+        self.invoice_id = b""
+
+    def same_as(self, sent: tuple[bytes, dict[str, str]] | None) -> None:
+        """Send the order the handler sent (its body and headers) instead of the default
+        one: PayPal's time for the handler's own request is PayPal's, not the handler's."""
+        if sent is None:
+            return
+        self.order, headers = sent
+        self.headers = {k: v for k, v in headers.items() if k.lower() not in _PER_REQUEST}
+        found = _INVOICE.search(self.order)
+        self.invoice_id = found.group(1) if found else b""
 
     def exchange(self, request_id: str) -> None:
+        order = self.order
+        if self.invoice_id:  # PayPal refuses an invoice id twice: a fresh one, same length
+            fresh = request_id.encode()[-len(self.invoice_id) :].rjust(len(self.invoice_id), b"0")
+            order = order.replace(self.invoice_id, fresh)
         self.connection.request(
             "POST",
             "/v2/checkout/orders",
-            self.order,
-            {
-                "Authorization": "Bearer " + self.token,
-                "Content-Type": "application/json",
-                "PayPal-Request-Id": request_id,
-                "Prefer": "return=representation",
-            },
-        )
+            order,
+            {**self.headers, "Authorization": "Bearer " + self.token,
+             "PayPal-Request-Id": request_id},
+        )  # fmt: skip
         self.connection.getresponse().read()
 
     def requests_served(self) -> int:
@@ -108,6 +131,32 @@ class _Bare:
         self.connection.request("GET", "/_emulator/stats")
         served: int = json.loads(self.connection.getresponse().read())["requests"]
         return served
+
+
+def _recorded_order(handler: Handler, event: dict[str, Any]) -> tuple[bytes, dict[str, str]] | None:
+    """Run ``handler`` once on ``event``, keeping the body and headers of the last order it
+    sent through http.client (None when it sends none that way, as a urllib3 client)."""
+    import http.client
+
+    sent: list[tuple[bytes, dict[str, str]]] = []
+    request = http.client.HTTPConnection.request
+
+    def recording(
+        self: http.client.HTTPConnection, method: str, url: str, body: Any = None,
+        headers: Any = None, **more: Any,
+    ) -> None:  # fmt: skip
+        if method == "POST" and url.endswith(_ORDERS) and body is not None:
+            sent.append(
+                (body if isinstance(body, bytes) else str(body).encode(), dict(headers or {}))
+            )
+        request(self, method, url, body, headers or {}, **more)
+
+    http.client.HTTPConnection.request = recording  # type: ignore[method-assign]
+    try:
+        _check(handler(event, None))
+    finally:
+        http.client.HTTPConnection.request = request  # type: ignore[method-assign]
+    return sent[-1] if sent else None
 
 
 def _peak_memory() -> None:
@@ -131,8 +180,9 @@ def main(argv: list[str]) -> int:
     import time
 
     prefix, runs, out = argv[3], int(argv[4]), argv[5]
-    _check(handler(_event(template, f"{prefix}-warmup"), None))
+    sent = _recorded_order(handler, _event(template, f"{prefix}-warmup"))
     bare = _Bare(template)
+    bare.same_as(sent)
     handler_s: list[float] = []
     bare_s: list[float] = []
     before = bare.requests_served()

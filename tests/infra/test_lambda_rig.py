@@ -84,6 +84,28 @@ def test_the_charge_zip_takes_the_sample_payment_under_awslambdaric(
     assert rig.stand_ins.extension.requests  # the secret came through the extension
 
 
+def test_a_warm_charge_process_answers_one_event_after_another(rig: lambda_cold.Rig) -> None:
+    from benchmarks.lambda_warm import WarmFunction
+
+    charge = rig.functions["charge"]
+    function = WarmFunction(
+        rig.runtime, rig.code["charge"], charge.handler, rig.stand_ins.variables(charge)
+    )
+    try:
+        invocations = [function.invoke(lambda_cold.charge_event()) for _ in range(3)]
+        still_running = function.running
+        printed = function.output()
+    finally:
+        function.close()
+    bodies = [json.loads(invocation.answer()["body"]) for invocation in invocations]
+    assert [body["status"] for body in bodies] == ["approved"] * 3
+    assert len({body["id"] for body in bodies}) == 3  # three payments, not one replayed
+    assert len({invocation.request_id for invocation in invocations}) == 3
+    assert still_running  # one process served all three: Lambda's warm instance
+    assert len(lambda_cold.audit_lines(printed)) == 3
+    assert "4012888888881881" not in printed
+
+
 def test_a_handler_that_cannot_be_found_is_reported_to_init_error(rig: lambda_cold.Rig) -> None:
     run = rig.run("floor", FLOOR_HANDLER.replace(".handler", ".missing"), {})
     assert run.invocation.kind == "init_error"
@@ -104,4 +126,5 @@ def test_every_variable_the_template_gives_a_function_has_a_stand_in() -> None:
     functions = template_functions()
     assert {"charge", "backoffice", "projector", "ivr"} <= set(functions)
     for function in functions.values():
-        assert set(function.variables) <= STAND_IN_VARIABLES, function.name
+        literals = {name for name, _value in function.literals}
+        assert set(function.variables) - literals <= STAND_IN_VARIABLES, function.name

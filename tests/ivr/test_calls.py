@@ -40,7 +40,7 @@ def call(running: Running, artifacts: Path, name: str, *, agent: bool = False) -
     return result
 
 
-@pytest.mark.parametrize("name", sorted(SCENARIOS))
+@pytest.mark.parametrize("name", sorted(n for n, s in SCENARIOS.items() if not s.agent_only))
 def test_each_scenario_ends_as_expected_with_at_most_one_capture(
     running: Running, artifacts: Path, name: str
 ) -> None:
@@ -66,7 +66,9 @@ def assert_recording_suspended_around_the_keys(transcript: list[str]) -> None:
     assert suspended < keyed[0]
     assert keyed[-1] < resumed
     assert all(
-        transcript[i].endswith("(recording suspended)")
+        transcript[i].endswith(
+            ("(recording suspended)", "(recording and agent recording suspended)")
+        )
         for i in keyed
         if "keys nothing" not in transcript[i]
     )
@@ -102,12 +104,14 @@ def test_agent_assisted_call_shows_the_agent_the_outcome(running: Running, artif
 AGENT_PATH = [
     "agent  : transfers the caller with the secure payment quick connect",
     "agent  : on hold",
+    "[agent recording suspended]",
     "[recording suspended]",
     "agent  : sees waiting, card_number_entered",
     "agent  : sees waiting, expiry_entered",
     "agent  : sees waiting, security_code_entered",
     "ivr fn : action=result, status=approved",
     "[recording resumed]",
+    "[agent recording resumed]",
     "agent  : off hold: the caller is back with the agent",
     "outcome: approved (the caller is back with the agent)",
     "agent  : sees session",
@@ -123,6 +127,62 @@ def assert_agent_path(transcript: list[str]) -> None:
         assert found, f"{milestone!r} missing after line {at}:\n" + "\n".join(transcript)
         at = found[0] + 1
     assert_recording_suspended_around_the_keys(transcript)
+    assert_both_recordings_suspended_at_every_key(transcript)
+
+
+def assert_both_recordings_suspended_at_every_key(transcript: list[str]) -> None:
+    """Each keyed field of an agent-assisted call: the flow's recording and the agent's
+    (as Connect's recording API, played locally, reports it) are both suspended; both are
+    on again before the agent has the caller back."""
+    flow_on = agent_on = True  # a centre that records everyone: the worst case
+    keyed = 0
+    for line in transcript:
+        flow_on = {"[recording suspended]": False, "[recording resumed]": True}.get(
+            line.strip(), flow_on
+        )
+        agent_on = {"[agent recording suspended]": False, "[agent recording resumed]": True}.get(
+            line.strip(), agent_on
+        )
+        if "caller : keys" in line:
+            keyed += 1
+            assert not flow_on, line
+            assert not agent_on, line
+        if "off hold" in line:
+            assert flow_on, line
+            assert agent_on, line
+    assert keyed >= 3
+
+
+@pytest.mark.parametrize("name", ["good-card", "mistyped-then-ok", "cvv-timeout", "expired-card"])
+def test_every_key_of_an_agent_assisted_call_is_pressed_unrecorded(
+    running: Running, artifacts: Path, name: str
+) -> None:
+    result = call(running, artifacts, name, agent=True)
+    assert result.status == SCENARIOS[name].expect
+    assert result.returned_to_agent
+    assert_both_recordings_suspended_at_every_key(result.transcript)
+
+
+def test_when_connect_keeps_recording_the_agent_no_card_is_asked_for(
+    running: Running, artifacts: Path
+) -> None:
+    emulator = running.stack.emulator
+    assert emulator is not None
+    captures = emulator.capture_count()
+    result = call(running, artifacts, "agent-recorded", agent=True)
+    assert result.status == SCENARIOS["agent-recorded"].expect == "none"
+    text = "\n".join(result.transcript)
+    assert "caller : keys" not in text
+    assert "key your card number" not in text
+    assert "[agent recording suspended]" not in text
+    assert "not asked for it. Nothing was charged." in text
+    assert "agent_recording=not_suspended, reason=InvalidRequestException" in text
+    assert result.returned_to_agent
+    assert not result.transferred
+    assert emulator.capture_count() == captures
+    assert result.session_id is not None
+    session = running.client.request("GET", f"/v1/ivr/sessions/{result.session_id}").json()
+    assert (session["status"], session["progress"]) == ("waiting", "waiting")
 
 
 def test_ivr_routes_need_an_operator_key(running: Running) -> None:

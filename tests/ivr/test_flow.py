@@ -35,6 +35,7 @@ ANSWER_KEYS = {
     "last4_spoken",
     "amount_spoken",
     "reference_spoken",
+    "agent_recording",
 }
 
 
@@ -114,8 +115,10 @@ PAYMENT_ARN = "${PAYMENT_FLOW_ARN}"
 
 
 def walk(payment: dict[str, Any], transfer: dict[str, Any], start: str) -> list[str]:
+    """The violations from ``start``: the transfer flow is the agents' quick connect, so an
+    agent is on the call, recorded, when a walk starts there."""
     flows = {PAYMENT_ARN: parse_flow(payment), "transfer": parse_flow(transfer, prompts=False)}
-    return [str(v) for v in check_recording(flows, start)]
+    return [str(v) for v in check_recording(flows, start, agent_assisted=start == "transfer")]
 
 
 @pytest.mark.parametrize("start", [PAYMENT_ARN, "transfer"], ids=["self-service", "agent"])
@@ -184,6 +187,96 @@ def test_the_recording_blocks_have_connects_shape() -> None:
     }
     # The legacy block has no error branches (Connect's flow language reference).
     assert all(set(b["Transitions"]) == {"NextAction"} for b in blocks)
+
+
+# -- the agent's recording on agent-assisted calls (the function, through Connect's API) ----
+
+TRANSFER_ACTIONS = {a["Identifier"]: a for a in TRANSFER["Actions"]}
+
+
+def test_without_the_suspend_invocation_the_card_is_keyed_with_the_agent_recorded() -> None:
+    found = walk(FLOW, _without(TRANSFER, "suspend-agent-recording"), "transfer")
+    assert any(
+        "ask-card-number: keyed input is stored while the agent's recording may be on" in v
+        for v in found
+    )
+    # Self-service calls have no agent: the same payment flow is clean for them.
+    assert walk(FLOW, _without(TRANSFER, "suspend-agent-recording"), PAYMENT_ARN) == []
+
+
+@pytest.mark.parametrize("branch", ["default", "error", "invocation-error"])
+def test_only_a_suspended_answer_leads_to_the_card_prompts(branch: str) -> None:
+    changed = copy.deepcopy(TRANSFER)
+    actions = {a["Identifier"]: a for a in changed["Actions"]}
+    if branch == "default":
+        actions["check-agent-recording"]["Transitions"]["NextAction"] = "tell-caller"
+    elif branch == "error":
+        actions["check-agent-recording"]["Transitions"]["Errors"][0]["NextAction"] = "tell-caller"
+    else:
+        actions["suspend-agent-recording"]["Transitions"]["Errors"][0]["NextAction"] = (
+            "check-agent-recording"
+        )
+    found = walk(FLOW, changed, "transfer")
+    assert any("while the agent's recording may be on" in v for v in found)
+
+
+def test_another_invocation_between_the_suspend_and_its_check_hides_its_answer() -> None:
+    changed = copy.deepcopy(TRANSFER)
+    actions = {a["Identifier"]: a for a in changed["Actions"]}
+    progress = copy.deepcopy(ACTIONS["report-card-number"])
+    progress["Identifier"] = "report-in-between"
+    progress["Transitions"] = {"NextAction": "check-agent-recording"}
+    changed["Actions"].append(progress)
+    actions["suspend-agent-recording"]["Transitions"]["NextAction"] = "report-in-between"
+    assert any("agent's recording may be on" in v for v in walk(FLOW, changed, "transfer"))
+
+
+@pytest.mark.parametrize(
+    ("document", "resume"),
+    [
+        ("payment", "resume-agent-recording"),
+        ("payment", "resume-agent-recording-after-approval"),
+        ("transfer", "resume-agent-recording"),
+    ],
+)
+def test_without_a_resume_invocation_the_agent_gets_the_caller_back_unrecorded(
+    document: str, resume: str
+) -> None:
+    payment, transfer = FLOW, TRANSFER
+    if document == "payment":
+        payment = _without(FLOW, resume)
+    else:
+        transfer = _without(TRANSFER, resume)
+    found = walk(payment, transfer, "transfer")
+    assert any("with the agent's recording possibly still suspended" in v for v in found)
+
+
+def test_the_recording_invocations_name_the_session_and_the_operation() -> None:
+    invocations = [
+        (a["Identifier"], a["Parameters"]["LambdaInvocationAttributes"])
+        for a in FLOW["Actions"] + TRANSFER["Actions"]
+        if a["Type"] == "InvokeLambdaFunction"
+        and "recording" in a["Parameters"]["LambdaInvocationAttributes"]
+    ]
+    assert sorted(invocations) == sorted(
+        [
+            (name, {"session_id": "$.Attributes.cardline_session_id", "recording": operation})
+            for name, operation in (
+                ("suspend-agent-recording", "suspend"),
+                ("resume-agent-recording", "resume"),  # transfer flow
+                ("resume-agent-recording", "resume"),  # payment flow, once the outcome is said
+                ("resume-agent-recording-after-approval", "resume"),
+            )
+        ]
+    )
+    # The agent is held before their recording is suspended; the caller hears it is safe
+    # only once it is.
+    assert TRANSFER_ACTIONS["hold-agent"]["Transitions"]["NextAction"] == "suspend-agent-recording"
+    [ok] = TRANSFER_ACTIONS["check-agent-recording"]["Transitions"]["Conditions"]
+    assert ok == {
+        "NextAction": "tell-caller",
+        "Condition": {"Operator": "Equals", "Operands": ["suspended"]},
+    }
 
 
 def test_the_transfer_flow_holds_the_agent_first_and_logs_nothing() -> None:

@@ -62,9 +62,9 @@ def test_every_option_has_help_and_shows_its_choices_and_default(
             assert f"default: {default}" in text, f"cardline {name} --help omits {label}'s default"
 
 
-def test_call_help_lists_all_six_scenarios(capsys: pytest.CaptureFixture[str]) -> None:
+def test_call_help_lists_all_seven_scenarios(capsys: pytest.CaptureFixture[str]) -> None:
     text = _help(capsys, "call")
-    assert len(SCENARIOS) == 6
+    assert len(SCENARIOS) == 7
     for scenario in SCENARIOS:
         assert scenario in text
 

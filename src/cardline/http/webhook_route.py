@@ -130,14 +130,18 @@ def webhook_route(
     failures: Callable[[], FailureAudit],
     *,
     cert_hosts: frozenset[str] = PAYPAL_CERT_HOSTS,
+    not_verified: Callable[[], None] = lambda: None,
 ) -> Route:
     """The webhook route. ``webhook_id`` is the id PayPal gave the subscription (None:
     not configured, and every delivery is refused); ``failures`` is where refusals are
     reported (the App's own, aggregated like failed authentication); ``cert_hosts`` the
-    hosts a delivery's certificate may come from (PayPal's; the local emulator's too)."""
+    hosts a delivery's certificate may come from (PayPal's; the local emulator's too);
+    ``not_verified`` is called once per delivery refused as not verified (a host's
+    ``WebhookVerificationFailures`` count), never for one PayPal could not judge (503)."""
 
     def refuse(call: Call, reason: str) -> WebhookNotVerified:
         failures().record(call.request.source_ip, _ATTEMPT, reason)
+        not_verified()
         return WebhookNotVerified(_NOT_VERIFIED)
 
     def receive(call: Call) -> Response:

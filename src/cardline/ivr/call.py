@@ -40,6 +40,8 @@ def call(
 ) -> CallResult:
     """Run the call; without ``url``, against a local stack started for it (in ``data_dir``,
     else a temporary directory removed afterwards)."""
+    if scenario.agent_only and not agent_assisted:
+        raise CallError(f"the scenario {scenario.name} is an agent-assisted call: add --agent")
     flow = flow_path or default_flow_path()
     if not flow.exists():
         raise CallError(f"no contact flow at {flow}: pass --flow infra/connect/payment-flow.json")

@@ -12,7 +12,13 @@ strings, read in the flow as ``$.External.<name>``. The answer is either
   ``last4``, ``last4_spoken``, ``amount_spoken``, ``reference_spoken``; or
 - ``action=progress``, to an invocation that only says where the caller has got to
   (parameters ``session_id`` and ``progress``, one of ``sessions.PROGRESS``, and no card
-  field): the agent's session shows it. Nothing is decrypted or charged.
+  field): the agent's session shows it. Nothing is decrypted or charged; or
+- ``action=recording``, to an invocation that suspends or resumes the agent's call
+  recording on an agent-assisted call (parameters ``session_id`` and ``recording``,
+  ``suspend`` or ``resume``, and no card field): ``agent_recording`` is ``suspended`` or
+  ``not_suspended``, ``resumed``, ``not_resumed``, or ``none`` (no session: nothing to
+  resume), with a ``reason`` code when Connect refused. The agent transfer flow lets the
+  caller key the card only after ``suspended`` (see :mod:`cardline.ivr.recording_control`).
 
 The idempotency key is derived from the contact id, so however often Connect invokes the
 function for one call, PayPal charges it once. Audit events carry the contact id in their
@@ -46,8 +52,16 @@ from cardline.cde.metrics import Recorder
 from cardline.cde.money import Money, parse_money
 from cardline.cde.paypal.codes import APPROVED
 from cardline.ivr.decrypt import ConnectDecryptor, DecryptionFailed
+from cardline.ivr.recording_control import (
+    RESUME,
+    SUSPEND,
+    RecordingControl,
+    RecordingControlError,
+    RecordingTarget,
+)
 from cardline.ivr.sessions import (
     NO_SESSION,
+    WAITING,
     Session,
     SessionStore,
     check_cardholder_name,
@@ -58,6 +72,9 @@ from cardline.ivr.sessions import (
 log = logging.getLogger("cardline.ivr")
 
 IVR_INPUT = "ivr_input"
+IVR_RECORDING = "ivr_recording"
+NEEDS_SESSION = "An agent-assisted capture needs its session"
+ALREADY_DECIDED = "The IVR payment session is already decided"
 TIMEOUT = "Timeout"  # what Connect stores when the caller keys nothing
 MAX_REPROMPTS = 3
 FIELDS = ("card_number", "expiry", "security_code")
@@ -95,6 +112,8 @@ class ContactEvent:
     related_contact_ids: frozenset[str]
     instance_id: str
     parameters: Mapping[str, str]
+    initial_contact_id: str | None = None
+    previous_contact_id: str | None = None
 
     @classmethod
     def parse(cls, event: object) -> ContactEvent:
@@ -111,8 +130,10 @@ class ContactEvent:
                 "Details.ContactData.ContactId",
             )
         related = {contact_id}
+        chain: dict[str, str | None] = {}
         for name in ("InitialContactId", "PreviousContactId"):
             value = contact.get(name)
+            chain[name] = value if ids.is_uuid(value) else None
             if ids.is_uuid(value):
                 related.add(value)
         arn = contact.get("InstanceARN")
@@ -128,7 +149,25 @@ class ContactEvent:
             for k, v in (raw if isinstance(raw, dict) else {}).items()
             if isinstance(k, str) and isinstance(v, str)
         }
-        return cls(contact_id, frozenset(related), instance, parameters)
+        return cls(
+            contact_id,
+            frozenset(related),
+            instance,
+            parameters,
+            chain["InitialContactId"],
+            chain["PreviousContactId"],
+        )
+
+
+def agent_recording_target(contact: ContactEvent) -> RecordingTarget:
+    """The recording of the contact the agent is on. The agents' quick connect makes a new
+    contact (``QUEUE_TRANSFER``) for the payment flow; the agent, held, stays on the one it
+    came from, its ``PreviousContactId``. Without one the agent is on this contact."""
+    return RecordingTarget(
+        instance_id=contact.instance_id,
+        contact_id=contact.previous_contact_id or contact.contact_id,
+        initial_contact_id=contact.initial_contact_id or contact.contact_id,
+    )
 
 
 @dataclass(frozen=True)
@@ -177,6 +216,7 @@ class IvrHandler:
         sink: audit.AuditSink,
         sessions: Callable[[], SessionStore] | None = None,
         *,
+        recording: Callable[[], RecordingControl] | None = None,
         max_reprompts: int = MAX_REPROMPTS,
         today: Callable[[], date] = date.today,
         metrics: Recorder | None = None,
@@ -186,13 +226,17 @@ class IvrHandler:
         self._decryptor = decryptor
         self._sink = sink
         self._sessions = sessions
+        self._recording = recording
         self._max_reprompts = max_reprompts
         self._today = today
 
     def handle(self, event: object) -> dict[str, str]:
         contact = ContactEvent.parse(event)
         params = contact.parameters
-        if "progress" in params and not any(params.get(field) for field in FIELDS):
+        card_free = not any(params.get(field) for field in FIELDS)
+        if "recording" in params and card_free:
+            return self._agent_recording(contact, params["recording"])
+        if "progress" in params and card_free:
             return self._progress(contact, params["progress"])
         attempt = _attempt(params.get("attempt"))
         try:
@@ -223,6 +267,96 @@ class IvrHandler:
             self._sessions().record_progress(session.id, stage)
         return {"action": "progress", "recorded": "true" if session else "false"}
 
+    # -- the agent's recording (agent-assisted calls) ---------------------------------------
+
+    def _agent_recording(self, contact: ContactEvent, operation: str) -> dict[str, str]:
+        if operation == SUSPEND:
+            return self._suspend_agent(contact)
+        if operation == RESUME:
+            return self._resume_agent(contact)
+        return {"action": "recording", "agent_recording": "unchanged", "reason": "unknown"}
+
+    def _suspend_agent(self, contact: ContactEvent) -> dict[str, str]:
+        """Suspend the agent's recording before the caller keys the card. Anything but
+        ``suspended`` keeps the caller from keying it (the flow hands them back)."""
+        target = agent_recording_target(contact)
+        try:
+            session = self._session_of(contact)
+            if session is None:
+                raise InvalidRequest(NEEDS_SESSION, field="session_id")
+            if session.status != WAITING:
+                raise InvalidRequest(ALREADY_DECIDED, field="status")
+            if self._recording is None:
+                raise RecordingControlError("no_recording_control")
+            self._recording().suspend_agent(target)
+        except InvalidRequest as error:
+            return self._recording_refused(contact, target, SUSPEND, "setup", error.detail)
+        except RecordingControlError as error:
+            log.error("ivr contact %s: agent recording on: %s", contact.contact_id, error.code)
+            return self._recording_refused(
+                contact, target, SUSPEND, error.code, "Connect did not suspend the recording"
+            )
+        self._recording_event(contact, target, SUSPEND, "success", {})
+        return {"action": "recording", "agent_recording": "suspended"}
+
+    def _resume_agent(self, contact: ContactEvent) -> dict[str, str]:
+        """Resume the agent's recording once the card is no longer keyed (every path of the
+        flow asks, self-service calls too: without a session there is nothing to resume)."""
+        if not contact.parameters.get("session_id"):
+            return {"action": "recording", "agent_recording": "none"}
+        target = agent_recording_target(contact)
+        try:
+            if self._recording is None:
+                raise RecordingControlError("no_recording_control")
+            self._recording().resume_agent(target)
+        except RecordingControlError as error:
+            log.error("ivr contact %s: agent recording off: %s", contact.contact_id, error.code)
+            return self._recording_refused(
+                contact, target, RESUME, error.code, "Connect did not resume the recording"
+            )
+        self._recording_event(contact, target, RESUME, "success", {})
+        return {"action": "recording", "agent_recording": "resumed"}
+
+    def _recording_refused(
+        self, contact: ContactEvent, target: RecordingTarget, operation: str, code: str, detail: str
+    ) -> dict[str, str]:
+        self._recording_event(
+            contact, target, operation, "failure", {"reason": code, "detail": detail}
+        )
+        state = "not_suspended" if operation == SUSPEND else "not_resumed"
+        return {"action": "recording", "agent_recording": state, "reason": code}
+
+    def _recording_event(
+        self,
+        contact: ContactEvent,
+        target: RecordingTarget,
+        operation: str,
+        outcome: str,
+        details: Mapping[str, str],
+    ) -> None:
+        """The audit event (card-free). Its id is derived from the contact, the operation and
+        its outcome: when Connect invokes the function again for the same step (a retry
+        after a throttle or a time-out) the event is written again with the same id, and
+        the ledger applies it once."""
+        audit.record(
+            self._sink,
+            IVR_RECORDING,
+            operator=operator_for(contact.instance_id),
+            outcome=outcome,
+            origin=f"connect:{contact.contact_id}",
+            resource=f"contact:{target.contact_id}",
+            details={
+                "action": operation,
+                "participant": "agent",
+                "initial_contact_id": target.initial_contact_id,
+                "session_id": contact.parameters.get("session_id") or None,
+                **details,
+            },
+            event_id=ids.digest(
+                IVR_RECORDING, operation, outcome, contact.contact_id, target.contact_id
+            )[:32],
+        )
+
     def _session_of(self, contact: ContactEvent) -> Session | None:
         """The contact's agent-assisted session, if it names one; raises InvalidRequest for
         one that does not exist or belongs to another contact."""
@@ -245,7 +379,7 @@ class IvrHandler:
         session = self._session_of(contact)
         if session is not None:
             if session.status != "waiting":
-                raise InvalidRequest("The IVR payment session is already decided", field="status")
+                raise InvalidRequest(ALREADY_DECIDED, field="status")
             return Terms(
                 parse_money(session.amount, session.currency),
                 session.reference,

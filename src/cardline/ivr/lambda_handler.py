@@ -14,6 +14,10 @@ refused and the flow hands the caller to an agent.
 The same function answers its own schedule: an event with a ``cardline`` member (which no
 Connect event has) is the scheduled key check of :mod:`cardline.ivr.key_expiry_metric`, run
 without building the charger, imported only when such an event arrives.
+The agent's recording on agent-assisted calls is suspended and resumed through Connect's
+API (:class:`cardline.ivr.recording_control.ConnectRecordingControl`, its client made on
+the first such invocation; the role may call ``connect:SuspendContactRecording`` and
+``connect:ResumeContactRecording`` on the instance's contacts only).
 
 Each Connect invocation's metrics (the payment's outcome, PayPal's latency and retries,
 keyed input refused by field: cardline.cde.metrics) are written after its answer as one
@@ -41,19 +45,34 @@ def _build() -> IvrHandler:
     from cardline.cde.charge import charger_from_environment
     from cardline.ivr.decrypt import ConnectDecryptor
     from cardline.ivr.keys import KEYS_SECRET_UNNAMED, keys_from_secrets_manager
+    from cardline.ivr.recording_control import ConnectRecordingControl
 
     secret_id = os.environ.get("CARDLINE_IVR_KEYS_SECRET_ID", "")
     if not secret_id:
         raise RuntimeError(KEYS_SECRET_UNNAMED)
     charger = charger_from_environment(os.environ, _sink, _metrics)
     decryptor = ConnectDecryptor(keys_from_secrets_manager(secret_id))
+    recording = ConnectRecordingControl()
     table = os.environ.get("CARDLINE_IVR_SESSIONS_TABLE", "")
     if not table:
-        return IvrHandler(lambda: charger, lambda: decryptor, _sink, metrics=_metrics)
+        return IvrHandler(
+            lambda: charger,
+            lambda: decryptor,
+            _sink,
+            recording=lambda: recording,
+            metrics=_metrics,
+        )
     from cardline.ivr.session_table import DynamoDbSessionStore
 
     sessions = DynamoDbSessionStore(table, _sink)
-    return IvrHandler(lambda: charger, lambda: decryptor, _sink, lambda: sessions, metrics=_metrics)
+    return IvrHandler(
+        lambda: charger,
+        lambda: decryptor,
+        _sink,
+        lambda: sessions,
+        recording=lambda: recording,
+        metrics=_metrics,
+    )
 
 
 def handler(event: Any, context: Any) -> dict[str, str]:

@@ -37,6 +37,9 @@ class Scenario:
     reference: str = "invoice-1001"
     cardholder_name: str = "Ada Lovelace"
     paypal_outage: bool = False
+    # A call of Connect's recording API that fails (recording_control.FAULTS), agent-assisted.
+    connect_fault: str | None = None
+    agent_only: bool = False
     expect: str = "approved"
 
     def keyed(self, field_name: str) -> tuple[str | None, ...]:
@@ -75,6 +78,14 @@ SCENARIOS: dict[str, Scenario] = {
             "PayPal answers 503 to every attempt: nothing is charged, the caller goes to an agent",
             paypal_outage=True,
             expect="failed",
+        ),
+        Scenario(
+            "agent-recorded",
+            "with --agent: Connect does not suspend the agent's recording, so no card is "
+            "asked for; back to the agent, nothing charged",
+            connect_fault="suspend-contact-recording",
+            agent_only=True,
+            expect="none",
         ),
     )
 }

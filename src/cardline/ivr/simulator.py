@@ -7,7 +7,10 @@ attributes, invokes the ``ivr`` function (through the local stand-in route
 ``POST /v1/ivr/connect``) and branches on its answer. It honours the recording blocks
 (``[recording suspended]`` / ``[recording resumed]``) and refuses to key a card field while
 recording is on. An agent-assisted call starts in the agent transfer flow, as the agents'
-quick connect does, holds the agent, and ends with the caller back with them. It prints a
+quick connect does, holds the agent, and ends with the caller back with them; the agent's
+own recording is what the local stand-in for Connect's recording API reports
+(``[agent recording suspended]`` / ``[agent recording resumed]``), and no card field is
+keyed while it records. It prints a
 transcript in which keyed digits are masked: the card number down to its last four, the
 rest entirely.
 """
@@ -29,6 +32,13 @@ from cardline.ivr.connect import TIMEOUT, idempotency_key_for, operator_for
 from cardline.ivr.encrypt import encrypt_like_connect
 from cardline.ivr.flow import PROMPTS, Flow, load_flow, transfer_flow_path
 from cardline.ivr.recording import recording_after, stores_input
+from cardline.ivr.recording_control import (
+    AGENT_RECORDING_HEADER,
+    FAULT_HEADER,
+    FAULTS,
+    RECORDING,
+    SUSPENDED,
+)
 from cardline.ivr.scenarios import Scenario
 from cardline.ivr.sessions import SESSION_ATTRIBUTE
 
@@ -57,7 +67,15 @@ class Http:
         self.key = key
 
     def send(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        status, answer, _headers = self.exchange(method, path, body)
+        return status, answer
+
+    def exchange(
+        self, method: str, path: str, body: Any = None, extra: Mapping[str, str] | None = None
+    ) -> tuple[int, Any, dict[str, str]]:
+        """Status, JSON answer and headers (names lower-cased) of one request."""
         headers = {"Authorization": f"Bearer {self.key}"} if self.key else {}
+        headers.update(extra or {})
         data = None
         if body is not None:
             data = json.dumps(body).encode()
@@ -69,10 +87,11 @@ class Http:
             raw = response.read()
         finally:
             connection.close()
+        answer_headers = {name.lower(): value for name, value in response.getheaders()}
         try:
-            return response.status, json.loads(raw) if raw else None
+            return response.status, json.loads(raw) if raw else None, answer_headers
         except ValueError:
-            return response.status, None
+            return response.status, None, answer_headers
 
     def json(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
         status, answer = self.send(method, path, body)
@@ -134,11 +153,16 @@ class SimulatedCall:
         self.transcript: list[str] = []
         self.attributes: dict[str, str] = {}
         self.external: dict[str, str] = {}
+        # The function's last outcome (action=result): later invocations (the agent's
+        # recording resumed) answer other things into $.External.
+        self.outcome: dict[str, str] = {}
         self.stored = ""
         self._keyed: dict[str, int] = {}
         self.recording = True  # a centre that records: the worst case for the card
         self.agent_held = False
         self.returned_to_agent = False
+        # The agent's own recording, as Connect's recording API (played locally) reports it.
+        self.agent_recording = RECORDING if agent_assisted else None
 
     def line(self, text: str) -> None:
         self.transcript.append(text)
@@ -192,8 +216,8 @@ class SimulatedCall:
         )
         return CallResult(
             self.contact_id,
-            self.external.get("status", "none"),
-            dict(self.external),
+            self.outcome.get("status", "none"),
+            dict(self.outcome),
             transferred,
             request_id,
             session_id,
@@ -261,6 +285,8 @@ class SimulatedCall:
         parameters = action["Parameters"]
         if stores_input(action) and self.recording:
             raise SimulationError(f"block {name!r} takes card input while the call is recorded")
+        if stores_input(action) and self.agent_recording not in (None, SUSPENDED):
+            raise SimulationError(f"block {name!r} takes card input while the agent is recorded")
         self.line(f"  IVR    : {self._render(parameters['Text'])}")
         field_name = PROMPTS.get(name)
         if field_name is None:
@@ -272,7 +298,12 @@ class SimulatedCall:
             return _next(action)
         limit = int(parameters["InputValidation"]["CustomValidation"]["MaximumLength"])
         digits = keyed[:limit]  # Connect stops collecting at the maximum length
-        self.line(f"  caller : keys {masked(field_name, digits)} #   (recording suspended)")
+        suspended = (
+            "recording suspended"
+            if self.agent_recording is None
+            else ("recording and agent recording suspended")
+        )
+        self.line(f"  caller : keys {masked(field_name, digits)} #   ({suspended})")
         encryption = parameters.get("InputEncryption")
         if encryption is None:
             raise SimulationError(f"block {name!r} stores card input without encryption")
@@ -305,17 +336,34 @@ class SimulatedCall:
             key: self._resolve(value)
             for key, value in action["Parameters"]["LambdaInvocationAttributes"].items()
         }
-        status, answer = self.stack.send("POST", "/v1/ivr/connect", self._event(parameters))
+        fault = self.scenario.connect_fault
+        extra = {}
+        if fault and FAULTS.get(fault) == parameters.get("recording"):
+            extra[FAULT_HEADER] = fault
+        status, answer, headers = self.stack.exchange(
+            "POST", "/v1/ivr/connect", self._event(parameters), extra
+        )
+        self._agent_recording_is(headers.get(AGENT_RECORDING_HEADER.lower()))
         flat = isinstance(answer, dict) and all(isinstance(v, str) for v in answer.values())
         if status != 200 or not flat:
             self.line(f"  ivr fn : failed (HTTP {status})")
             return _error(action, "NoMatchingError")
         self.external = dict(answer)
+        if answer.get("action") == "result":
+            self.outcome = dict(answer)
         shown = ", ".join(f"{k}={v}" for k, v in answer.items() if not k.endswith("_spoken"))
         self.line(f"  ivr fn : {shown}")
         if answer.get("action") == "progress" and parameters.get("session_id"):
             self._agent_sees(parameters["session_id"])
         return _next(action)
+
+    def _agent_recording_is(self, state: str | None) -> None:
+        if self.agent_recording is None or state is None or state == self.agent_recording:
+            return
+        self.agent_recording = state
+        self.line(
+            "  [agent recording suspended]" if state == SUSPENDED else "  [agent recording resumed]"
+        )
 
     def _agent_sees(self, session_id: str) -> None:
         """What the agent's console shows of the session now: its progress, never digits."""

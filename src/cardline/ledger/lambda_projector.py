@@ -6,6 +6,9 @@ charge and backoffice functions wrote to stdout. Lines that are not cardline aud
 (the runtime's START/END/REPORT lines, a stray print) are counted and skipped; an event
 the ledger cannot take raises, so that Lambda retries the batch and then hands it to the
 failure destination. Applying an event twice changes nothing, so a retried batch is safe.
+
+Logs, metrics and traces go through Powertools (cardline.telemetry): each delivery counts
+its events applied to the ledger as ``ProjectedEvents``.
 """
 
 from __future__ import annotations
@@ -18,14 +21,17 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cardline.cde.audit import AuditEvent, install_log_filter
+from cardline.cde.audit import AuditEvent
 from cardline.ledger import Ledger
+from cardline.telemetry import Telemetry
 
 __all__ = ["Counts", "audit_events", "decode_subscription", "handler", "project"]
 
 TABLE_VARIABLE = "CARDLINE_LEDGER_TABLE"
+SERVICE = "projector"
 
 _ledger: Ledger | None = None
+telemetry = Telemetry(SERVICE)
 
 
 @dataclass(frozen=True)
@@ -83,11 +89,16 @@ def project(ledger: Ledger, event: Mapping[str, Any]) -> Counts:
     return Counts(applied, already, skipped)
 
 
-def handler(event: Any, context: Any) -> dict[str, int]:
+def _handle(event: Any, context: Any) -> dict[str, int]:
     global _ledger
     if _ledger is None:
-        install_log_filter()  # the runtime's handler, before anything can log
         from cardline.ledger.dynamodb import DynamoDbLedger
 
         _ledger = DynamoDbLedger(os.environ[TABLE_VARIABLE])
-    return project(_ledger, event).to_dict()
+    counts = project(_ledger, event)
+    telemetry.count("ProjectedEvents", counts.applied)
+    return counts.to_dict()
+
+
+# The PAN mask goes on the runtime's handler at the first invocation (cardline.telemetry).
+handler = telemetry.entry_point(_handle)

@@ -86,6 +86,16 @@ def _identity_v2(context: Mapping[str, Any]) -> str | None:
     return None
 
 
+def gateway_identity(event: Any) -> str | None:
+    """The identity API Gateway's authorizer vouched for in a proxy event (the operator
+    the request acts as), or None: what a host's logs name the request by."""
+    mapping = _mapping(event)
+    context = _mapping(mapping.get("requestContext"))
+    if mapping.get("version") == "2.0":
+        return _identity_v2(context)
+    return _identity_v1(context)
+
+
 def request_from_event(event: Any) -> Request:
     """Translate an API Gateway proxy event; raises MalformedRequest for junk."""
     if type(event) is not dict and not isinstance(event, Mapping):
