@@ -50,6 +50,9 @@ def service(artifacts: Path) -> Iterator[Running]:
         stack.close()
 
 
+# Every operation gets its examples, and each new route adds to the run: the whole run,
+# not one request, is bounded, by the subprocess's own limit below.
+@pytest.mark.timeout(660)
 def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_document(
     service: Running, artifacts: Path
 ) -> None:

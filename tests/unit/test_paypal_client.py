@@ -1234,7 +1234,9 @@ def order_body(
             False,
         ),
         (order_body(capture_status=None, auth_status="PENDING", code=None), "pending", None, False),
-        (order_body(capture_status=None, auth_status="VOIDED"), "failed", "VOIDED", False),
+        # Voided since it was approved: the void is the ledger's to tell (reconcile must not
+        # turn a voided payment into a failed one).
+        (order_body(capture_status=None, auth_status="VOIDED"), "approved", None, False),
         (
             order_body(status="PAYER_ACTION_REQUIRED", capture_status=None),
             "failed",
