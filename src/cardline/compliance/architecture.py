@@ -1,5 +1,6 @@
-"""One architecture, analysed: its template, the declared flows bound to it, the derived
-PCI DSS scope, the facts read from both, and the responsibility matrix they decide."""
+"""One architecture, analysed: its template, the permissions it grants, the declared flows
+bound to it through them, the derived PCI DSS scope, the facts read from both, and the
+responsibility matrix they decide."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from cardline.compliance.facts import derive_facts
 from cardline.compliance.flows import Binding, Declaration, bind
 from cardline.compliance.matrix import Assignment, Requirements, assign
+from cardline.compliance.permissions import Permissions, derive_permissions
 from cardline.compliance.scope import Scope, derive
 from cardline.compliance.template import Template, parse
 
@@ -17,6 +19,7 @@ from cardline.compliance.template import Template, parse
 class Architecture:
     name: str
     template: Template
+    permissions: Permissions
     binding: Binding
     scope: Scope
     facts: dict[str, bool]
@@ -28,9 +31,16 @@ def analyse(
 ) -> Architecture:
     """Parse ``path`` and derive everything the report shows about it."""
     template = parse(path)
-    binding = bind(declaration, template)
-    scope = derive(template, declaration, binding)
+    permissions = derive_permissions(template)
+    binding = bind(declaration, template, permissions)
+    scope = derive(template, declaration, binding, permissions)
     facts = derive_facts(template, scope)
     return Architecture(
-        name, template, binding, scope, facts, assign(requirements, template, facts)
+        name,
+        template,
+        permissions,
+        binding,
+        scope,
+        facts,
+        assign(requirements, template, facts),
     )
