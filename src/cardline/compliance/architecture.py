@@ -9,6 +9,7 @@ from pathlib import Path
 
 from cardline.compliance.facts import derive_facts
 from cardline.compliance.flows import Binding, Declaration, bind
+from cardline.compliance.inventory import EMPTY, Inventory, Item
 from cardline.compliance.matrix import Assignment, Requirements, assign
 from cardline.compliance.permissions import Permissions, derive_permissions
 from cardline.compliance.scope import Scope, derive
@@ -24,10 +25,20 @@ class Architecture:
     scope: Scope
     facts: dict[str, bool]
     assignments: list[Assignment]
+    inventory: tuple[Item, ...] = ()  # what the template does not hold (infra/inventory.yaml)
+
+    def outside_template(self, zone: str | None = None) -> tuple[Item, ...]:
+        """The inventory's items for this architecture (in ``zone``, if given), for the
+        scope table and the diagrams."""
+        return tuple(i for i in self.inventory if zone in (None, i.zone))
 
 
 def analyse(
-    name: str, path: Path, declaration: Declaration, requirements: Requirements
+    name: str,
+    path: Path,
+    declaration: Declaration,
+    requirements: Requirements,
+    inventory: Inventory = EMPTY,
 ) -> Architecture:
     """Parse ``path`` and derive everything the report shows about it."""
     template = parse(path)
@@ -43,4 +54,5 @@ def analyse(
         scope,
         facts,
         assign(requirements, template, facts),
+        inventory.for_kind(binding.kind),
     )
