@@ -187,26 +187,24 @@ def draw(architecture: Architecture, declaration: Declaration, out_dir: Path) ->
                 with Cluster(f"{group} (regional, outside any VPC)"):
                     grid(sorted(regional[group]))
         for flow in architecture.binding.flows:
-            sources = architecture.binding.hosts.get(flow.source) or ()
-            sinks = architecture.binding.hosts.get(flow.sink) or ()
-            ends_from = [nodes[s] for s in sources] or [parties.get(flow.source)]
-            ends_to = [nodes[s] for s in sinks] or [parties.get(flow.sink)]
             account = declaration.carries_account_data(flow)
-            for a in ends_from:
-                for b in ends_to:
-                    if a is None or b is None or a is b:
-                        continue
-                    (
-                        a
-                        >> Edge(
-                            label=f"({flow.number})",
-                            color=PAN_COLOUR if account else "#37474F",
-                            fontcolor=PAN_COLOUR if account else "#37474F",
-                            penwidth="2.5" if account else "1.2",
-                            style="bold" if account else "solid",
-                        )
-                        >> b
+            # Each flow runs between the resources its permissions connect (flow.pairs).
+            for source, sink in flow.pairs:
+                a = nodes[source] if source else parties.get(flow.source)
+                b = nodes[sink] if sink else parties.get(flow.sink)
+                if a is None or b is None or a is b:
+                    continue
+                (
+                    a
+                    >> Edge(
+                        label=f"({flow.number})",
+                        color=PAN_COLOUR if account else "#37474F",
+                        fontcolor=PAN_COLOUR if account else "#37474F",
+                        penwidth="2.5" if account else "1.2",
+                        style="bold" if account else "solid",
                     )
+                    >> b
+                )
         source = diagram.dot.source
     dot_path = stem.with_suffix(".dot")
     dot_path.write_text(source, encoding="utf-8")
