@@ -1,4 +1,4 @@
-"""The assessor's report: for every architecture a network diagram, a data-flow diagram,
+"""The assessor's report: for every architecture a connection diagram, a data-flow diagram,
 the derived scope and the responsibility matrix, side by side; written as ``report.md``,
 ``matrix.md`` and one self-contained, printable ``index.html`` (images inlined).
 
@@ -19,6 +19,7 @@ from pathlib import Path
 from cardline.compliance import scope as scoping
 from cardline.compliance.architecture import Architecture, analyse
 from cardline.compliance.comparison import controls_table, kinds_table, owners_table
+from cardline.compliance.connections import connection_table
 from cardline.compliance.flows import Declaration, load_declaration
 from cardline.compliance.inventory import EMPTY, Inventory, find_inventory, load_inventory
 from cardline.compliance.matrix import PARTY_NAMES, Requirements, load_requirements, ownership
@@ -258,7 +259,7 @@ def build(
     is the file of what the templates do not hold (default: the ``infra/inventory.yaml``
     beside the templates); ``run_tools`` runs cfn-lint and checkov where installed."""
     require_graphviz()
-    from cardline.compliance import dataflow_diagram, network_diagram
+    from cardline.compliance import connection_diagram, dataflow_diagram
 
     declaration = declaration or load_declaration()
     requirements: Requirements = load_requirements()
@@ -273,7 +274,7 @@ def build(
     scans = {a.name: scan(a.template.path, run_tools=run_tools) for a in architectures}
     files: list[Path] = []
     for a in architectures:
-        files += [p for k, p in network_diagram.draw(a, declaration, out_dir).items() if k != "dot"]
+        files += [p for k, p in connection_diagram.draw(a, out_dir).files.items() if k != "dot"]
         files += [
             p for k, p in dataflow_diagram.draw(a, declaration, out_dir).files.items() if k != "dot"
         ]
@@ -405,8 +406,10 @@ def _architecture_section(doc: Document, a: Architecture, declaration: Declarati
     def hosts(key: str) -> str:
         return ", ".join(a.binding.hosts.get(key, ())) or "-"
 
-    doc.heading(2, f"{a.name}: network diagram (PCI DSS 1.2.3)")
-    doc.image(f"{a.name}-network.png", f"{a.name} network diagram")
+    doc.heading(2, f"{a.name}: connection diagram (PCI DSS 1.2.3)")
+    doc.image(f"{a.name}-connections.png", f"{a.name} connection diagram")
+    header, rows = connection_table(a)
+    doc.table(header, rows)
     doc.heading(2, f"{a.name}: data-flow diagram (PCI DSS 1.2.4)")
     doc.image(f"{a.name}-dataflow.png", f"{a.name} data-flow diagram")
     rows = []
