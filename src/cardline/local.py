@@ -26,11 +26,13 @@ from cardline.cde.twilio_pay import ConnectorCredentials
 from cardline.files import read_or_create_private
 from cardline.http.backoffice_routes import backoffice_routes
 from cardline.http.console_routes import console_routes
+from cardline.http.metrics_route import metrics_route
 from cardline.http.webhook_route import PATH as WEBHOOK_PATH
 from cardline.http.webhook_route import webhook_route
 from cardline.ivr.routes import LocalIvr
 from cardline.ledger.projector import rebuild
 from cardline.ledger.sqlite import SqliteLedger
+from cardline.local_metrics import AuditCounts, LocalMetrics, WebhookRefusalsCounted
 from cardline.operators import OperatorStore
 from cardline.refund import Refunder
 from cardline.webhooks.notification import PAYPAL_CERT_HOSTS
@@ -126,6 +128,10 @@ class LocalStack:
     emulator: Emulator | None = None
     webhook_id: str | None = None
     twilio: ConnectorCredentials | None = None
+    metrics: LocalMetrics | None = None
+    # The charge route's and the IVR's own clients (each function has its own on AWS),
+    # so that PayPal's latency and retries are counted for the service they served.
+    charging: tuple[PayPalClient, ...] = ()
 
     def subscribe_webhooks(self, url: str) -> str | None:
         """With the embedded emulator and no PAYPAL_WEBHOOK_ID, subscribe the server at
@@ -143,7 +149,8 @@ class LocalStack:
     def close(self) -> None:
         if self.emulator is not None:
             self.emulator.stop()
-        self.paypal.close()
+        for client in (self.paypal, *self.charging):
+            client.close()
         self.ledger.close()
 
 
@@ -168,7 +175,9 @@ def open_store(data_dir: Path) -> tuple[SqliteLedger, ProjectingSink, OperatorSt
 
 
 def build_local(data_dir: Path, environ: Mapping[str, str] = os.environ) -> LocalStack:
-    """Everything `cardline serve` runs; the embedded emulator unless PayPal credentials are set."""
+    """Everything `cardline serve` runs; the embedded emulator unless PayPal credentials are
+    set. The charge route, the IVR and the backoffice report to one LocalMetrics, each as
+    its function would on AWS (``service`` charge, ivr, backoffice), served at /metrics."""
     data_dir.mkdir(parents=True, exist_ok=True)
     ledger, sink, operators = open_store(data_dir)
     config = PayPalConfig.from_env(environ)
@@ -178,8 +187,15 @@ def build_local(data_dir: Path, environ: Mapping[str, str] = os.environ) -> Loca
         emulator, config = _start_emulator(data_dir, environ)
     mode = _mode(config, emulator)
     paypal = PayPalClient(config)
-    charger = Charger(paypal, sink, fingerprint_key(data_dir), rules_from_environment(environ))
-    refunder = Refunder(paypal, ledger, sink)
+    metrics = LocalMetrics()
+    key = fingerprint_key(data_dir)
+    rules = rules_from_environment(environ)
+    charge_paypal = PayPalClient(config, metrics=metrics.recorder("charge"))
+    ivr_paypal = PayPalClient(config, metrics=metrics.recorder("ivr"))
+    charger = Charger(charge_paypal, sink, key, rules)
+    ivr_charger = Charger(ivr_paypal, sink, key, rules)
+    counted = AuditCounts(sink, metrics)
+    refunder = Refunder(paypal, ledger, counted)
     authorizations = Authorizations(paypal, ledger, sink)
     holder: list[LocalStack] = []
     twilio = twilio_credentials(data_dir, environ)
@@ -193,13 +209,14 @@ def build_local(data_dir: Path, environ: Mapping[str, str] = os.environ) -> Loca
         webhook_route(
             lambda: paypal,
             lambda: ledger,
-            sink,
+            counted,
             lambda: holder[0].webhook_id,
-            lambda: holder[0].app.failures,
+            lambda: WebhookRefusalsCounted(holder[0].app.failures, metrics),
             cert_hosts=cert_hosts,
         ),
-        *LocalIvr(data_dir, charger, sink).routes(),
+        *LocalIvr(data_dir, ivr_charger, sink).routes(),
         *console_routes(ivr_sessions=True),
+        metrics_route(lambda: metrics),
     ]
     app = App(routes, operators, sink)
     stack = LocalStack(
@@ -213,6 +230,8 @@ def build_local(data_dir: Path, environ: Mapping[str, str] = os.environ) -> Loca
         emulator,
         webhook_id=environ.get("PAYPAL_WEBHOOK_ID") or None,
         twilio=twilio,
+        metrics=metrics,
+        charging=(charge_paypal, ivr_paypal),
     )
     holder.append(stack)
     return stack

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,13 +14,22 @@ from typing import Any
 
 import pytest
 
-from cardline.cde import secrets
+from cardline.cde import audit, secrets
 from cardline.cde.http import lambda_charge
+from cardline.cde.metrics import (
+    CATALOGUE,
+    OUTCOME_UNKNOWN,
+    PAYMENTS,
+    PAYPAL_LATENCY,
+    VALIDATION_REFUSALS,
+)
 from cardline.http import lambda_backoffice
 from cardline.ledger import lambda_projector
 from cardline.sandbox import Emulator
 from tests.artifacts import LAMBDA_STDOUT, keep
 from tests.aws_support import Aws, FakeExtension, subscription_event
+from tests.cards import AMEX, AMEX_CVV, MISTYPED_VISA, VISA, payment
+from tests.emf import by_metric, emf_documents
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 SECRET_ID = "arn:aws:secretsmanager:us-east-1:123456789012:secret:cardline-paypal-Xy12"
@@ -52,9 +62,19 @@ class Deployment:
         return lambda_backoffice.handler(event, None)
 
     def project_what_was_logged(self) -> dict[str, int]:
-        """Hand the functions' stdout to the projector, as the log subscription does."""
-        lines = self.printed().splitlines()
+        """Hand the functions' stdout to the projector, as the log subscription does: the
+        audit lines its filter pattern passes (``{ $.schema = "cardline.cde.audit/1" }``),
+        not the EMF metric lines."""
+        lines = [line for line in self.printed().splitlines() if _audit_line(line)]
         return lambda_projector.handler(subscription_event(lines), None)
+
+
+def _audit_line(line: str) -> bool:
+    try:
+        document = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(document, dict) and document.get("schema") == audit.SCHEMA
 
 
 @pytest.fixture
@@ -265,3 +285,65 @@ def test_without_the_sessions_table_there_are_no_sessions_and_the_console_says_s
     assert answer["statusCode"] == 404
     config = deployment.backoffice(_console_event("/console/config.json"))
     assert "ivrSessions" not in json.loads(config["body"])
+
+
+# -- metrics: the charge function's EMF line ---------------------------------------------
+
+
+def _charged(deployment: Deployment, body: dict[str, Any]) -> tuple[int, list[dict[str, Any]]]:
+    """Charge ``body`` through the handler: the status and the EMF documents printed."""
+    event = copy.deepcopy(_event("charge-rest-v1.json"))
+    event["body"] = json.dumps(body)
+    event["headers"]["Idempotency-Key"] = str(uuid.uuid4())
+    answer = deployment.charge(event)
+    return answer["statusCode"], emf_documents(deployment.printed())
+
+
+def _as_catalogued(*names: str) -> dict[str, tuple[str, list[list[str]]]]:
+    return {name: (CATALOGUE[name][0], [list(s) for s in CATALOGUE[name][1]]) for name in names}
+
+
+def test_a_payment_writes_one_emf_line_of_the_catalogues_names_units_and_dimensions(
+    deployment: Deployment,
+) -> None:
+    status, documents = _charged(deployment, payment(VISA, currency="EUR"))
+    assert status == 201
+    (document,) = documents
+    assert by_metric(document) == _as_catalogued(PAYMENTS, OUTCOME_UNKNOWN, PAYPAL_LATENCY)
+    assert (document["service"], document["Outcome"], document["Brand"]) == (
+        "charge",
+        "approved",
+        "VISA",
+    )
+    assert document["Currency"] == "EUR"
+    assert (document[PAYMENTS], document[OUTCOME_UNKNOWN]) == (1, 0)
+    assert isinstance(document[PAYPAL_LATENCY], int | float)  # one PayPal call
+
+
+def test_a_declined_card_is_counted_as_declined(deployment: Deployment) -> None:
+    status, documents = _charged(deployment, payment(AMEX, code=AMEX_CVV, name="CCREJECT-IF"))
+    assert status == 201
+    (document,) = documents
+    assert (document["Outcome"], document["Brand"], document[PAYMENTS]) == ("declined", "AMEX", 1)
+
+
+def test_an_invalid_request_is_counted_by_its_field_and_is_no_payment(
+    deployment: Deployment,
+) -> None:
+    status, documents = _charged(deployment, payment(MISTYPED_VISA))
+    assert status == 422
+    (document,) = documents
+    assert by_metric(document) == _as_catalogued(VALIDATION_REFUSALS)
+    assert (document["Field"], document[VALIDATION_REFUSALS]) == ("card.number", 1)
+
+    _status, (expired,) = _charged(deployment, payment(VISA, expiry="01/20"))
+    assert expired["Field"] == "card.expiry"
+
+
+def test_an_invocation_that_observes_nothing_writes_no_metric_line(
+    deployment: Deployment,
+) -> None:
+    event = copy.deepcopy(_event("charge-rest-v1.json"))
+    event["path"] = event["requestContext"]["resourcePath"] = "/v1/nothing-here"
+    assert deployment.charge(event)["statusCode"] == 404
+    assert emf_documents(deployment.printed()) == []

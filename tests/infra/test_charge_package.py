@@ -105,4 +105,6 @@ def test_the_zip_alone_takes_a_payment_reading_its_secret_through_the_extension(
     }
     # Every module the payment loaded is in the zip, and the zip carries no passenger.
     assert used - {""} == packaged
-    assert json.loads(done.stdout.splitlines()[-1])["type"] == "payment"  # the audit line
+    *_before, audit_line, metrics_line = done.stdout.splitlines()
+    assert json.loads(audit_line)["type"] == "payment"  # the audit line
+    assert json.loads(metrics_line)["Payments"] == 1  # then the invocation's EMF line

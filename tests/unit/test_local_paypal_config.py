@@ -17,13 +17,14 @@ from cardline.cde.paypal import PayPalConfig
 
 
 def _config_built(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, env: dict[str, str]) -> Any:
-    """The PayPalConfig build_local hands its client, for the environment ``env``."""
+    """The PayPalConfig build_local hands its clients (the backoffice's, and the charge
+    route's and the IVR's own, each counting its metrics), for the environment ``env``."""
     built: list[PayPalConfig] = []
     real = local.PayPalClient
 
-    def recording(config: PayPalConfig) -> Any:
+    def recording(config: PayPalConfig, **options: Any) -> Any:
         built.append(config)
-        return real(config)
+        return real(config, **options)
 
     monkeypatch.setattr(local, "PayPalClient", recording)
     stack = local.build_local(tmp_path / "data", env)
@@ -31,7 +32,9 @@ def _config_built(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, env: dict[str
         assert stack.paypal_mode == "emulator"
     finally:
         stack.close()
-    (config,) = built
+    config = built[0]
+    assert len(built) == 3
+    assert all(other is config for other in built)
     return config
 
 

@@ -109,3 +109,8 @@ def _sentences() -> dict[str, list[str]]:
 def test_every_sentence_is_written_once() -> None:
     twice = {words: where for words, where in _sentences().items() if len(where) > 1}
     assert twice == {}
+
+
+def test_emf_documents_are_built_by_the_metrics_module() -> None:
+    # The charge and ivr functions' lines and the key check's: cde/metrics.emf_document.
+    assert _hits(r"CloudWatchMetrics", "cde/metrics.py") == []

@@ -35,6 +35,7 @@ from cardline.cde.errors import (
     GatewayUnavailable,
     NotFound,
 )
+from cardline.cde.metrics import PAYPAL_LATENCY, PAYPAL_RETRIES, EmfRecorder
 from cardline.cde.money import Money, parse_money
 from cardline.cde.paypal import (
     RESPONSE_CODES,
@@ -745,6 +746,18 @@ def test_transient_failures_are_retried_with_the_same_request_id(
     assert interpret_order(answer).status == "approved"
     assert len(sleeps) == 1
     assert client.stats["retries"] == 1
+
+
+def test_a_retried_call_is_one_latency_and_one_retry_in_the_metrics(
+    client: PayPalClient, fake: FakePayPal
+) -> None:
+    recorder = EmfRecorder("charge")
+    client.metrics = recorder
+    fake.script.append(Reply(503, error_body("SERVICE_UNAVAILABLE")))
+    order(client, "counted")
+    (document,) = recorder.documents(timestamp_ms=1)
+    assert document[PAYPAL_RETRIES] == 1
+    assert isinstance(document[PAYPAL_LATENCY], int | float)  # one call, its attempts in it
 
 
 def test_a_replay_after_a_lost_answer_returns_the_first_order(

@@ -32,6 +32,7 @@ EVENTS = Path(__file__).resolve().parents[2] / "events"
 SUPERVISOR_ROUTES = {
     ("POST", "/v1/payments/{id}/refunds"),
     ("GET", "/v1/payments/export"),
+    ("GET", "/metrics"),
 }
 
 

@@ -26,6 +26,7 @@ from cardline.cde.errors import (
     IdempotencyConflict,
     InvalidRequest,
 )
+from cardline.cde.metrics import UNKNOWN, Recorder
 from cardline.cde.money import Money, parse_money
 from cardline.cde.request_rules import (
     INTENT_RULE,
@@ -180,7 +181,9 @@ def fingerprint(request: PaymentRequest, operator: str, key: bytes) -> str:
 
 
 class Charger:
-    """Takes one card payment through PayPal and records one audit event for it."""
+    """Takes one card payment through PayPal and records one audit event for it, and
+    reports each payment's outcome (and a refusal by the merchant rules) to ``metrics``,
+    by default its PayPal client's recorder; the routes report their own refusals there."""
 
     def __init__(
         self,
@@ -188,11 +191,14 @@ class Charger:
         sink: audit.AuditSink,
         fingerprint_key: bytes,
         rules: MerchantRules | None = None,
+        metrics: Recorder | None = None,
     ) -> None:
         self._paypal = paypal
         self._sink = sink
         self._key = fingerprint_key
         self._rules = rules
+        found = getattr(paypal, "metrics", None)  # a test's stand-in client may have none
+        self.metrics: Recorder = metrics or found or Recorder("charge")
 
     def charge(
         self,
@@ -224,6 +230,7 @@ class Charger:
                 flags = rules.check_amount(request.money, role)
             except InvalidRequest as refused:
                 card.wipe()
+                self.metrics.validation_refusal(refused.field)
                 details = {**facts, "status": "rejected", "error": refused.code}
                 self._record(operator, "failure", origin, payment_id, details)
                 raise
@@ -268,6 +275,7 @@ class Charger:
             facts["paypal_order_id"] = outcome.order_id
         if failure is not None:
             unknown = isinstance(failure, GatewayOutcomeUnknown)
+            self._count(UNKNOWN if unknown else "failed", facts)
             self._record(
                 operator,
                 "unknown" if unknown else "failure",
@@ -313,6 +321,8 @@ class Charger:
             # The receipt is encoded once, for this event and for the API's answer.
             receipt.to_json(details),
         )
+        # What the agent is told: unknown when the books do not say what PayPal answered.
+        self._count(receipt.status if recorded else UNKNOWN, facts)
         if not recorded:
             # PayPal answered, but the books do not say so: the agent must not take the card
             # again, and a retry with the same key replays PayPal's answer and records it.
@@ -380,6 +390,7 @@ class Charger:
                     "paypal_authorization_id": authorization_id,
                 },
             )
+            self._count(UNKNOWN, facts)
             raise _for_the_agent(failure, payment_id) from None
         state = capture.get("status")
         captured_id = capture.get("id") if isinstance(capture.get("id"), str) else None
@@ -419,6 +430,11 @@ class Charger:
                     "with the same Idempotency-Key to void it."
                 )
         return VOIDED
+
+    def _count(self, outcome: str, facts: Mapping[str, Any]) -> None:
+        """The payment's outcome for the metrics: with the card's brand (ours, not PayPal's
+        spelling of it) and the currency."""
+        self.metrics.payment(outcome, facts["brand"], facts["currency"])
 
     def _record(
         self,
@@ -468,11 +484,14 @@ class Charger:
         return order
 
 
-def charger_from_environment(environ: Mapping[str, str], sink: audit.AuditSink) -> Charger:
-    """The Charger a Lambda function builds once per instance. On AWS the PayPal credentials
-    and the fingerprint key come from Secrets Manager through the extension
-    (``CARDLINE_PAYPAL_SECRET_ID``); elsewhere from the environment. The merchant rules
-    come from ``CARDLINE_RULES`` or ``CARDLINE_RULES_FILE`` (cardline.cde.rules)."""
+def charger_from_environment(
+    environ: Mapping[str, str], sink: audit.AuditSink, metrics: Recorder | None = None
+) -> Charger:
+    """The Charger a Lambda function builds once per instance, reporting to ``metrics``
+    (its PayPal client too). On AWS the PayPal credentials and the fingerprint key come
+    from Secrets Manager through the extension (``CARDLINE_PAYPAL_SECRET_ID``); elsewhere
+    from the environment. The merchant rules come from ``CARDLINE_RULES`` or
+    ``CARDLINE_RULES_FILE`` (cardline.cde.rules)."""
     from cardline.cde.paypal import PayPalClient, PayPalConfig
     from cardline.cde.paypal.config import NOT_CONFIGURED
     from cardline.cde.secrets import settings
@@ -486,7 +505,13 @@ def charger_from_environment(environ: Mapping[str, str], sink: audit.AuditSink) 
         raise RuntimeError("CARDLINE_FINGERPRINT_KEY must hold at least 32 characters")
     from cardline.cde.rules import rules_from_environment
 
-    return Charger(PayPalClient(config), sink, key.encode(), rules_from_environment(values))
+    return Charger(
+        PayPalClient(config, metrics=metrics),
+        sink,
+        key.encode(),
+        rules_from_environment(values),
+        metrics,
+    )
 
 
 # What the agent is told whenever the card may have been charged: the same words for a

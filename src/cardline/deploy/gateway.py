@@ -60,8 +60,9 @@ FUNCTIONS = {
 }
 # Served by `cardline serve` only. These IVR routes stand in locally for Amazon Connect,
 # which invokes the ivr function directly on AWS (not through this API), and for uploading
-# its key by hand.
-LOCAL_ONLY = frozenset({"invokeIvr", "getIvrEncryptionKey"})
+# its key by hand; /metrics is the local host's Prometheus counters (on AWS the functions'
+# metrics are CloudWatch's, from their EMF lines).
+LOCAL_ONLY = frozenset({"invokeIvr", "getIvrEncryptionKey", "getMetrics"})
 # The agent console (cardline.http.console_routes): GET without the authorizer, served by
 # the backoffice, which answers only the files it has (404 for any other name). The page
 # signs in with Cognito itself and sends the ID token on its API calls.

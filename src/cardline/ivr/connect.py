@@ -48,6 +48,7 @@ from cardline.cde.errors import (
     InvalidCard,
     InvalidRequest,
 )
+from cardline.cde.metrics import Recorder
 from cardline.cde.money import Money, parse_money
 from cardline.cde.paypal.codes import APPROVED
 from cardline.ivr.decrypt import ConnectDecryptor, DecryptionFailed
@@ -180,11 +181,12 @@ class Terms:
 
 
 class _Reprompt(Exception):
-    def __init__(self, field: str, reason: str, sentence: str) -> None:
+    def __init__(self, field: str, reason: str, sentence: str, refused: str | None = None) -> None:
         super().__init__(reason)
         self.field = field
         self.reason = reason
         self.sentence = sentence
+        self.refused = refused  # the refused card field as a problem names it; None: timeout
 
 
 def idempotency_key_for(contact_id: str) -> str:
@@ -203,7 +205,9 @@ def spell(text: str) -> str:
 
 
 class IvrHandler:
-    """Answers one Connect invocation. Dependencies are built on first use (cold start)."""
+    """Answers one Connect invocation. Dependencies are built on first use (cold start).
+    Keyed input or terms refused are reported to ``metrics`` by field (the charger
+    reports the payments)."""
 
     def __init__(
         self,
@@ -215,7 +219,9 @@ class IvrHandler:
         recording: Callable[[], RecordingControl] | None = None,
         max_reprompts: int = MAX_REPROMPTS,
         today: Callable[[], date] = date.today,
+        metrics: Recorder | None = None,
     ) -> None:
+        self._metrics = metrics or Recorder("ivr")
         self._charger = charger
         self._decryptor = decryptor
         self._sink = sink
@@ -237,9 +243,12 @@ class IvrHandler:
             terms = self._terms(contact)
             card = self._card(params, terms)
         except InvalidRequest as error:
+            self._metrics.validation_refusal(error.field)
             spoken = _DECIDED if error.field == "status" else _SETUP_PROBLEM
             return self._give_up(contact, "setup", error.detail, spoken, error.field)
         except _Reprompt as reprompt:
+            if reprompt.refused is not None:
+                self._metrics.validation_refusal(reprompt.refused)
             return self._reprompt(contact, attempt, reprompt)
         except DecryptionFailed as failure:
             # A configuration fault (keys, flow), not the caller's: re-keying cannot help.
@@ -431,7 +440,7 @@ class IvrHandler:
             )
             if "supported card brand" in error.detail:
                 reason, sentence = "unsupported", "We cannot take that kind of card."
-            raise _Reprompt(field, reason, sentence) from None
+            raise _Reprompt(field, reason, sentence, error.field) from None
 
     # -- answers ------------------------------------------------------------------------
 

@@ -22,11 +22,12 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from cardline.cde.encoding import compact
+from cardline.cde.metrics import NAMESPACE as NAMESPACE  # the tests and the alarm read it here
+from cardline.cde.metrics import emf_document
 from cardline.ivr.key_check import OK, check_key_pairs, days_to_expiry
 
 SCHEDULED_KEY = "cardline"  # a Connect event has no such member: it names our own events
 KEY_CHECK = "ivr-key-check"
-NAMESPACE = "cardline"
 METRIC = "IvrKeyDaysToExpiry"
 DIMENSION = "Stack"
 _STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")  # CloudFormation's stack names
@@ -40,20 +41,9 @@ class NotAKeyCheck(ValueError):
 
 def emf_line(days: int, *, stack: str, now: datetime) -> str:
     """One EMF document: ``days`` as ``IvrKeyDaysToExpiry`` for ``stack``, at ``now``."""
-    document = {
-        "_aws": {
-            "Timestamp": int(now.timestamp() * 1000),
-            "CloudWatchMetrics": [
-                {
-                    "Namespace": NAMESPACE,
-                    "Dimensions": [[DIMENSION]],
-                    "Metrics": [{"Name": METRIC, "Unit": "None"}],
-                }
-            ],
-        },
-        DIMENSION: stack,
-        METRIC: days,
-    }
+    document = emf_document(
+        {METRIC: days}, {DIMENSION: stack}, timestamp_ms=int(now.timestamp() * 1000)
+    )
     return compact(document)
 
 

@@ -18,6 +18,10 @@ The agent's recording on agent-assisted calls is suspended and resumed through C
 API (:class:`cardline.ivr.recording_control.ConnectRecordingControl`, its client made on
 the first such invocation; the role may call ``connect:SuspendContactRecording`` and
 ``connect:ResumeContactRecording`` on the instance's contacts only).
+
+Each Connect invocation's metrics (the payment's outcome, PayPal's latency and retries,
+keyed input refused by field: cardline.cde.metrics) are written after its answer as one
+EMF line on stdout.
 """
 
 from __future__ import annotations
@@ -27,11 +31,13 @@ import os
 from typing import Any
 
 from cardline.cde import audit
+from cardline.cde.metrics import EmfRecorder
 from cardline.ivr.connect import InvalidEvent, IvrHandler, error_answer
 
 log = logging.getLogger("cardline.ivr")
 
 _sink = audit.StreamSink()
+_metrics = EmfRecorder("ivr")
 _handler: IvrHandler | None = None
 
 
@@ -44,17 +50,28 @@ def _build() -> IvrHandler:
     secret_id = os.environ.get("CARDLINE_IVR_KEYS_SECRET_ID", "")
     if not secret_id:
         raise RuntimeError(KEYS_SECRET_UNNAMED)
-    charger = charger_from_environment(os.environ, _sink)
+    charger = charger_from_environment(os.environ, _sink, _metrics)
     decryptor = ConnectDecryptor(keys_from_secrets_manager(secret_id))
     recording = ConnectRecordingControl()
     table = os.environ.get("CARDLINE_IVR_SESSIONS_TABLE", "")
     if not table:
-        return IvrHandler(lambda: charger, lambda: decryptor, _sink, recording=lambda: recording)
+        return IvrHandler(
+            lambda: charger,
+            lambda: decryptor,
+            _sink,
+            recording=lambda: recording,
+            metrics=_metrics,
+        )
     from cardline.ivr.session_table import DynamoDbSessionStore
 
     sessions = DynamoDbSessionStore(table, _sink)
     return IvrHandler(
-        lambda: charger, lambda: decryptor, _sink, lambda: sessions, recording=lambda: recording
+        lambda: charger,
+        lambda: decryptor,
+        _sink,
+        lambda: sessions,
+        recording=lambda: recording,
+        metrics=_metrics,
     )
 
 
@@ -72,6 +89,8 @@ def handler(event: Any, context: Any) -> dict[str, str]:
     except Exception as error:  # noqa: BLE001 - the caller must hear an answer, not silence
         # The type only: an exception's text or traceback could quote what it was handling.
         log.error("ivr: unexpected %s", type(error).__name__)
+    finally:
+        _metrics.flush()
     return error_answer()
 
 

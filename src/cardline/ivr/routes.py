@@ -92,7 +92,12 @@ class LocalIvr:
         # Connect's recording API, played here (what a simulated call hears about it).
         self.recording = LocalRecordingControl()
         self.handler = IvrHandler(
-            lambda: charger, self.decryptor, sink, self.sessions, recording=lambda: self.recording
+            lambda: charger,
+            self.decryptor,
+            sink,
+            self.sessions,
+            recording=lambda: self.recording,
+            metrics=charger.metrics,
         )
 
     def keys(self) -> list[KeyPair]:

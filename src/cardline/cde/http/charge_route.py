@@ -4,20 +4,28 @@ from __future__ import annotations
 
 from cardline.cde.charge import Charger, parse_payment_request
 from cardline.cde.confirmation import confirmation_code
+from cardline.cde.errors import InvalidRequest, MalformedRequest, UnsupportedMediaType
 from cardline.cde.http.app import Call, Route
 from cardline.cde.http.messages import Response, json_response
 from cardline.cde.request_rules import validate_idempotency_key
 from cardline.cde.roles import AGENT
 
 PAYMENTS_PATH = "/v1/payments"
+# What a request refused before PayPal raises: the ValidationRefusals metric counts these.
+REFUSALS = (InvalidRequest, MalformedRequest, UnsupportedMediaType)
 
 
 def payment_route(charger: Charger) -> Route:
-    """The route taking a card payment through ``charger``."""
+    """The route taking a card payment through ``charger``; a request refused before
+    PayPal is reported to the charger's metrics by the field at fault."""
 
     def take_payment(call: Call) -> Response:
-        key = validate_idempotency_key(call.request.header("idempotency-key"))
-        request = parse_payment_request(call.request.json())
+        try:
+            key = validate_idempotency_key(call.request.header("idempotency-key"))
+            request = parse_payment_request(call.request.json())
+        except REFUSALS as refused:
+            charger.metrics.validation_refusal(refused.field)
+            raise
         receipt = charger.charge(
             request,
             operator=call.operator,

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from cardline.cde.http.app import App
+    from cardline.cde.metrics import EmfRecorder
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
@@ -193,17 +194,25 @@ def handle_event(app: App, event: Any) -> dict[str, Any]:
 class LambdaFunction:
     """A Lambda entry point (the template's ``Handler`` names one): builds its App on the
     first invocation, after putting the PAN mask on the runtime's log handler (nothing has
-    logged yet), and keeps it for the life of the instance; ``app`` is None until then."""
+    logged yet), and keeps it for the life of the instance; ``app`` is None until then.
+    With ``metrics``, what the invocation observed is written as its EMF line once it is
+    answered."""
 
-    __slots__ = ("_build", "app")
+    __slots__ = ("_build", "app", "metrics")
 
-    def __init__(self, build: Callable[[], App]) -> None:
+    def __init__(self, build: Callable[[], App], metrics: EmfRecorder | None = None) -> None:
         self._build = build
         self.app: App | None = None
+        self.metrics = metrics
 
     def __call__(self, event: Any, context: Any) -> dict[str, Any]:
         app = self.app
         if app is None:
             install_log_filter()
             app = self.app = self._build()
-        return handle_event(app, event)
+        if self.metrics is None:
+            return handle_event(app, event)
+        try:
+            return handle_event(app, event)
+        finally:
+            self.metrics.flush()

@@ -119,6 +119,7 @@ def twilio_route(
         return credentials
 
     def refused(call: Call, operator: str, error: CardlineError, method: object) -> None:
+        charger.metrics.validation_refusal(error.field)
         details: dict[str, object] = {
             "error": error.code,
             "method": method if method in ("charge", TOKENIZE) else None,

@@ -39,6 +39,7 @@ from cardline.cde.errors import (
     GatewayUnavailable,
     NotFound,
 )
+from cardline.cde.metrics import Recorder
 from cardline.cde.paypal.codes import CARD_ISSUES, ISSUE_MESSAGES
 from cardline.cde.paypal.config import _parse_base_url, _tls_context
 from cardline.cde.paypal.outcome import (
@@ -285,7 +286,8 @@ class PayPalClient:
     ``sleep`` and ``clock`` are injectable so tests run without waiting; ``rng`` (a
     ``random.Random``) makes the backoff jitter reproducible. ``stats`` counts HTTP
     ``requests`` (token requests included), ``token_fetches``, ``retries`` and TCP
-    ``connections`` opened.
+    ``connections`` opened. ``metrics`` (cardline.cde.metrics) is told each call's
+    latency and each retry.
     """
 
     def __init__(
@@ -295,8 +297,10 @@ class PayPalClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        metrics: Recorder | None = None,
     ) -> None:
         self.config = config
+        self.metrics = metrics or Recorder("paypal")
         self._scheme, self._host, self._port, self._prefix = _parse_base_url(config.base_url)
         self._ssl_context = _tls_context() if self._scheme == "https" else None
         self._sleep = sleep
@@ -636,7 +640,8 @@ class PayPalClient:
         maybe_processed = False
         refreshed = False
         attempt = 0
-        call_deadline = self._clock() + self.config.deadline
+        started = self._clock()
+        call_deadline = started + self.config.deadline
         try:
             while True:
                 attempt += 1
@@ -681,6 +686,7 @@ class PayPalClient:
                     failure.reason += "; no time left for another attempt"
                     raise self._give_up(method, template, attempt, failure, maybe_processed)
                 self._count("retries")
+                self.metrics.paypal_retry()
                 logger.info(
                     "PayPal %s %s: %s on attempt %d/%d, retrying in %.2fs (debug_id=%s)",
                     method,
@@ -695,6 +701,7 @@ class PayPalClient:
         finally:
             if body is not None:
                 body.data = b""  # drop our reference to the card-bearing bytes
+            self.metrics.paypal_call((self._clock() - started) * 1000)
 
     def _transient_status(
         self, method: str, reply: _Reply, request_id: str | None
