@@ -2,5 +2,5 @@
 (template resources, references, network placement, declared data flows), the derived
 scope, the responsibility matrix, network and data-flow diagrams, and the report.
 
-The diagram libraries (``diagrams``, ``pytm``) are imported only where a diagram is drawn.
+The diagram library (``pytm``, for the data-flow diagrams) is imported only where a diagram is drawn.
 """
