@@ -441,7 +441,8 @@ def _compliance(args: argparse.Namespace) -> int:
 
     try:
         templates = [Path(t) for t in args.template] or default_templates()
-        report = build(templates, Path(args.out))
+        inventory = Path(args.inventory) if args.inventory else None
+        report = build(templates, Path(args.out), inventory=inventory)
     except (FileNotFoundError, ValueError) as error:
         print(f"cardline compliance: {error}", file=sys.stderr)
         return 2
@@ -669,6 +670,12 @@ def parser() -> argparse.ArgumentParser:
         default=[],
         metavar="PATH",
         help="a CloudFormation/SAM template (repeatable; default: infra/*/template.yaml)",
+    )
+    compliance.add_argument(
+        "--inventory",
+        metavar="PATH",
+        help="what the templates do not hold (default: the inventory.yaml beside them, "
+        "infra/inventory.yaml)",
     )
     compliance.set_defaults(run=_compliance)
     return main

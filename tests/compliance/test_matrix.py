@@ -84,3 +84,16 @@ def test_evidence_points_at_files_and_resources_that_exist(
             for item in assignment.evidence:
                 if "#" in item:
                     assert item.split("#", 1)[1] in a.template.resources
+
+
+def test_requirements_2_and_5_follow_the_operating_system(
+    architectures: dict[str, Architecture],
+) -> None:
+    def owner(name: str, requirement: str) -> str:
+        return next(
+            x.owner for x in architectures[name].assignments if x.requirement.id == requirement
+        )
+
+    assert owner("traditional", "2") == "us"
+    assert owner("traditional", "5") == "us"
+    assert owner("serverless", "2") == "shared"  # AWS hardens the OS; service config is ours

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from cardline.compliance.architecture import Architecture
 from cardline.compliance.flows import Declaration, bind
+from cardline.compliance.permissions import derive_permissions
 from cardline.compliance.template import parse
 from tests.compliance.conftest import FIXTURES
 
@@ -72,7 +73,7 @@ def test_declared_flows_bind_to_each_architecture(
 
 def test_a_flow_whose_component_is_missing_is_left_out(declaration: Declaration) -> None:
     template = parse(FIXTURES / "minimal.yaml")
-    binding = bind(declaration, template)
+    binding = bind(declaration, template, derive_permissions(template))
     assert "projector" in binding.absent
     assert all("projector" not in (f.source, f.sink) for f in binding.flows)
     assert any(f.source == "charge" and f.sink == "paypal" for f in binding.flows)
@@ -84,3 +85,24 @@ def test_an_added_resource_enters_the_model(tmp_path: Path) -> None:
     path = tmp_path / "template.yaml"
     path.write_text(text)
     assert parse(path).resources["AuditTopic"].type == "AWS::SNS::Topic"
+
+
+def test_the_ivr_sessions_table_is_its_own_store_not_the_ledger(
+    architectures: dict[str, Architecture],
+) -> None:
+    a = architectures["serverless"]
+    assert tuple(a.binding.hosts["ivr_sessions"]) == ("IvrSessionsTable",)
+    assert "IvrSessionsTable" not in a.binding.hosts["ledger"]
+
+
+def test_every_flow_between_our_components_is_bound_to_permitted_pairs(
+    architectures: dict[str, Architecture],
+) -> None:
+    for a in architectures.values():
+        for flow in a.binding.flows:
+            assert flow.pairs, flow.number
+            for source, sink in flow.pairs:
+                if source is None or sink is None:
+                    continue
+                principal, target = (sink, source) if flow.via == "read" else (source, sink)
+                assert a.permissions.can(principal, flow.via or "", target), (a.name, flow)

@@ -50,7 +50,7 @@ def test_the_command_runs_on_a_users_own_template(
     assert "| ours |" in text
     assert "ChargeFunction, PaymentsApi" in text
     assert {"ChargeFunction", "ServerlessRestApi"} <= svg_nodes(
-        (out / "ours-network.svg").read_text()
+        (out / "ours-connections.svg").read_text()
     )
 
 

@@ -1,6 +1,7 @@
 """PCI DSS evidence generated from the infrastructure templates: an architecture model
 (template resources, references, network placement, declared data flows), the derived
-scope, the responsibility matrix, network and data-flow diagrams, and the report.
+scope, the responsibility matrix, connection and data-flow diagrams, and the report.
 
-The diagram libraries (``diagrams``, ``pytm``) are imported only where a diagram is drawn.
+The diagram library (``pytm``, for the data-flow diagrams) is imported only where a
+diagram is drawn.
 """

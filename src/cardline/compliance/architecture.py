@@ -1,5 +1,6 @@
-"""One architecture, analysed: its template, the declared flows bound to it, the derived
-PCI DSS scope, the facts read from both, and the responsibility matrix they decide."""
+"""One architecture, analysed: its template, the permissions it grants, the declared flows
+bound to it through them, the derived PCI DSS scope, the facts read from both, and the
+responsibility matrix they decide."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from pathlib import Path
 
 from cardline.compliance.facts import derive_facts
 from cardline.compliance.flows import Binding, Declaration, bind
+from cardline.compliance.inventory import EMPTY, Inventory, Item
 from cardline.compliance.matrix import Assignment, Requirements, assign
+from cardline.compliance.permissions import Permissions, derive_permissions
 from cardline.compliance.scope import Scope, derive
 from cardline.compliance.template import Template, parse
 
@@ -17,20 +20,39 @@ from cardline.compliance.template import Template, parse
 class Architecture:
     name: str
     template: Template
+    permissions: Permissions
     binding: Binding
     scope: Scope
     facts: dict[str, bool]
     assignments: list[Assignment]
+    inventory: tuple[Item, ...] = ()  # what the template does not hold (infra/inventory.yaml)
+
+    def outside_template(self, zone: str | None = None) -> tuple[Item, ...]:
+        """The inventory's items for this architecture (in ``zone``, if given), for the
+        scope table and the diagrams."""
+        return tuple(i for i in self.inventory if zone in (None, i.zone))
 
 
 def analyse(
-    name: str, path: Path, declaration: Declaration, requirements: Requirements
+    name: str,
+    path: Path,
+    declaration: Declaration,
+    requirements: Requirements,
+    inventory: Inventory = EMPTY,
 ) -> Architecture:
     """Parse ``path`` and derive everything the report shows about it."""
     template = parse(path)
-    binding = bind(declaration, template)
-    scope = derive(template, declaration, binding)
+    permissions = derive_permissions(template)
+    binding = bind(declaration, template, permissions)
+    scope = derive(template, declaration, binding, permissions)
     facts = derive_facts(template, scope)
     return Architecture(
-        name, template, binding, scope, facts, assign(requirements, template, facts)
+        name,
+        template,
+        permissions,
+        binding,
+        scope,
+        facts,
+        assign(requirements, template, facts),
+        inventory.for_kind(binding.kind),
     )

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from cardline.compliance.architecture import Architecture
-from cardline.compliance.flows import Declaration
+from cardline.compliance.flows import Declaration, Flow
 
 CDE_BOUNDARY = "Cardholder data environment (CDE)"
 _WIDTH = 34
@@ -93,6 +93,12 @@ def _pytm_classes() -> dict[str, Any]:
     }
 
 
+def _between(flow: Flow) -> str:
+    """The resources a flow runs between where both ends are ours (derived permissions)."""
+    pairs = [f"{a} → {b}" for a, b in flow.pairs if a and b]
+    return ("\\n" + "\\n".join(pairs)) if pairs else ""
+
+
 def build_dot(architecture: Architecture, declaration: Declaration) -> DataFlowDiagram:
     """Build the pytm model of ``architecture`` and return its DOT text."""
     classes = _pytm_classes()
@@ -137,7 +143,7 @@ def build_dot(architecture: Architecture, declaration: Declaration) -> DataFlowD
             elements[flow.sink],
             f"{flow.what} [{names}]",
             order=flow.number,
-            note=f"{flow.protocol}; {flow.encryption}",
+            note=f"{flow.protocol}; {flow.encryption}" + _between(flow),
         )
     dot = tm.dfd()
     dot = dot.replace("digraph tm {", "digraph tm {\n    rankdir = LR;\n    newrank = true;", 1)

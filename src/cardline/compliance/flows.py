@@ -1,4 +1,12 @@
-"""The application's declared data flows (``flows.yaml``), bound to one template's resources."""
+"""The application's declared data flows (``flows.yaml``), bound to one template's resources.
+
+A flow between two of our components is bound resource by resource through the permissions
+derived from the template (:mod:`cardline.compliance.permissions`): ``via: read`` draws it
+from each host of the source to each host of the sink that may read it, ``via: write`` and
+``via: invoke`` from each host of the source that may write or invoke a host of the sink.
+A flow with no such pair is not in that template. What IAM cannot show (the parties outside
+the account, the telephone network, what each flow carries) stays declared.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from cardline.compliance.permissions import INVOKE, READ, WRITE, Permissions
 from cardline.compliance.template import Template
 
 SERVERLESS = "serverless"
@@ -22,6 +31,7 @@ class DataClass:
     name: str
     account_data: bool
     note: str
+    payment_page: bool = False  # the page in which card data is keyed (PCI DSS 6.4.3, 11.6.1)
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,18 @@ class Flow:
     what: str
     protocol: str
     encryption: str
+    via: str | None = None
+    # (source resource, sink resource) for each pair of hosts the flow runs between; None
+    # stands for an end that is a party outside the template.
+    pairs: tuple[tuple[str | None, str | None], ...] = ()
+
+    @property
+    def source_hosts(self) -> tuple[str, ...]:
+        return tuple(sorted({s for s, _ in self.pairs if s is not None}))
+
+    @property
+    def sink_hosts(self) -> tuple[str, ...]:
+        return tuple(sorted({t for _, t in self.pairs if t is not None}))
 
 
 @dataclass(frozen=True)
@@ -103,7 +125,13 @@ def load_declaration(text: str | None = None) -> Declaration:
         text = (package_files.files("cardline.compliance") / "flows.yaml").read_text("utf-8")
     raw = yaml.safe_load(text)
     data = {
-        key: DataClass(key, str(v["name"]), bool(v.get("account_data")), str(v.get("note", "")))
+        key: DataClass(
+            key,
+            str(v["name"]),
+            bool(v.get("account_data")),
+            str(v.get("note", "")),
+            bool(v.get("payment_page")),
+        )
         for key, v in raw["data"].items()
     }
     components = {
@@ -128,6 +156,8 @@ def load_declaration(text: str | None = None) -> Declaration:
         for item in flow["data"]:
             if item not in data:
                 raise ValueError(f"flows.yaml: flow names unknown data class {item!r}")
+        if flow.get("via") not in (None, READ, WRITE, INVOKE):
+            raise ValueError(f"flows.yaml: unknown via {flow.get('via')!r}")
     return Declaration(data, components, tuple(raw["flows"]))
 
 
@@ -137,8 +167,34 @@ def _by_kind(value: Any, kind: str) -> str:
     return str(value)
 
 
-def bind(declaration: Declaration, template: Template) -> Binding:
-    """Find each component's hosts in ``template`` and number the flows present in it."""
+def _pairs(
+    via: str | None,
+    sources: tuple[str, ...],
+    sinks: tuple[str, ...],
+    permissions: Permissions,
+) -> tuple[tuple[str | None, str | None], ...]:
+    """The host pairs a flow runs between: those a derived permission connects."""
+    ends_from: tuple[str | None, ...] = sources or (None,)
+    ends_to: tuple[str | None, ...] = sinks or (None,)
+    pairs = []
+    for a in ends_from:
+        for b in ends_to:
+            if a is not None and b is not None and a == b:
+                continue
+            if (
+                a is None
+                or b is None
+                or via is None
+                or (via == READ and permissions.can(b, READ, a))
+                or (via in (WRITE, INVOKE) and permissions.can(a, via, b))
+            ):
+                pairs.append((a, b))
+    return tuple(pairs)
+
+
+def bind(declaration: Declaration, template: Template, permissions: Permissions) -> Binding:
+    """Find each component's hosts in ``template`` and number the flows present in it,
+    each bound to the pairs of hosts that ``permissions`` connect."""
     hosts: dict[str, tuple[str, ...]] = {}
     for component in declaration.components.values():
         hosts[component.key] = tuple(
@@ -161,6 +217,10 @@ def bind(declaration: Declaration, template: Template) -> Binding:
             continue
         if not (present(raw["from"]) and present(raw["to"])):
             continue
+        via = raw.get("via")
+        pairs = _pairs(via, hosts[raw["from"]], hosts[raw["to"]], permissions)
+        if not pairs:
+            continue  # no permission lets it happen in this template
         flows.append(
             Flow(
                 number=len(flows) + 1,
@@ -170,6 +230,8 @@ def bind(declaration: Declaration, template: Template) -> Binding:
                 what=str(raw["what"]),
                 protocol=_by_kind(raw["protocol"], kind),
                 encryption=_by_kind(raw["encryption"], kind),
+                via=via,
+                pairs=pairs,
             )
         )
     absent = tuple(k for k, c in declaration.components.items() if c.hosted and not hosts[k])

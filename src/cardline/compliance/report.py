@@ -1,4 +1,4 @@
-"""The assessor's report: for every architecture a network diagram, a data-flow diagram,
+"""The assessor's report: for every architecture a connection diagram, a data-flow diagram,
 the derived scope and the responsibility matrix, side by side; written as ``report.md``,
 ``matrix.md`` and one self-contained, printable ``index.html`` (images inlined).
 
@@ -18,8 +18,12 @@ from pathlib import Path
 
 from cardline.compliance import scope as scoping
 from cardline.compliance.architecture import Architecture, analyse
+from cardline.compliance.comparison import controls_table, kinds_table, owners_table
+from cardline.compliance.connections import connection_table
 from cardline.compliance.flows import Declaration, load_declaration
+from cardline.compliance.inventory import EMPTY, Inventory, find_inventory, load_inventory
 from cardline.compliance.matrix import PARTY_NAMES, Requirements, load_requirements, ownership
+from cardline.compliance.outside_checks import Scan, mapping, scan
 from cardline.compliance.writeup import Check, components_used, requirements_met
 
 DEFAULT_TEMPLATES = (
@@ -185,6 +189,10 @@ def _summary(architectures: list[Architecture], declaration: Declaration) -> lis
         "resources in PCI scope (all but out of scope)",
         [str(len(a.scope.in_scope())) for a in architectures],
     )
+    add(
+        "outside the templates, in scope (inventory)",
+        [str(sum(1 for i in a.inventory if i.scope != scoping.OUT)) for a in architectures],
+    )
     add("CDE resources", [", ".join(a.scope.of(scoping.CDE)) for a in architectures])
     add(
         "application components in the CDE",
@@ -219,10 +227,9 @@ def _check_table(
     for check in checks:
         row = [check.item]
         row += [check.claims.get(a.binding.kind, "-") for a in architectures]
-        row += [
-            f"{check.derived[a.name]} {'✓' if check.agrees[a.name] else '✗ differs'}"
-            for a in architectures
-        ]
+        for a in architectures:
+            judged = check.judged[a.name]
+            row.append(f"{judged.shown}: **{judged.verdict}**, {judged.reason}")
         rows.append(row)
     return header, rows
 
@@ -241,29 +248,39 @@ def require_graphviz() -> None:
 
 
 def build(
-    templates: list[Path], out_dir: Path, *, declaration: Declaration | None = None
+    templates: list[Path],
+    out_dir: Path,
+    *,
+    declaration: Declaration | None = None,
+    inventory: Path | None = None,
+    run_tools: bool = True,
 ) -> Report:
-    """Analyse each template and write the whole report into ``out_dir``."""
+    """Analyse each template and write the whole report into ``out_dir``. ``inventory``
+    is the file of what the templates do not hold (default: the ``infra/inventory.yaml``
+    beside the templates); ``run_tools`` runs cfn-lint and checkov where installed."""
     require_graphviz()
-    from cardline.compliance import dataflow_diagram, network_diagram
+    from cardline.compliance import connection_diagram, dataflow_diagram
 
     declaration = declaration or load_declaration()
     requirements: Requirements = load_requirements()
+    things: Inventory = load_inventory(inventory) if inventory else find_inventory(templates)
     out_dir.mkdir(parents=True, exist_ok=True)
     taken: set[str] = set()
     architectures: list[Architecture] = []
     for path in templates:
         name = _name_for(path, taken)
         taken.add(name)
-        architectures.append(analyse(name, path, declaration, requirements))
+        architectures.append(analyse(name, path, declaration, requirements, things))
+    scans = {a.name: scan(a.template.path, run_tools=run_tools) for a in architectures}
     files: list[Path] = []
     for a in architectures:
-        files += [p for k, p in network_diagram.draw(a, declaration, out_dir).items() if k != "dot"]
+        files += [p for k, p in connection_diagram.draw(a, out_dir).files.items() if k != "dot"]
         files += [
             p for k, p in dataflow_diagram.draw(a, declaration, out_dir).files.items() if k != "dot"
         ]
 
-    doc = _report(architectures, declaration)
+    doc = _report(architectures, declaration, things)
+    _evidence_appendix(doc, architectures, scans)
     matrix = _matrix(architectures, requirements)
     (out_dir / "report.md").write_text(doc.markdown(), encoding="utf-8")
     (out_dir / "matrix.md").write_text(matrix.markdown(), encoding="utf-8")
@@ -277,7 +294,9 @@ def build(
     return Report(architectures, files)
 
 
-def _report(architectures: list[Architecture], declaration: Declaration) -> Document:
+def _report(
+    architectures: list[Architecture], declaration: Declaration, inventory: Inventory = EMPTY
+) -> Document:
     doc = Document()
     names = [a.name for a in architectures]
     doc.heading(1, "cardline: PCI DSS v4.0.1 scope and responsibility report")
@@ -300,12 +319,13 @@ def _report(architectures: list[Architecture], declaration: Declaration) -> Docu
     )
     doc.heading(2, "Scope summary, side by side")
     doc.table(["derived from the model", *names], _summary(architectures, declaration))
-    doc.para(_verdict(architectures))
+    _comparison(doc, architectures)
     doc.heading(2, "The write-up's tables, checked against the templates")
     doc.para(
         "The comparison in `achieving-pci-compliance-serverless` lists the AWS components "
         "each architecture uses and how each meets four PCI requirements. Each line below "
-        "sets its words against what the templates declare (✓ the model bears it out)."
+        "sets its words against what the templates declare, judged **holds**, **partly** "
+        "or **wrong**, with the reason."
     )
     doc.heading(3, "AWS components used")
     header, rows = _check_table(components_used(architectures), architectures)
@@ -320,16 +340,23 @@ def _report(architectures: list[Architecture], declaration: Declaration) -> Docu
     )
     doc.bullets(
         [
-            "**CDE**: runs a component that sends or receives PAN or CVV in a declared flow; "
-            "or is a system in the same subnet as one (no segmentation between them).",
-            "**connected-to**: one reference away from a CDE resource, hosts a component "
-            "exchanging a flow with a CDE component, may open connections into a CDE system "
-            "through a security-group rule, or keeps the CDE's audit trail.",
-            "**security-impacting**: anything a CDE resource, its audit trail or an in-scope "
-            "attachment depends on (followed to the end, but not into another system's own "
-            "dependencies), and every attachment (policy, rule, route, association, ACL entry, "
-            "flow log, subscription) that changes an in-scope resource.",
-            "**out of scope**: nothing connects it to the CDE.",
+            "**CDE**: at an end of a flow carrying PAN or CVV (bound to the resources the "
+            "template's permissions connect), or a system sharing a subnet with one where no "
+            "security group stands between them.",
+            "**connected-to**: a store or process a CDE resource may read, write or invoke, or "
+            "that may invoke or write one (derived from IAM and resource policies); a system "
+            "security groups let connect to a CDE system (security groups are segmentation "
+            "controls), and the NAT gateways and endpoints the CDE's subnets route through; "
+            "whatever the CDE's audit stream reaches (log groups, subscriptions, the archive, "
+            "the projector and the ledger it writes).",
+            "**security-impacting**: the host of the payment page (6.4.3, 11.6.1); the roles "
+            "of in-scope systems and every policy attached to them; whoever may read a secret "
+            "or decrypt with a key the CDE uses, or may change CDE code; those secrets and "
+            "keys; the segmentation controls of a VPC holding the CDE; anything an in-scope "
+            "resource depends on, and every attachment that changes one.",
+            "**out of scope**: no permission, flow, network path or dependency reaches the CDE.",
+            "Outside the templates: `infra/inventory.yaml` gives each item's scope and why; "
+            "it is shown in every scope table.",
         ]
     )
     doc.heading(2, "Third-party service providers (PCI DSS 12.8.1)")
@@ -358,35 +385,31 @@ def _report(architectures: list[Architecture], declaration: Declaration) -> Docu
     return doc
 
 
-def _verdict(architectures: list[Architecture]) -> str:
-    by_kind = {a.binding.kind: a for a in architectures}
-    if set(by_kind) != {"serverless", "traditional"}:
-        return "Only one kind of architecture given: no side-by-side verdict."
-    s, t = by_kind["serverless"], by_kind["traditional"]
-    cde_s, cde_t = len(s.scope.of(scoping.CDE)), len(t.scope.of(scoping.CDE))
-    own_s = ownership(s.assignments, principal=False)["customer"]
-    own_t = ownership(t.assignments, principal=False)["customer"]
-    ours_s = ownership(s.assignments, principal=False)["us"]
-    ours_t = ownership(t.assignments, principal=False)["us"]
-    return (
-        f"**Verdict:** {s.name} puts {cde_s} resources in the CDE against {cde_t} for "
-        f"{t.name}, and {len(s.scope.in_scope())} in scope against {len(t.scope.in_scope())}; "
-        f"the business owns (alone or shared) {own_s} matrix rows against {own_t}, and "
-        f"{ours_s} alone against {ours_t}. "
-        + (
-            "The write-up's claim holds: serverless hands more of PCI DSS to AWS."
-            if cde_s < cde_t and own_s < own_t
-            else "The write-up's claim does NOT hold for these templates."
-        )
+def _comparison(doc: Document, architectures: list[Architecture]) -> None:
+    doc.heading(2, "The comparison, counted")
+    doc.para(
+        "Counts, not a verdict: every number below follows from the templates and the "
+        "inventory, and changes when they do. In-scope components by kind (template "
+        "resources and the inventory's items outside them), then every row of the "
+        "responsibility matrix by owner, then the controls each template has, so that a "
+        "difference in the counts is not a difference in what was built."
     )
+    header, rows = kinds_table(architectures)
+    doc.table(header, rows)
+    header, rows = owners_table(architectures)
+    doc.table(header, rows)
+    header, rows = controls_table(architectures)
+    doc.table(header, rows)
 
 
 def _architecture_section(doc: Document, a: Architecture, declaration: Declaration) -> None:
     def hosts(key: str) -> str:
         return ", ".join(a.binding.hosts.get(key, ())) or "-"
 
-    doc.heading(2, f"{a.name}: network diagram (PCI DSS 1.2.3)")
-    doc.image(f"{a.name}-network.png", f"{a.name} network diagram")
+    doc.heading(2, f"{a.name}: connection diagram (PCI DSS 1.2.3)")
+    doc.image(f"{a.name}-connections.png", f"{a.name} connection diagram")
+    header, rows = connection_table(a)
+    doc.table(header, rows)
     doc.heading(2, f"{a.name}: data-flow diagram (PCI DSS 1.2.4)")
     doc.image(f"{a.name}-dataflow.png", f"{a.name} data-flow diagram")
     rows = []
@@ -395,8 +418,10 @@ def _architecture_section(doc: Document, a: Architecture, declaration: Declarati
         rows.append(
             [
                 f"**{flow.number}**" if account else str(flow.number),
-                f"{declaration.components[flow.source].name} ({hosts(flow.source)})",
-                f"{declaration.components[flow.sink].name} ({hosts(flow.sink)})",
+                f"{declaration.components[flow.source].name} "
+                f"({', '.join(flow.source_hosts) or hosts(flow.source)})",
+                f"{declaration.components[flow.sink].name} "
+                f"({', '.join(flow.sink_hosts) or hosts(flow.sink)})",
                 flow.what,
                 ", ".join(declaration.data[d].name for d in flow.data),
                 flow.protocol,
@@ -412,21 +437,137 @@ def _architecture_section(doc: Document, a: Architecture, declaration: Declarati
             + "."
         )
     doc.heading(3, f"{a.name}: every resource and its scope")
+    rows = [
+        [
+            f"`{rid}`",
+            a.template.resources[rid].type,
+            a.scope.verdicts[rid].category,
+            a.scope.verdicts[rid].reason,
+        ]
+        for category in scoping.CATEGORIES
+        for rid in a.scope.of(category)
+    ]
+    rows += [
+        [
+            f"`{item.id}` (inventory)",
+            f"not in the template: {item.kind}, {item.zone}",
+            item.scope,
+            item.why,
+        ]
+        for category in scoping.CATEGORIES
+        for item in a.inventory
+        if item.scope == category
+    ]
+    doc.table(["resource", "type", "scope", "why"], rows)
+    if not a.inventory:
+        doc.para(
+            "No inventory of what the template does not hold was found: the agents' "
+            "desktops, networks, telephony, identities and logging are missing from this "
+            "scope (write an `inventory.yaml`, see `infra/inventory.yaml`)."
+        )
+    doc.heading(3, f"{a.name}: permissions derived from the template")
+    doc.para(
+        "Who may do what to which resource, read from IAM role policies (inline and "
+        "attached), resource policies, Lambda permissions and event sources; every branch "
+        "of an `Fn::If` counts, under its condition. The flows above are bound by these."
+    )
     doc.table(
-        ["resource", "type", "scope", "why"],
+        ["principal", "may", "resource", "granted by", "condition"],
         [
             [
-                f"`{rid}`",
-                a.template.resources[rid].type,
-                a.scope.verdicts[rid].category,
-                a.scope.verdicts[rid].reason,
+                f"`{x.principal}`",
+                x.verb,
+                f"`{x.target}`",
+                x.via,
+                ", ".join(x.conditions) or "-",
             ]
-            for category in scoping.CATEGORIES
-            for rid in a.scope.of(category)
+            for x in a.permissions.accesses
         ],
     )
+    if a.permissions.unresolved:
+        doc.para(
+            "AWS managed policies attached (not read here): "
+            + "; ".join(f"{role}: {policy}" for role, policy in a.permissions.unresolved)
+            + "."
+        )
     facts = ", ".join(f"{k}: {'yes' if v else 'no'}" for k, v in sorted(a.facts.items()))
     doc.para(f"Facts read from the template (they decide the matrix's owners): {facts}.")
+
+
+def _evidence_appendix(
+    doc: Document, architectures: list[Architecture], scans: dict[str, Scan]
+) -> None:
+    doc.heading(2, "Evidence appendix: the outside checks")
+    doc.para(
+        "cfn-lint and checkov, run on each template by `cardline compliance report` where "
+        "they are installed (`make tools`); every check the templates skip, with the reason "
+        "they give; and checkov's checks mapped to PCI DSS requirements "
+        "(`src/cardline/compliance/checks.yaml`, in the manner of prowler's compliance "
+        "mappings)."
+    )
+    rows = []
+    for a in architectures:
+        result = scans[a.name]
+        lint = (
+            "not run (cfn-lint not installed)"
+            if result.cfn_lint is None
+            else (f"{len(result.cfn_lint)} findings" if result.cfn_lint else "clean")
+        )
+        if result.checkov is None:
+            checkov = "not run (checkov not installed)"
+        else:
+            count = {
+                k: sum(1 for o in result.checkov if o.result == k)
+                for k in ("passed", "failed", "skipped")
+            }
+            checkov = ", ".join(f"{n} {k}" for k, n in count.items())
+        versions = ", ".join(f"{k} {v}" for k, v in sorted(result.versions.items())) or "-"
+        rows.append([a.name, lint, checkov, versions])
+    doc.table(["architecture", "cfn-lint", "checkov", "versions"], rows)
+    for a in architectures:
+        result = scans[a.name]
+        failed = [o for o in result.checkov or () if o.result == "failed"]
+        if failed:
+            doc.para(
+                f"{a.name}: checkov's failed checks: "
+                + "; ".join(f"{o.check} on `{o.resource}` ({o.title})" for o in failed)
+                + "."
+            )
+        if result.cfn_lint:
+            doc.bullets(list(result.cfn_lint))
+    doc.heading(3, "Skipped checks and why")
+    doc.table(
+        ["architecture", "resource", "check", "reason"],
+        [
+            [a.name, f"`{skip.resource}`", skip.check, skip.reason]
+            for a in architectures
+            for skip in scans[a.name].skips
+        ]
+        or [["-", "-", "-", "no skips"]],
+    )
+    doc.heading(3, "Template checks mapped to PCI DSS requirements")
+    mapped = mapping()
+    header = ["check", "what it asks", "PCI DSS"] + [a.name for a in architectures]
+    rows = []
+    for check, requirements in sorted(mapped.items(), key=lambda kv: int(kv[0].rsplit("_", 1)[1])):
+        titles = {o.title for s in scans.values() for o in s.checkov or () if o.check == check}
+        row = [check, next(iter(sorted(titles)), "-"), ", ".join(requirements)]
+        for a in architectures:
+            outcomes = [o for o in scans[a.name].checkov or () if o.check == check]
+            if scans[a.name].checkov is None:
+                row.append("not run")
+            elif not outcomes:
+                row.append("n/a")
+            else:
+                row.append(
+                    ", ".join(
+                        f"{sum(1 for o in outcomes if o.result == k)} {k}"
+                        for k in ("passed", "failed", "skipped")
+                        if any(o.result == k for o in outcomes)
+                    )
+                )
+        rows.append(row)
+    doc.table(header, rows)
 
 
 def _matrix(architectures: list[Architecture], requirements: Requirements) -> Document:

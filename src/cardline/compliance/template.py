@@ -41,6 +41,7 @@ class Resource:
     type: str
     properties: dict[str, Any]
     implicit: bool = False
+    condition: str | None = None  # the template condition it is created under, if any
 
     @property
     def service(self) -> str:
@@ -98,6 +99,11 @@ class Template:
         return value
 
 
+def names_in(value: Any) -> set[str]:
+    """Every logical id or parameter that ``value`` names through Ref, GetAtt or Sub."""
+    return {name for _, name in _walk(value, "")}
+
+
 def _walk(value: Any, path: str) -> Iterator[tuple[str, str]]:
     """Yield (path, target name) for every Ref, GetAtt and Sub variable below ``value``."""
     if isinstance(value, dict):
@@ -129,7 +135,13 @@ def _sam_implicit(resources: dict[str, Resource]) -> list[tuple[Resource, str]]:
         if resource.type != "AWS::Serverless::Function":
             continue
         if "Role" not in resource.properties:
-            role = Resource(f"{resource.id}Role", "AWS::IAM::Role", {}, implicit=True)
+            role = Resource(
+                f"{resource.id}Role",
+                "AWS::IAM::Role",
+                {},
+                implicit=True,
+                condition=resource.condition,
+            )
             added.append((role, resource.id))
         events = resource.properties.get("Events") or {}
         for event in events.values() if isinstance(events, dict) else []:
@@ -147,8 +159,12 @@ def parse(path: Path) -> Template:
     for logical_id, body in document["Resources"].items():
         if not isinstance(body, dict) or "Type" not in body:
             raise ValueError(f"{path}: resource {logical_id} has no Type")
+        condition = body.get("Condition")
         resources[logical_id] = Resource(
-            str(logical_id), str(body["Type"]), dict(body.get("Properties") or {})
+            str(logical_id),
+            str(body["Type"]),
+            dict(body.get("Properties") or {}),
+            condition=condition if isinstance(condition, str) else None,
         )
     references: list[Reference] = []
     for resource in resources.values():

@@ -1,0 +1,214 @@
+"""The connection diagrams (PCI DSS 1.2.3), read back from the SVG Graphviz drew: every
+arrow points at the system that accepts the connection, every system sits inside its
+subnet and zone, the labels sit by their edges, and the drawing is legible on A3."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from cardline.compliance.architecture import Architecture, analyse
+from cardline.compliance.connection_diagram import build_dot, cluster_name, draw
+from cardline.compliance.connections import build
+from cardline.compliance.flows import Declaration
+from cardline.compliance.matrix import Requirements
+from cardline.compliance.report import Report
+from tests.compliance.conftest import ROOT, TEMPLATES
+from tests.compliance.svg_geometry import Box, Drawing, centre, distance_to_path, parse
+
+A3_LANDSCAPE_PT = (420 / 25.4 * 72, 297 / 25.4 * 72)
+MIN_PRINTED_FONT_PT = 6.0
+LABEL_REACH_PT = 36.0  # half an inch in the drawing's own units
+
+
+def drawing(out: Path, name: str, kind: str = "connections") -> Drawing:
+    return parse((out / f"{name}-{kind}.svg").read_text())
+
+
+@pytest.mark.parametrize("kind", ["connections", "dataflow"])
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_every_arrowhead_sits_at_its_destination(
+    name: str, kind: str, report: tuple[Report, Path]
+) -> None:
+    d = drawing(report[1], name, kind)
+    assert d.edges
+    for edge in d.edges:
+        assert len(edge.arrowheads) == 1, (edge.source, edge.target)
+        tip = centre(edge.arrowheads[0])
+        to_target = d.nodes[edge.target].distance(tip)
+        to_source = d.nodes[edge.source].distance(tip)
+        assert to_target < to_source, (edge.source, edge.target)
+        assert to_target <= 20, (edge.source, edge.target, to_target)
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_every_system_is_drawn_inside_its_zone_and_the_zones_around_it(
+    name: str, report: tuple[Report, Path], architectures: dict[str, Architecture]
+) -> None:
+    d = drawing(report[1], name)
+    model = build(architectures[name])
+    for node in model.nodes.values():
+        box = d.nodes[node.key]
+        for zone in model.zone_chain(node.zone):
+            assert d.clusters[cluster_name(zone)].contains(box), (node.key, zone)
+    for zone in model.zones.values():
+        if zone.parent:
+            outer, inner = d.clusters[cluster_name(zone.parent)], d.clusters[cluster_name(zone.key)]
+            assert outer.contains(inner), (zone.key, zone.parent)
+
+
+def test_the_load_balancer_and_the_instances_sit_in_each_of_their_subnets(
+    report: tuple[Report, Path], architectures: dict[str, Architecture]
+) -> None:
+    d = drawing(report[1], "traditional")
+    template = architectures["traditional"].template
+    for resource in ("LoadBalancer", "AppAutoScalingGroup", "NatGatewayA", "BastionHost"):
+        subnets = template.placements[resource].subnets
+        assert subnets, resource
+        for subnet in subnets:
+            key = resource if len(subnets) == 1 else f"{resource}@{subnet}"
+            assert d.clusters[cluster_name(f"subnet_{subnet}")].contains(d.nodes[key]), key
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_the_drawing_is_legible_on_a3_landscape(name: str, report: tuple[Report, Path]) -> None:
+    d = drawing(report[1], name)
+    # Font sizes are in the drawing's units; the SVG maps them to its printed size.
+    units_to_pt = d.width_pt / d.view_width
+    fit = min(A3_LANDSCAPE_PT[0] / d.width_pt, A3_LANDSCAPE_PT[1] / d.height_pt)
+    smallest = min(t.size for t in d.texts if t.text.strip())
+    assert smallest * units_to_pt * fit >= MIN_PRINTED_FONT_PT, (smallest, d.width_pt, d.height_pt)
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_every_label_sits_next_to_its_edge(name: str, report: tuple[Report, Path]) -> None:
+    d = drawing(report[1], name)
+    for edge in d.edges:
+        assert edge.texts, (edge.source, edge.target)
+        corners = [
+            corner
+            for text in edge.texts
+            for corner in ((text.box().left, text.box().top), (text.box().right, text.box().bottom))
+        ]
+        gap = distance_to_path(Box.around(corners), edge.path)
+        assert gap <= LABEL_REACH_PT, (edge.source, edge.target, gap)
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_every_edge_names_its_connections_protocol_and_port(
+    name: str, report: tuple[Report, Path], architectures: dict[str, Architecture]
+) -> None:
+    d = drawing(report[1], name)
+    model = build(architectures[name])
+    drawn = {(e.source, e.target): "\n".join(t.text for t in e.texts) for e in d.edges}
+    assert set(drawn) == set(model.edges())
+    for connection in model.connections:
+        for hop in connection.hops:
+            label = drawn[(hop.source, hop.target)]
+            numbers = re.search(r"\[([\d,]+)\] " + re.escape(connection.protocol), label)
+            assert numbers, (connection.number, hop)
+            assert str(connection.number) in numbers.group(1).split(",")
+            for control in hop.controls:
+                assert control.split()[-1] in label, (control, label)
+
+
+def test_the_pan_leaves_for_paypal_outbound_from_the_cde(
+    report: tuple[Report, Path], architectures: dict[str, Architecture]
+) -> None:
+    d = drawing(report[1], "serverless")
+    model = build(architectures["serverless"])
+    outbound = {(c.source, c.target) for c in model.connections if c.account_data}
+    assert {("ChargeFunction", "paypal"), ("IvrFunction", "paypal")} <= outbound
+    assert not [c for c in model.connections if c.source == "paypal" and c.account_data]
+    edge = next(e for e in d.edges if (e.source, e.target) == ("ChargeFunction", "paypal"))
+    tip = centre(edge.arrowheads[0])
+    assert d.nodes["paypal"].distance(tip) < d.nodes["ChargeFunction"].distance(tip)
+
+
+def test_the_internet_gateway_and_the_network_acls_are_attached(
+    report: tuple[Report, Path], architectures: dict[str, Architecture]
+) -> None:
+    d = drawing(report[1], "traditional")
+    assert {e.target for e in d.edges if e.source == "InternetGateway"} >= {
+        "LoadBalancer@PublicSubnetA",
+        "LoadBalancer@PublicSubnetB",
+        "BastionHost",
+        "paypal",
+    }
+    assert {e.source for e in d.edges if e.target == "InternetGateway"} >= {
+        "NatGatewayA",
+        "NatGatewayB",
+        "agent_browser",
+    }
+    template = architectures["traditional"].template
+    for subnet in template.subnets:
+        text = d.cluster_texts[cluster_name(f"subnet_{subnet}")]
+        acl = "PublicNetworkAcl" if template.subnets[subnet].public else "PrivateNetworkAcl"
+        assert f"NACL {acl} in" in text, subnet
+        assert f"NACL {acl} out" in text, subnet
+        assert "route table" in text
+
+
+def test_connections_follow_security_groups_routes_and_permissions(
+    architectures: dict[str, Architecture],
+) -> None:
+    traditional = {
+        (c.source, c.target, c.port): c for c in build(architectures["traditional"]).connections
+    }
+    to_app = traditional[("LoadBalancer", "AppAutoScalingGroup", "8080")]
+    assert {"SG LoadBalancerToApp out", "SG AppFromLoadBalancer in"} <= set(to_app.controls)
+    assert to_app.account_data
+    ssh = traditional[("admins", "BastionHost", "22")]
+    assert "SG BastionSecurityGroup in 22 from AdminCidr" in ssh.controls
+    out = traditional[("AppAutoScalingGroup", "paypal", "443")]
+    assert [h.target for h in out.hops[:3]] == ["NatGatewayA", "InternetGateway", "paypal"]
+    serverless = build(architectures["serverless"])
+    by_pair = {(c.source, c.target): c for c in serverless.connections}
+    charge = by_pair[("Api", "ChargeFunction")]
+    assert "ChargeInvokePermission (POST /v1/payments)" in charge.controls
+    assert "TwilioPayInvokePermission (POST /v1/twilio/pay)" in charge.controls
+    assert "no authorizer" in charge.controls  # Twilio's route: basic auth in the function
+    assert "WAF WebAcl" in by_pair[("agent_browser", "Api")].controls
+    secrets = by_pair[("ChargeFunction", "aws_endpoints")].what
+    assert "PayPalSecret" in secrets
+    assert "IvrKeysSecret" not in secrets
+    # IAM and log plumbing are no part of the picture.
+    drawn = {n.resource for n in serverless.nodes.values() if n.resource}
+    kinds = {architectures["serverless"].template.resources[r].type for r in drawn}
+    assert not [k for k in kinds if k.startswith(("AWS::IAM::", "AWS::Logs::", "AWS::S3::"))]
+
+
+def test_a_new_security_group_rule_is_a_new_connection(
+    tmp_path: Path, declaration: Declaration, requirements: Requirements
+) -> None:
+    source = (ROOT / TEMPLATES["traditional"]).read_text()
+    rule = (
+        "  AppFromOffice:\n    Type: AWS::EC2::SecurityGroupIngress\n    Properties:\n"
+        "      GroupId: !Ref AppSecurityGroup\n      IpProtocol: tcp\n      FromPort: 3389\n"
+        "      ToPort: 3389\n      CidrIp: 0.0.0.0/0\n"
+    )
+    path = tmp_path / "mine" / "template.yaml"
+    path.parent.mkdir()
+    path.write_text(source.replace("\nOutputs:\n", f"\n{rule}\nOutputs:\n", 1))
+    mine = analyse("mine", path, declaration, requirements)
+    new = [c for c in build(mine).connections if c.port == "3389"]
+    assert [(c.source, c.target, c.service) for c in new] == [
+        ("anyone", "AppAutoScalingGroup", "RDP")
+    ]
+    # The private ACL's ephemeral-port entry lets it through: the drawing says so.
+    assert "NACL PrivateNetworkAcl #110 in" in new[0].controls
+    diagram = draw(mine, tmp_path)
+    edges = {(e.source, e.target) for e in parse(diagram.files["svg"].read_text()).edges}
+    assert ("InternetGateway", "AppAutoScalingGroup@PrivateSubnetA") in edges
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_the_same_template_gives_the_same_drawing(
+    name: str, tmp_path: Path, architectures: dict[str, Architecture], report: tuple[Report, Path]
+) -> None:
+    a = architectures[name]
+    assert build_dot(a).dot == build_dot(a).dot
+    again = draw(a, tmp_path)
+    assert again.files["svg"].read_text() == (report[1] / f"{name}-connections.svg").read_text()
