@@ -39,6 +39,9 @@ class Check:
         return {name: j.shown for name, j in self.judged.items()}
 
 
+NO_INSTANCES = "no instances in scope: AWS runs the OS"
+
+
 def _count(a: Architecture, *types: str) -> int:
     return len(a.template.of_type(*types))
 
@@ -168,14 +171,14 @@ def requirements_met(architectures: list[Architecture]) -> list[Check]:
             )
         if desks:
             return Judgement(
-                "no instances in scope: AWS runs the OS",
+                NO_INSTANCES,
                 PARTLY,
                 "AWS patches the functions' OS and runtime, but the agents' desktops "
                 f"({'; '.join(desks)}) are in the CDE and ours to harden, and so are the "
                 "functions' configuration and dependencies (2.2, 6.3)",
             )
         return Judgement(
-            "no instances in scope: AWS runs the OS",
+            NO_INSTANCES,
             HOLDS,
             "no operating system of ours in scope; configuration and dependencies still are",
         )
