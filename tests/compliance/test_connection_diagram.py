@@ -212,3 +212,18 @@ def test_the_same_template_gives_the_same_drawing(
     assert build_dot(a).dot == build_dot(a).dot
     again = draw(a, tmp_path)
     assert again.files["svg"].read_text() == (report[1] / f"{name}-connections.svg").read_text()
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_no_two_labels_overlap(name: str, report: tuple[Report, Path]) -> None:
+    """Node, zone, edge and title labels each keep their own place: no two text blocks
+    (widths estimated from the font size) share any of the drawing."""
+    blocks = drawing(report[1], name).blocks
+    assert len(blocks) > 20
+    clashes = [
+        (a.owner, b.owner)
+        for i, a in enumerate(blocks)
+        for b in blocks[i + 1 :]
+        if a.overlap(b) > 0
+    ]
+    assert not clashes, clashes
