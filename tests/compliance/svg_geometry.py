@@ -96,6 +96,7 @@ class Drawing:
     view_width: float
     view_height: float
     nodes: dict[str, Box]
+    node_texts: dict[str, list[Text]]
     clusters: dict[str, Box]
     cluster_texts: dict[str, str]
     edges: list[Edge]
@@ -161,6 +162,7 @@ def parse(svg: str) -> Drawing:
     root = ET.fromstring(svg)  # noqa: S314 - our own Graphviz output
     view = [float(n) for n in root.get("viewBox", "0 0 0 0").split()]
     nodes: dict[str, Box] = {}
+    node_texts: dict[str, list[Text]] = {}
     clusters: dict[str, Box] = {}
     cluster_texts: dict[str, str] = {}
     edges: list[Edge] = []
@@ -169,6 +171,8 @@ def parse(svg: str) -> Drawing:
         kind = group.get("class")
         title = group.find(f"{SVG}title")
         name = title.text if title is not None and title.text else ""
+        if kind == "edge" and "->" in group.get("id", ""):
+            name = group.get("id", "")  # laid out against its direction (dir=back)
         if kind == "graph":  # its own label: the text elements directly in it
             blocks.append(_block("graph", _direct_texts(group)))
         elif kind in ("node", "cluster", "edge"):
@@ -177,6 +181,7 @@ def parse(svg: str) -> Drawing:
             box = _shape(group)
             if box is not None:
                 nodes[name] = box
+                node_texts[name] = _texts(group)
         elif kind == "cluster":
             box = _shape(group)
             if box is not None:
@@ -201,6 +206,7 @@ def parse(svg: str) -> Drawing:
         view[2],
         view[3],
         nodes,
+        node_texts,
         clusters,
         cluster_texts,
         edges,
