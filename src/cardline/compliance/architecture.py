@@ -61,6 +61,6 @@ def analyse(
         binding,
         scope,
         facts,
-        assign(requirements, template, facts),
+        assign(requirements, template, facts, name),
         items,
     )

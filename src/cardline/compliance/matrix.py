@@ -191,9 +191,10 @@ def _gap(rules: tuple[Rule, ...], chosen: Rule, facts: dict[str, bool], *, findi
 
 
 def assign(
-    requirements: Requirements, template: Template, facts: dict[str, bool]
+    requirements: Requirements, template: Template, facts: dict[str, bool], name: str = ""
 ) -> list[Assignment]:
-    """Apply every requirement's first matching rule to this architecture."""
+    """Apply every requirement's first matching rule to this architecture (``name``
+    stands in for ``{name}`` in artefact evidence)."""
     assignments: list[Assignment] = []
     detail = facts.detail if isinstance(facts, Facts) else {}
     for requirement in requirements.items:
@@ -216,8 +217,9 @@ def assign(
         )
         evidence = _resources(template, merged["resources"], merged["resource_ids"] + ids)
         evidence += files
-        for key in ("code", "tests", "docs", "artefacts"):
+        for key in ("code", "tests", "docs"):
             evidence.extend(e for e in merged[key] if e not in evidence)
+        evidence.extend(e.replace("{name}", name or "{name}") for e in merged["artefacts"])
         assignments.append(
             Assignment(
                 requirement,
