@@ -15,12 +15,21 @@ pytestmark = pytest.mark.slow
 
 CLIENTS = 8
 PAYMENTS_EACH = 25
+DEADLINE_S = 600.0
 
 
 def test_concurrent_agents_take_every_payment_once(running: Running, artifacts: Path) -> None:
     emulator = running.stack.emulator
     assert emulator is not None
-    result = run_load(running.url, running.key, clients=CLIENTS, payments_per_client=PAYMENTS_EACH)
+    # The deadline only bounds a run that hangs: every payment must be taken, however slow
+    # the machine (latency and throughput are reported, never judged).
+    result = run_load(
+        running.url,
+        running.key,
+        clients=CLIENTS,
+        payments_per_client=PAYMENTS_EACH,
+        deadline_s=DEADLINE_S,
+    )
     report = json.dumps(result.summary(), indent=2)
     (artifacts / "load-results.json").write_text(report + "\n")
     print(f"\nload: {report}")
