@@ -207,7 +207,9 @@ def test_the_operator_is_the_identity_api_gateway_vouched_for_in_either_event_ve
     assert gateway_identity("junk") is None
 
 
-def test_a_card_number_logged_through_powertools_comes_out_masked(backoffice: Function) -> None:
+def test_a_card_number_logged_through_powertools_comes_out_masked(
+    backoffice: Function, planted_logs: Path
+) -> None:
     log = logging.getLogger("cardline.http")
     log.warning("a caller read out %s", VISA)
     backoffice.telemetry.logger.info("noted", note=f"card {VISA}")
@@ -309,7 +311,7 @@ def test_reconcile_counts_the_differences_of_every_run(
 
 
 def test_a_failure_is_logged_masked_and_raised_by_its_type_only(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], planted_logs: Path
 ) -> None:
     def handler(event: Any, context: Any) -> Any:
         raise ValueError(f"could not apply {VISA}")
@@ -395,7 +397,7 @@ def test_the_backoffice_trace_holds_its_subsegment_and_annotations_and_no_card_d
 
 
 def test_a_failed_invocation_s_trace_names_the_failure_by_its_type_only(
-    capsys: pytest.CaptureFixture[str], xray: CapturingEmitter
+    capsys: pytest.CaptureFixture[str], xray: CapturingEmitter, planted_logs: Path
 ) -> None:
     def handler(event: Any, context: Any) -> Any:
         raise ValueError(f"could not apply {VISA} {CVV}")
