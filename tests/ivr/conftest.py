@@ -123,3 +123,12 @@ def connect_event(
             "Parameters": parameters,
         },
     }
+
+
+def as_sent(key_id: str) -> str:
+    """A key id from a message as the IVR's messages show it: what the sender wrote, any
+    card number in it masked even inside a UUID (a random UUID can hold a Luhn-valid run
+    of 13 digits across its dashes)."""
+    from cardline.cde.pan import mask_pans
+
+    return mask_pans(key_id, inside_identifiers=True)

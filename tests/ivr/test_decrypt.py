@@ -20,8 +20,15 @@ from botocore.stub import Stubber
 from cardline.ivr.decrypt import PROVIDER_ID, ConnectDecryptor, DecryptionFailed
 from cardline.ivr.encrypt import encrypt_like_connect, public_key_pem
 from cardline.ivr.envelope import MalformedEnvelope, read_envelope
-from cardline.ivr.keys import KeyConfigError, KeyPair, key_document, keys_from_secrets_manager
+from cardline.ivr.keys import (
+    KeyConfigError,
+    KeyPair,
+    generate_key_pair,
+    key_document,
+    keys_from_secrets_manager,
+)
 from tests.cards import CVV, VISA
+from tests.ivr.conftest import as_sent
 
 # Connect's messages: format 1, AES-256-GCM + HKDF-SHA384 + ECDSA-P384, no key commitment.
 CONNECT_SUITE = 0x0378
@@ -106,8 +113,21 @@ def test_wrong_key_id_names_both_ids(key_pair: KeyPair, other_key_pair: KeyPair)
     )
     error = failure(ConnectDecryptor([key_pair.connect_key()]), ciphertext)
     assert error.code == "unknown_key_id"
-    assert other_key_pair.key_id in error.detail
+    assert as_sent(other_key_pair.key_id) in error.detail
     assert key_pair.key_id in error.detail
+
+
+def test_a_key_id_holding_a_luhn_run_is_shown_masked_never_whole(key_pair: KeyPair) -> None:
+    # A random UUID can hold a Luhn-valid 13-digit run across its dashes (87349-7138-4132):
+    # what the sender wrote is masked even there, so the message never quotes a card number.
+    sent = generate_key_pair("2ed87349-7138-4132-86a2-9c03300ec2cb", bits=2048)
+    ciphertext = encrypt_like_connect(
+        VISA, key_id=sent.key_id, certificate_pem=sent.certificate_pem
+    )
+    error = failure(ConnectDecryptor([key_pair.connect_key()]), ciphertext)
+    assert error.code == "unknown_key_id"
+    assert "2ed[PAN ••••4132 masked]-86a2-9c03300ec2cb" in error.detail
+    assert as_sent(sent.key_id) in error.detail
 
 
 def test_wrong_provider_is_named(key_pair: KeyPair) -> None:
