@@ -42,6 +42,7 @@ POLICY_MINIMUM_TLS = {
     "SecurityPolicy_TLS13_1_3_2025_09": "1.3",
     "SecurityPolicy_TLS13_1_3_FIPS_2025_09": "1.3",
 }
+INBOUND = "inbound: agents' browsers, Twilio, PayPal webhooks -> API Gateway"
 # What a regional REST API's execute-api endpoint accepts without a SecurityPolicy.
 DEFAULT_ENDPOINT_POLICY = "TLS_1_0"
 
@@ -105,7 +106,7 @@ def _apis(resources: Mapping[str, Any]) -> list[Entry]:
                 Entry(
                     endpoint=f"{name} (execute-api default endpoint)",
                     host=f"{{{name}}}.execute-api.{{region}}.amazonaws.com",
-                    direction="inbound: agents' browsers, Twilio, PayPal webhooks -> API Gateway",
+                    direction=INBOUND,
                     certificate="Amazon's *.execute-api certificate",
                     issued_by="Amazon (AWS-managed)",
                     renewed_by="AWS",
@@ -123,7 +124,7 @@ def _apis(resources: Mapping[str, Any]) -> list[Entry]:
             Entry(
                 endpoint=f"{name} (custom domain)",
                 host=_describe(properties.get("DomainName")),
-                direction="inbound: agents' browsers, Twilio, PayPal webhooks -> API Gateway",
+                direction=INBOUND,
                 certificate=f"ACM certificate: {_describe(certificate)}",
                 issued_by="the merchant's ACM certificate (Amazon-issued or imported)",
                 renewed_by="ACM (Amazon-issued, DNS-validated) or the merchant (imported)",

@@ -40,6 +40,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from cardline.cde.encoding import compact
+
 CONSOLE_PACKAGE = "cardline.console"
 INDEX = "index.html"
 INVENTORY = "inventory.json"
@@ -122,7 +124,7 @@ def items(read: Callable[[str], bytes] = _read) -> list[Item]:
 def importmap(listed: Sequence[Item]) -> str:
     """The import map's text: the integrity of every module, keyed as the page resolves it."""
     modules = {f"./{item.path}": item.integrity for item in listed if item.path.endswith(".js")}
-    return json.dumps({"integrity": modules}, indent=None, separators=(",", ":"))
+    return compact({"integrity": modules})
 
 
 def head(listed: Sequence[Item]) -> str:
