@@ -64,16 +64,44 @@ class Edge:
 
 
 @dataclass(frozen=True)
+class Block:
+    """One label as drawn: the lines of a node's, a cluster's, an edge's or the graph's
+    label, and the box around them."""
+
+    owner: str  # "node a", "cluster cluster_x", "edge a->b", "graph"
+    box: Box
+    text: str
+
+    def overlap(self, other: Block) -> float:
+        """The area the two boxes share (0 when they are apart or only touch)."""
+        width = min(self.box.right, other.box.right) - max(self.box.left, other.box.left)
+        height = min(self.box.bottom, other.box.bottom) - max(self.box.top, other.box.top)
+        return max(width, 0.0) * max(height, 0.0)
+
+
+def _block(owner: str, texts: list[Text]) -> Block | None:
+    lines = [t for t in texts if t.text.strip()]
+    if not lines:
+        return None
+    corners = [
+        c for t in lines for c in ((t.box().left, t.box().top), (t.box().right, t.box().bottom))
+    ]
+    return Block(owner, Box.around(corners), "\n".join(t.text for t in lines))
+
+
+@dataclass(frozen=True)
 class Drawing:
     width_pt: float
     height_pt: float
     view_width: float
     view_height: float
     nodes: dict[str, Box]
+    node_texts: dict[str, list[Text]]
     clusters: dict[str, Box]
     cluster_texts: dict[str, str]
     edges: list[Edge]
     texts: list[Text]
+    blocks: list[Block]
 
 
 def _points(text: str) -> list[Point]:
@@ -134,17 +162,26 @@ def parse(svg: str) -> Drawing:
     root = ET.fromstring(svg)  # noqa: S314 - our own Graphviz output
     view = [float(n) for n in root.get("viewBox", "0 0 0 0").split()]
     nodes: dict[str, Box] = {}
+    node_texts: dict[str, list[Text]] = {}
     clusters: dict[str, Box] = {}
     cluster_texts: dict[str, str] = {}
     edges: list[Edge] = []
+    blocks: list[Block | None] = []
     for group in root.iter(f"{SVG}g"):
         kind = group.get("class")
         title = group.find(f"{SVG}title")
         name = title.text if title is not None and title.text else ""
+        if kind == "edge" and "->" in group.get("id", ""):
+            name = group.get("id", "")  # laid out against its direction (dir=back)
+        if kind == "graph":  # its own label: the text elements directly in it
+            blocks.append(_block("graph", _direct_texts(group)))
+        elif kind in ("node", "cluster", "edge"):
+            blocks.append(_block(f"{kind} {name}", _texts(group)))
         if kind == "node":
             box = _shape(group)
             if box is not None:
                 nodes[name] = box
+                node_texts[name] = _texts(group)
         elif kind == "cluster":
             box = _shape(group)
             if box is not None:
@@ -169,11 +206,19 @@ def parse(svg: str) -> Drawing:
         view[2],
         view[3],
         nodes,
+        node_texts,
         clusters,
         cluster_texts,
         edges,
         _texts(root),
+        [b for b in blocks if b is not None],
     )
+
+
+def _direct_texts(group: ET.Element) -> list[Text]:
+    holder = ET.Element("g")
+    holder.extend(child for child in group if child.tag == f"{SVG}text")
+    return _texts(holder)
 
 
 def centre(points: list[Point]) -> Point:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cardline.compliance.architecture import Architecture, analyse
-from cardline.compliance.connection_diagram import build_dot, cluster_name, draw
+from cardline.compliance.connection_diagram import build_dot, cluster_name, draw, notes_node
 from cardline.compliance.connections import build
 from cardline.compliance.flows import Declaration
 from cardline.compliance.matrix import Requirements
@@ -100,9 +100,12 @@ def test_every_label_sits_next_to_its_edge(name: str, report: tuple[Report, Path
 def test_every_edge_names_its_connections_protocol_and_port(
     name: str, report: tuple[Report, Path], architectures: dict[str, Architecture]
 ) -> None:
+    """Each edge carries its connections' numbers, protocol and port, and the name of every
+    control it crosses (the rule itself, ports and NACL numbers, is in the report's table)."""
     d = drawing(report[1], name)
     model = build(architectures[name])
-    drawn = {(e.source, e.target): "\n".join(t.text for t in e.texts) for e in d.edges}
+    resources = architectures[name].template.resources
+    drawn = {(e.source, e.target): " ".join(t.text for t in e.texts) for e in d.edges}
     assert set(drawn) == set(model.edges())
     for connection in model.connections:
         for hop in connection.hops:
@@ -111,7 +114,9 @@ def test_every_edge_names_its_connections_protocol_and_port(
             assert numbers, (connection.number, hop)
             assert str(connection.number) in numbers.group(1).split(",")
             for control in hop.controls:
-                assert control.split()[-1] in label, (control, label)
+                named = [w for w in re.findall(r"[\w-]+", control) if w in resources]
+                for word in named or [control.split(" (", 1)[0]]:
+                    assert word in label, (control, label)
 
 
 def test_the_pan_leaves_for_paypal_outbound_from_the_cde(
@@ -144,7 +149,10 @@ def test_the_internet_gateway_and_the_network_acls_are_attached(
     }
     template = architectures["traditional"].template
     for subnet in template.subnets:
-        text = d.cluster_texts[cluster_name(f"subnet_{subnet}")]
+        # The subnet's routes and ACL entries: a box of their own inside the subnet's.
+        notes = notes_node(f"subnet_{subnet}")
+        assert d.clusters[cluster_name(f"subnet_{subnet}")].contains(d.nodes[notes]), subnet
+        text = " ".join(t.text for t in d.node_texts[notes])
         acl = "PublicNetworkAcl" if template.subnets[subnet].public else "PrivateNetworkAcl"
         assert f"NACL {acl} in" in text, subnet
         assert f"NACL {acl} out" in text, subnet
@@ -212,3 +220,18 @@ def test_the_same_template_gives_the_same_drawing(
     assert build_dot(a).dot == build_dot(a).dot
     again = draw(a, tmp_path)
     assert again.files["svg"].read_text() == (report[1] / f"{name}-connections.svg").read_text()
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_no_two_labels_overlap(name: str, report: tuple[Report, Path]) -> None:
+    """Node, zone, edge and title labels each keep their own place: no two text blocks
+    (widths estimated from the font size) share any of the drawing."""
+    blocks = drawing(report[1], name).blocks
+    assert len(blocks) > 20
+    clashes = [
+        (a.owner, b.owner)
+        for i, a in enumerate(blocks)
+        for b in blocks[i + 1 :]
+        if a.overlap(b) > 0
+    ]
+    assert not clashes, clashes

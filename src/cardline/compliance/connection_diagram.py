@@ -1,15 +1,20 @@
 """The connection diagram (PCI DSS 1.2.3) of one architecture, written as DOT and drawn by
 Graphviz's ``dot``: every zone as a box (subnets inside their availability zone and VPC),
 every system inside its zone, and every connection as an arrow from the side that opens it
-to the side that accepts it, labelled with its number, protocol, port and the controls it
-crosses there. Connections that carry PAN/CVV are red.
+to the side that accepts it, labelled with its number, protocol, port and the names of the
+controls it crosses there (the rules themselves are in the report's table of connections).
+A subnet's routes and network ACL entries sit in a box inside it. Connections that carry
+PAN/CVV are red. Rows run from the outside parties down to AWS's service endpoints, and
+availability zones left to right in their order.
 
 The same template gives the same DOT text, and the same Graphviz build the same SVG.
 """
 
 from __future__ import annotations
 
+import re
 import subprocess
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +38,9 @@ FONT = "Helvetica"
 NODE_FONT_SIZE = 13
 EDGE_FONT_SIZE = 12
 ZONE_FONT_SIZE = 13
-_WIDTH = 40  # characters per label line
+_WIDTH = 26  # characters per edge label line
+_LEGEND_WIDTH = 150  # characters per line of the legend under the title
+_ZONE_WIDTH = 48  # characters per zone label line
 
 
 @dataclass(frozen=True)
@@ -58,12 +65,6 @@ def _lines(text: str, justify: str = "\\n") -> str:
     return '"' + justify.join(escaped) + (justify if justify != "\\n" else "") + '"'
 
 
-def _wrap(text: str) -> list[str]:
-    import textwrap
-
-    return textwrap.wrap(text, _WIDTH, break_long_words=False) or [""]
-
-
 def _zone_fill(key: str) -> str:
     for prefix, colour in _ZONE_FILLS.items():
         if key == prefix or key.startswith(prefix + "_"):
@@ -71,10 +72,28 @@ def _zone_fill(key: str) -> str:
     return "#FAFAFA"
 
 
+_RULE = re.compile(r"^(SG|NACL) (\S+) (?:#\d+ )?(in|out)\b.*$")
+_DETAIL = re.compile(r" \((?![A-Z][A-Za-z0-9]*\))[^)]*\)$")
+
+
+def short_control(control: str) -> str:
+    """What the drawing says of a control: its name, without the rule it applies (ports,
+    peers, NACL rule numbers, routes of a permission); the report's table holds those.
+    ``SG AppSecurityGroup out 443 to 0.0.0.0/0`` -> ``SG AppSecurityGroup out``."""
+    rule = _RULE.match(control)
+    if rule:
+        return " ".join(rule.groups())
+    return _DETAIL.sub("", control)
+
+
+def _service(service: str) -> str:
+    return service.split(" (", 1)[0]
+
+
 def _edge_label(uses: list[tuple[Connection, Hop]]) -> str:
     groups: dict[tuple[str, str, str], list[int]] = {}
     for connection, _hop in uses:
-        key = (connection.protocol, connection.port, connection.service)
+        key = (connection.protocol, connection.port, _service(connection.service))
         groups.setdefault(key, [])
         if connection.number not in groups[key]:
             groups[key].append(connection.number)
@@ -82,10 +101,62 @@ def _edge_label(uses: list[tuple[Connection, Hop]]) -> str:
     for (protocol, port, service), numbers in groups.items():
         where = f"{protocol} {port}" if port not in ("-", "") else protocol
         lines.append(f"[{','.join(map(str, numbers))}] {where} {service}")
-    controls = dict.fromkeys(c for _connection, hop in uses for c in hop.controls)
-    for control in controls:
-        lines += _wrap(control)
+    controls = list(dict.fromkeys(short_control(c) for _c, hop in uses for c in hop.controls))
+    line = ""
+    for control in controls:  # packed onto lines, each control whole on one line
+        if line and len(line) + 2 + len(control) > _WIDTH:
+            lines.append(line + ",")
+            line = control
+        else:
+            line = f"{line}, {control}" if line else control
+    if line:
+        lines.append(line)
     return "\n".join(lines)
+
+
+def notes_node(zone: str) -> str:
+    """The node holding a zone's notes (a subnet's routes and network ACL)."""
+    return f"notes_{zone}"
+
+
+def _neighbouring_zones(model: ConnectionMap) -> list[tuple[str, str]]:
+    """Availability zones next to each other in the same VPC, in their order."""
+    by_vpc: dict[str | None, list[str]] = {}
+    for zone in model.zones.values():
+        if zone.key.startswith("az_"):
+            by_vpc.setdefault(zone.parent, []).append(zone.key)
+    return [
+        (left, right)
+        for zones in by_vpc.values()
+        for left, right in zip(sorted(zones), sorted(zones)[1:], strict=False)
+    ]
+
+
+def _row_nodes(model: ConnectionMap, tiers: dict[str, int], zone: str) -> dict[int, str]:
+    """One node of each row that ``zone`` (or a zone inside it) holds."""
+    rows: dict[int, str] = {}
+    for key in sorted(tiers):
+        home = model.nodes[key].zone if key in model.nodes else key.removeprefix("notes_")
+        if zone in model.zone_chain(home):
+            rows.setdefault(tiers[key], key)
+    return rows
+
+
+def _legend(architecture: Architecture) -> list[str]:
+    title = (
+        f"{architecture.name}: connection diagram (PCI DSS 1.2.3), generated from "
+        f"{architecture.template.path.name}"
+    )
+    legend = (
+        "Arrow: from the system that opens the connection to the one that accepts it "
+        "(replies return on it). Red: carries PAN/CVV. [n]: the connection's number, "
+        "protocol and port, then the controls it crosses there; the report's table of "
+        "connections gives each control's rule (ports, peers, NACL rule numbers, routes). "
+        "Node text colour: CDE red, connected-to orange, security-impacting purple, out of "
+        "scope grey. IAM, logging and log archive are not drawn (no network connection of "
+        "their own)."
+    )
+    return [title, *textwrap.wrap(legend, _LEGEND_WIDTH)]
 
 
 def build_dot(architecture: Architecture) -> ConnectionDiagram:
@@ -102,36 +173,50 @@ def build_dot(architecture: Architecture) -> ConnectionDiagram:
     out: list[str] = [
         "digraph connections {",
         f'  graph [rankdir=TB, newrank=true, compound=true, fontname="{FONT}", '
-        "fontsize=18, labelloc=t, labeljust=l, nodesep=0.18, ranksep=0.3, pad=0.3, "
+        "fontsize=16, labelloc=t, labeljust=l, nodesep=0.45, ranksep=0.3, pad=0.3, "
         "splines=true, outputorder=edgesfirst, forcelabels=true];",
         f'  node [shape=box, style="rounded,filled", fillcolor=white, fontname="{FONT}", '
         f'fontsize={NODE_FONT_SIZE}, margin="0.12,0.06"];',
         f'  edge [fontname="{FONT}", fontsize={EDGE_FONT_SIZE}, color="{LINE_COLOUR}", '
         f'fontcolor="{LINE_COLOUR}", arrowsize=0.9];',
-        "  label="
-        + _lines(
-            f"{architecture.name}: connection diagram (PCI DSS 1.2.3), generated from "
-            f"{architecture.template.path.name}\n"
-            "Arrow: from the system that opens the connection to the one that accepts it "
-            "(replies return on it). Red: carries PAN/CVV. [n]: connection number (table in "
-            "the report), protocol, port; then the controls where it crosses.\n"
-            "Node text colour: CDE red, connected-to orange, security-impacting purple, "
-            "out of scope grey. IAM, logging and log archive are not drawn (no network "
-            "connection of their own).",
-            "\\l",
-        )
-        + ";",
+        "  label=" + _lines("\n".join(_legend(architecture)), "\\l") + ";",
     ]
+
+    tiers = _tiers(architecture, model)
+    for key, zone in model.zones.items():
+        if zone.notes:  # drawn as a node of the zone's own, on the row of its systems
+            inside = [tiers[n] for n in members.get(key, [])]
+            subnet = architecture.template.subnets.get(key.removeprefix("subnet_"))
+            public = _PUBLIC if subnet is not None and subnet.public else _PRIVATE
+            tiers[notes_node(key)] = min(inside) if inside else public
+
+    def _label_end(key: str) -> str:
+        # Connections reach the bottom row from above: its zones carry their labels below.
+        inside = [
+            tiers[n]
+            for n in tiers
+            if n in model.nodes and key in model.zone_chain(model.nodes[n].zone)
+        ]
+        return "b" if inside and min(inside) == _BELOW else "t"
 
     def emit_zone(key: str, depth: int) -> None:
         zone = model.zones[key]
         pad = "  " * depth
         out.append(f"{pad}subgraph {clusters[key]} {{")
-        label = "\n".join([zone.label, *zone.notes])
+        label = "\n".join(textwrap.wrap(zone.label, _ZONE_WIDTH, break_on_hyphens=False))
         out.append(
-            f'{pad}  label={_lines(label, chr(92) + "l")}; style="rounded,filled"; '
+            f"{pad}  label={_lines(label, chr(92) + 'l')}; labelloc={_label_end(key)}; "
+            'style="rounded,filled"; '
             f'fillcolor="{_zone_fill(key)}"; color="#607D8B"; fontsize={ZONE_FONT_SIZE};'
         )
+        if zone.notes:
+            # Routes and NACL entries in a box of their own, so edges pass around them.
+            out.append(
+                f"{pad}  {_quote(notes_node(key))} "
+                f"[label={_lines(chr(10).join(zone.notes), chr(92) + 'l')}, "
+                f'shape=box, style="filled", fillcolor="{_zone_fill(key)}", color="#B0BEC5", '
+                f'fontsize={EDGE_FONT_SIZE}, fontcolor="{LINE_COLOUR}"];'
+            )
         for node_key in members.get(key, []):
             node = model.nodes[node_key]
             lines = [*node.label.split("\n"), *node.detail]
@@ -149,23 +234,31 @@ def build_dot(architecture: Architecture) -> ConnectionDiagram:
 
     for top in children.get(None, []):
         emit_zone(top, 1)
-    tiers = {key: _tier(architecture, model, key) for key in model.nodes}
     for tier in sorted(set(tiers.values())):
-        same = " ".join(_quote(k) for k in model.nodes if tiers[k] == tier)
+        same = " ".join(_quote(k) for k in tiers if tiers[k] == tier)
         out.append(f"  {{rank=same; {same}}}")
+    # Availability zones left to right in their order: an invisible edge on each row
+    # they share, from a node of one zone to a node of the next.
+    for left, right in _neighbouring_zones(model):
+        here, there = _row_nodes(model, tiers, left), _row_nodes(model, tiers, right)
+        for tier in sorted(set(here) & set(there)):
+            out.append(f"  {_quote(here[tier])} -> {_quote(there[tier])} [style=invis];")
+    row = {tier: n for n, tier in enumerate(sorted(set(tiers.values())))}
     for (source, target), uses in model.edges().items():
         pan = any(c.account_data for c, _h in uses)
         colour = PAN_COLOUR if pan else LINE_COLOUR
-        # Outward hops (to a gateway, back to the Internet) do not rank the drawing: the
-        # tiers do, so every zone keeps its row and each arrow still points the way it goes.
-        # Graphviz places the label of such an edge poorly; an external label sits by it.
-        upward = tiers[target] <= tiers[source]
-        constraint = ", constraint=false" if upward else ""
-        label = "xlabel" if upward else "label"
+        # A hop going up the rows (out through a NAT and the internet gateway, to PayPal)
+        # is laid out as the downward edge it mirrors, its arrowhead drawn at the top end
+        # (dir=back): the rows stay as the tiers say, and Graphviz gives its label a place
+        # of its own as it does for every ranked edge. The id names the real direction.
+        upward = tiers[target] < tiers[source]
+        tail, head = (target, source) if upward else (source, target)
         out.append(
-            f"  {_quote(source)} -> {_quote(target)} [{label}={_lines(_edge_label(uses))}, "
+            f"  {_quote(tail)} -> {_quote(head)} [id={_quote(f'{source}->{target}')}, "
+            f"{'xlabel' if row[tiers[head]] - row[tiers[tail]] > 1 else 'label'}="
+            f"{_lines(_edge_label(uses))}, "
             f'color="{colour}", fontcolor="{colour}", penwidth={2.4 if pan else 1.2}'
-            f"{constraint}];"
+            f"{', dir=back' if upward else ''}];"
         )
     out.append("}")
     return ConnectionDiagram("\n".join(out) + "\n", model, clusters, {})
@@ -177,25 +270,43 @@ _EDGE_TIER = {
     "AWS::ApiGateway::RestApi",
     "AWS::Events::Rule",
 }
+_PROVIDERS = {"telephony", "paypal"}  # service providers on the Internet
+_ABOVE, _EDGE, _PUBLIC, _PRIVATE, _BELOW = 1, 2, 3, 4, 6  # rows (see _tiers)
+
+
+def _tiers(architecture: Architecture, model: ConnectionMap) -> dict[str, int]:
+    """The row each node is drawn on, top to bottom: the people and hosts outside; the
+    service providers reached through the edge of our account; that edge (internet
+    gateway, API, EventBridge rules, Connect); public subnets and regional compute;
+    private subnets; the VPC's endpoints; and last the services our systems call out to
+    directly (AWS's endpoints, and a provider our functions reach without a gateway).
+    Each provider thus sits next to where its connections leave and arrive."""
+    tiers = {key: _tier(architecture, model, key) for key in model.nodes}
+    for key, node in model.nodes.items():
+        if _PROVIDERS & set(model.zone_chain(node.zone)):
+            peers = {a if b == key else b for a, b in model.edges() if key in (a, b)}
+            inside = [tiers[p] for p in peers if tiers[p] > _EDGE]
+            tiers[key] = _BELOW if inside else _ABOVE
+    return tiers
 
 
 def _tier(architecture: Architecture, model: ConnectionMap, key: str) -> int:
-    """The row a node is drawn on: outside parties, the edge of our account, public
-    subnets and regional compute, private subnets, the VPC's endpoints, and last the
-    services our systems call out to (AWS's endpoints, PayPal)."""
     node = model.nodes[key]
     chain = model.zone_chain(node.zone)
-    if {"endpoints", "paypal"} & set(chain):
-        return 5
+    if "endpoints" in chain:
+        return _BELOW
+    if _PROVIDERS & set(chain):
+        return _ABOVE
     if "aws" not in chain:
         return 0
     kind = architecture.template.resources[node.resource].type if node.resource else ""
     if kind in _EDGE_TIER or not node.resource:
-        return 1
+        return _EDGE
     subnet = next((z for z in chain if z.startswith("subnet_")), None)
     if subnet is not None:
-        return 2 if architecture.template.subnets[subnet.removeprefix("subnet_")].public else 3
-    return 4 if any(z.startswith("vpc_") for z in chain) else 2
+        public = architecture.template.subnets[subnet.removeprefix("subnet_")].public
+        return _PUBLIC if public else _PRIVATE
+    return _PRIVATE + 1 if any(z.startswith("vpc_") for z in chain) else _PUBLIC
 
 
 def draw(architecture: Architecture, out_dir: Path) -> ConnectionDiagram:

@@ -717,11 +717,11 @@ def _subnet_notes(template: Template, subnet: str) -> tuple[str, ...]:
     def peer(cidr: str) -> str:
         return "any" if cidr in _ANY else "VPC" if cidr in vpc_cidrs else cidr
 
-    notes = []
+    notes: list[tuple[str, str]] = []  # (what, its entries)
     table = _route_table_of(template, subnet)
     route = _default_route(template, table)
     if table:
-        notes.append(f"route table {table}: 0.0.0.0/0 -> {route[1] if route else 'none'}")
+        notes.append((f"route table {table}:", f"0.0.0.0/0 -> {route[1] if route else 'none'}"))
     acl = _acl_of(template, subnet)
     if acl:
         entries = _acl_entries(template, acl)
@@ -732,10 +732,15 @@ def _subnet_notes(template: Template, subnet: str) -> tuple[str, ...]:
                 for e in entries
                 if e.egress == egress and e.allow
             )
-            notes.append(f"NACL {acl} {'out' if egress else 'in'}: {rules or 'none'}")
+            notes.append((f"NACL {acl} {'out' if egress else 'in'}:", rules or "none"))
     else:
-        notes.append("NACL: the VPC's default (allows all)")
-    return tuple(line for note in notes for line in textwrap.wrap(note, 48, subsequent_indent="  "))
+        notes.append(("NACL: the VPC's default", "allows all"))
+    # A narrow column: each heading on a line of its own, its entries indented below it.
+    return tuple(
+        line
+        for head, body in notes
+        for line in (head, *textwrap.wrap(body, 30, initial_indent="  ", subsequent_indent="  "))
+    )
 
 
 def _sg_detail(template: Template, resource_id: str) -> tuple[str, ...]:
