@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from cardline.compliance.facts import derive_facts
+from cardline.compliance.facts import Facts, derive_facts
 from cardline.compliance.flows import Binding, Declaration, bind
 from cardline.compliance.inventory import EMPTY, Inventory, Item
 from cardline.compliance.matrix import Assignment, Requirements, assign
@@ -23,7 +23,7 @@ class Architecture:
     permissions: Permissions
     binding: Binding
     scope: Scope
-    facts: dict[str, bool]
+    facts: Facts
     assignments: list[Assignment]
     inventory: tuple[Item, ...] = ()  # what the template does not hold (infra/inventory.yaml)
 
@@ -45,7 +45,15 @@ def analyse(
     permissions = derive_permissions(template)
     binding = bind(declaration, template, permissions)
     scope = derive(template, declaration, binding, permissions)
-    facts = derive_facts(template, scope)
+    items = inventory.for_kind(binding.kind)
+    facts = derive_facts(
+        template,
+        scope,
+        binding=binding,
+        declaration=declaration,
+        inventory=items,
+        file_facts=requirements.file_facts,
+    )
     return Architecture(
         name,
         template,
@@ -53,6 +61,6 @@ def analyse(
         binding,
         scope,
         facts,
-        assign(requirements, template, facts),
-        inventory.for_kind(binding.kind),
+        assign(requirements, template, facts, name),
+        items,
     )

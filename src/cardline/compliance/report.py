@@ -16,6 +16,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cardline.compliance import saq
 from cardline.compliance import scope as scoping
 from cardline.compliance.architecture import Architecture, analyse
 from cardline.compliance.comparison import controls_table, kinds_table, owners_table
@@ -319,6 +320,8 @@ def _report(
     )
     doc.heading(2, "Scope summary, side by side")
     doc.table(["derived from the model", *names], _summary(architectures, declaration))
+    _validation(doc, architectures, declaration)
+    _findings(doc, architectures)
     _comparison(doc, architectures)
     doc.heading(2, "The write-up's tables, checked against the templates")
     doc.para(
@@ -383,6 +386,66 @@ def _report(
     for a in architectures:
         _architecture_section(doc, a, declaration)
     return doc
+
+
+def _validation(doc: Document, architectures: list[Architecture], declaration: Declaration) -> None:
+    doc.heading(2, "SAQ and validation statement")
+    statements = [saq.statement(a, declaration) for a in architectures]
+    doc.para(
+        "Which PCI DSS validation the merchant files, derived from the model "
+        "(`src/cardline/compliance/saq.py`): the merchant's own components that receive the "
+        "PAN are the ends of the account-data flows bound to each template, and the "
+        "inventory's items in the CDE."
+    )
+    rows = []
+    for s in statements:
+        rows.append(
+            [
+                s.architecture,
+                f"**{s.validation}**",
+                f"{len(s.receiving)}: " + ("; ".join(r.shown() for r in s.receiving) or "none"),
+                f"{len(s.outside)}: " + ("; ".join(r.name for r in s.outside) or "none"),
+                ", ".join(f"`{h}`" for h in s.payment_page_hosts) or "-",
+            ]
+        )
+    doc.table(
+        [
+            "architecture",
+            "validation",
+            "merchant components receiving the PAN",
+            "also in the CDE, outside the template (inventory)",
+            "payment page served by",
+        ],
+        rows,
+    )
+    for s in statements:
+        if s.why_not_a:
+            doc.para(
+                f"**{s.architecture}**: the CDE holds {len(s.receiving)} merchant-operated "
+                f"components that receive the PAN ({len(s.hosted)} of them code in the "
+                f"template) and {len(s.outside)} more items of the inventory. Why not SAQ A: "
+                f"{s.why_not_a} Why not SAQ C-VT: {s.why_not_c_vt}"
+            )
+    reductions = next((s.reductions for s in statements if s.reductions), ())
+    if reductions:
+        doc.para("What would reduce it:")
+        doc.bullets(list(reductions))
+
+
+def _findings(doc: Document, architectures: list[Architecture]) -> None:
+    doc.heading(2, "Findings")
+    doc.para(
+        "Rows of the responsibility matrix whose control the template does not yet hold "
+        "(the rule marked `finding` in `requirements.yaml`), with what is missing; each row "
+        "turns around when the template gains the control, without a change to the code."
+    )
+    rows = [
+        [a.name, x.requirement.id, x.requirement.title, " ".join(filter(None, [x.how, x.note]))]
+        for a in architectures
+        for x in a.assignments
+        if x.finding
+    ]
+    doc.table(["architecture", "req", "requirement", "finding"], rows or [["-", "-", "-", "none"]])
 
 
 def _comparison(doc: Document, architectures: list[Architecture]) -> None:
@@ -588,8 +651,8 @@ def _matrix(architectures: list[Architecture], requirements: Requirements) -> Do
         for a in architectures:
             assignment = a.assignments[index]
             row += [
-                assignment.owner_label,
-                assignment.how,
+                ("**finding**: " if assignment.finding else "") + assignment.owner_label,
+                " ".join(filter(None, [assignment.how, assignment.note])),
                 "; ".join(f"`{e}`" for e in assignment.evidence) or "-",
             ]
         rows.append(row)

@@ -77,6 +77,7 @@ class Template:
     parameters: dict[str, Any] = field(default_factory=dict)
     subnets: dict[str, Subnet] = field(default_factory=dict)
     placements: dict[str, Placement] = field(default_factory=dict)
+    conditions: dict[str, Any] = field(default_factory=dict)
 
     def of_type(self, *types: str) -> list[Resource]:
         return [r for r in self.resources.values() if r.type in types]
@@ -97,6 +98,55 @@ class Template:
             if isinstance(parameter, dict):
                 return parameter.get("Default")
         return value
+
+    def condition(self, name: str) -> bool | None:
+        """Whether template condition ``name`` holds with every parameter at its default
+        (None when it cannot be told: an unknown function or a parameter without one)."""
+        holds = _evaluate(self, {"Condition": name}, set())
+        return holds if isinstance(holds, bool) else None
+
+    def by_default(self, resource_id: str) -> bool:
+        """True when the resource is created by a deployment with default parameters."""
+        condition = self.resources[resource_id].condition
+        return condition is None or self.condition(condition) is True
+
+
+def _evaluate(template: Template, value: Any, seen: set[str]) -> Any:
+    """A condition expression's value under the parameters' defaults (None: unknown)."""
+    if not isinstance(value, dict) or len(value) != 1:
+        return value if isinstance(value, str | int | float | bool | list) else None
+    function, argument = next(iter(value.items()))
+    if function == "Condition" and isinstance(argument, str):
+        if argument in seen or argument not in template.conditions:
+            return None
+        return _evaluate(template, template.conditions[argument], seen | {argument})
+    if function == "Ref" and isinstance(argument, str):
+        parameter = template.parameters.get(argument)
+        if not isinstance(parameter, dict) or "Default" not in parameter:
+            return None
+        default = parameter["Default"]
+        if str(parameter.get("Type", "")).startswith("CommaDelimitedList"):
+            return [part.strip() for part in str(default).split(",")]
+        return default
+    arguments = argument if isinstance(argument, list) else [argument]
+    values = [_evaluate(template, a, seen) for a in arguments]
+    if function == "Fn::Join" and len(values) == 2 and isinstance(values[1], list):
+        parts = [_evaluate(template, v, seen) for v in values[1]]
+        flat = [p for part in parts for p in (part if isinstance(part, list) else [part])]
+        if any(p is None for p in flat) or not isinstance(values[0], str):
+            return None
+        return values[0].join(str(p) for p in flat)
+    if any(v is None for v in values):
+        return None
+    if function == "Fn::Equals" and len(values) == 2:
+        return str(values[0]) == str(values[1])
+    if function == "Fn::Not" and len(values) == 1 and isinstance(values[0], bool):
+        return not values[0]
+    if function == "Fn::And" and all(isinstance(v, bool) for v in values):
+        return all(values)
+    if function == "Fn::Or" and all(isinstance(v, bool) for v in values):
+        return any(values)
+    return None
 
 
 def names_in(value: Any) -> set[str]:
@@ -178,12 +228,14 @@ def parse(path: Path) -> Template:
         references.append(Reference(user, implicit.id, "(SAM)"))
     description = document.get("Description")
     parameters = document.get("Parameters")
+    conditions = document.get("Conditions")
     template = Template(
         path,
         description if isinstance(description, str) else "",
         resources,
         references,
         parameters=parameters if isinstance(parameters, dict) else {},
+        conditions=conditions if isinstance(conditions, dict) else {},
     )
     template.subnets = _subnets(template)
     template.placements = {rid: _placement(template, rid) for rid in resources}
