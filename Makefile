@@ -23,7 +23,7 @@ PYTHON_RUNTIME ?=
 # The platform of the wheels put in the backoffice and ivr zips (the template's arm64).
 LAMBDA_PLATFORM ?= manylinux2014_aarch64
 
-.PHONY: run demo test lint typecheck unit bench clean tools gateway package deploy chromium screenshots graphviz report mutate
+.PHONY: run demo test lint typecheck unit bench clean tools gateway integrity package deploy chromium screenshots graphviz report mutate
 
 # $(call apt_need,CHECK,PACKAGE,WHAT FOR): install the Debian PACKAGE only when the shell
 # command CHECK fails, saying which and why; apt-get's own words only if it fails.
@@ -56,9 +56,15 @@ tools: $(TOOLS_STAMP)
 gateway: $(STAMP)
 	$(BIN)/python -m cardline.deploy.gateway $(TEMPLATE)
 
+# Rewrite the console page's integrity hashes and script inventory after changing a
+# console file (PCI DSS 6.4.3; cardline.http.console_integrity).
+integrity: $(STAMP)
+	$(BIN)/python -m cardline.http.console_integrity --write
+
 # The Lambda zips the template points at. The charge zip is our charge-path modules only.
-# Each zip's size, as built, is kept in $(LAMBDA_BUILD)/sizes.txt.
-package: $(STAMP)
+# Each zip's size, as built, is kept in $(LAMBDA_BUILD)/sizes.txt, and its CycloneDX SBOM
+# beside it as $(LAMBDA_BUILD)/<zip>.cdx.json (PCI DSS 6.3.2; cyclonedx-py from the tools).
+package: $(STAMP) $(TOOLS_STAMP)
 	@set -eo pipefail; \
 	if [ "$(PYTHON_RUNTIME)" = none ]; then \
 		bytecode=; echo "note: PYTHON_RUNTIME=none: charge.zip ships without byte code (slower cold starts)"; \
@@ -78,12 +84,14 @@ package: $(STAMP)
 		"boto3==1.44.8" "aws-encryption-sdk==4.0.7" "cryptography==50.0.2"
 	set -o pipefail; $(BIN)/python -m cardline.deploy.package ivr $(LAMBDA_BUILD)/ivr.zip \
 		--extra $(LAMBDA_BUILD)/ivr-site-packages | tee -a $(LAMBDA_BUILD)/sizes.txt
+	$(BIN)/python -m cardline.deploy.sbom $(LAMBDA_BUILD) --tool $(TOOLS)/bin/cyclonedx-py
 
 # sam build + sam deploy --guided (answers are saved in infra/serverless/samconfig.toml).
 deploy: package
 	@test -x $(DEPLOY_VENV)/bin/sam || ($(PYTHON) -m venv $(DEPLOY_VENV) && \
 		$(DEPLOY_VENV)/bin/python -m pip install -q --disable-pip-version-check "aws-sam-cli==1.170.0")
 	$(BIN)/python -m cardline.deploy.gateway --check $(TEMPLATE)
+	$(BIN)/python -m cardline.http.console_integrity --check
 	cd infra/serverless && $(abspath $(DEPLOY_VENV))/bin/sam build --template-file template.yaml
 	cd infra/serverless && $(abspath $(DEPLOY_VENV))/bin/sam deploy --guided --config-file samconfig.toml
 

@@ -436,6 +436,21 @@ def _demo(args: argparse.Namespace) -> int:
         return error.exit_code
 
 
+def _console_verify(args: argparse.Namespace) -> int:
+    from cardline.http.console_integrity import verify
+
+    try:
+        problems = verify(args.url)
+    except (OSError, ValueError) as error:
+        print(f"cardline console verify: {error}", file=sys.stderr)
+        return 2
+    for problem in problems:
+        print(problem)
+    if not problems:
+        print(f"{args.url}: the page, its CSP and every script match the inventory")
+    return 1 if problems else 0
+
+
 def _compliance(args: argparse.Namespace) -> int:
     from cardline.compliance.report import GraphvizMissing, build, default_templates
 
@@ -678,6 +693,19 @@ def parser() -> argparse.ArgumentParser:
         "infra/inventory.yaml)",
     )
     compliance.set_defaults(run=_compliance)
+
+    # harden: PCI DSS 11.6.1, the served console checked against its inventory.
+    console = commands.add_parser(
+        "console", help="check a served agent console against its script inventory"
+    )
+    console.add_argument(
+        "action",
+        choices=["verify"],
+        help="verify: the page, its CSP and every script as served at --url match "
+        "src/cardline/console/inventory.json (exit 1 naming each difference)",
+    )
+    console.add_argument("--url", required=True, help="the console's URL (the ConsoleUrl output)")
+    console.set_defaults(run=_console_verify)
     return main
 
 

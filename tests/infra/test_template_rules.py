@@ -114,7 +114,7 @@ _NO_RESOURCE_LEVEL = frozenset({"xray:PutTraceSegments", "xray:PutTelemetryRecor
 
 def test_no_role_allows_a_wildcard_action_or_resource(translated: dict[str, Any]) -> None:
     roles = _of_type(translated, "AWS::IAM::Role")
-    assert len(roles) == 6
+    assert len(roles) == 7  # + the CDE VPC flow logs role
     for name, role in roles.items():
         for statement in _role_statements(role):
             if statement["Effect"] != "Allow":
@@ -175,9 +175,10 @@ def test_the_charge_role_grants_its_logs_its_secret_and_its_key_only(
         ("secretsmanager:GetSecretValue", str({"Ref": "PayPalSecret"})),
         ("kms:Decrypt", str({"Fn::GetAtt": ["SecretsKey", "Arn"]})),
     }
-    # The managed policy Lambda needs for network interfaces comes only with a VPC.
+    # The managed policy Lambda needs for network interfaces comes only with a VPC (the
+    # stack's CDE VPC or the SubnetIds given).
     managed = role["Properties"]["ManagedPolicyArns"]
-    assert managed["Fn::If"][0] == "InVpc"
+    assert managed["Fn::If"][0] == "CdeInVpc"
     assert managed["Fn::If"][2] == {"Ref": "AWS::NoValue"}
     charge = translated["Resources"]["ChargeFunction"]["Properties"]
     assert charge["Role"] == {"Fn::GetAtt": ["ChargeRole", "Arn"]}
@@ -199,7 +200,12 @@ def test_each_function_has_its_own_role_reserved_concurrency_arm64(
         assert properties["Architectures"] == ["arm64"], name
         assert properties["Runtime"] == "python3.13", name
         assert "ReservedConcurrentExecutions" in properties, name
-        assert properties["VpcConfig"]["Fn::If"][0] == "InVpc", name
+        # charge and ivr: the CDE VPC first (CdeEgress=firewall), else SubnetIds like the rest.
+        vpc = properties["VpcConfig"]["Fn::If"]
+        if name in {"ChargeFunction", "IvrFunction"}:
+            assert vpc[0] == "CdeBehindFirewall", name
+            vpc = vpc[2]["Fn::If"]
+        assert vpc[0] == "InVpc", name
 
 
 def test_the_stage_logs_access_never_bodies_and_is_behind_waf(translated: dict[str, Any]) -> None:
@@ -223,7 +229,8 @@ def test_the_stage_logs_access_never_bodies_and_is_behind_waf(translated: dict[s
 
 def test_the_custom_domain_takes_tls_1_2_or_better(translated: dict[str, Any]) -> None:
     (domain,) = _of_type(translated, "AWS::ApiGateway::DomainName").values()
-    assert domain["Properties"]["SecurityPolicy"] == "TLS_1_2"
+    # An enhanced policy: TLS 1.3 and 1.2 only (tests/infra/test_certificates.py).
+    assert domain["Properties"]["SecurityPolicy"] == "SecurityPolicy_TLS13_1_2_2021_06"
 
 
 @pytest.mark.parametrize("path", ["/v1/payments", "/v1/payments/{id}", "/v1/payments/{id}/refunds"])
@@ -323,7 +330,7 @@ def test_the_ledger_is_cmk_encrypted_with_point_in_time_recovery(
 
 def test_every_key_rotates(translated: dict[str, Any]) -> None:
     keys = _of_type(translated, "AWS::KMS::Key")
-    assert len(keys) == 3  # secrets, data, alarm notifications
+    assert len(keys) == 4  # secrets, data, alarm notifications, the CloudTrail trail
     assert all(key["Properties"]["EnableKeyRotation"] is True for key in keys.values())
 
 
@@ -331,7 +338,7 @@ def test_reconcile_runs_on_a_schedule_in_the_backoffice_role(translated: dict[st
     (rule,) = [
         rule
         for rule in _of_type(translated, "AWS::Events::Rule").values()
-        if rule["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0] == "ReconcileFunction"
+        if rule["Properties"]["Targets"][0]["Arn"].get("Fn::GetAtt", [""])[0] == "ReconcileFunction"
     ]
     assert rule["Properties"]["ScheduleExpression"] == "rate(15 minutes)"
     (target,) = rule["Properties"]["Targets"]

@@ -46,7 +46,8 @@ def test_the_sam_transform_runs_offline(translated: dict[str, Any]) -> None:
     kinds = Counter(resource["Type"] for resource in translated["Resources"].values())
     assert "Transform" not in translated
     assert kinds["AWS::Lambda::Function"] == 5  # charge, ivr, backoffice, projector, reconcile
-    assert kinds["AWS::Events::Rule"] == 2  # the reconcile schedule, the ivr key check
+    # The reconcile schedule, the ivr key check, the three CDE change alerts.
+    assert kinds["AWS::Events::Rule"] == 5
     assert kinds["AWS::ApiGateway::RestApi"] == 1
     assert kinds["AWS::ApiGateway::Stage"] == 1
     # Three subscriptions for the projector (charge, backoffice and ivr audit events) +

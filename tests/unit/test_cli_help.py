@@ -40,6 +40,7 @@ def test_the_main_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -
         "ivr",
         "demo",
         "compliance",
+        "console",
     }
     for name in COMMANDS:
         assert name in text

@@ -24,12 +24,15 @@ from cardline.http.console_routes import (
 ROOT = Path(__file__).resolve().parents[2]
 CONSOLE_DIR = ROOT / "src" / "cardline" / "console"
 # Written out, not read from the code: a weakened policy must fail here.
+# The page's one inline script, its import map, by the hash the inventory records
+# (tests/unit/test_console_integrity.py checks that hash against the page).
+IMPORTMAP = json.loads((CONSOLE_DIR / "inventory.json").read_text())["importmap_csp_source"]
 LOCAL_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    f"default-src 'none'; script-src 'self' {IMPORTMAP}; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 COGNITO_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    f"default-src 'none'; script-src 'self' {IMPORTMAP}; style-src 'self'; img-src 'self'; "
     "connect-src 'self' https://cognito-idp.eu-central-1.amazonaws.com; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
@@ -68,8 +71,9 @@ def test_csp_allows_only_the_sites_own_script_style_and_connections(app: App) ->
     served = app.handle(Request("GET", "/")).headers["Content-Security-Policy"]
     directives = _directives(served)
     assert directives["default-src"] == "'none'"
-    for name in ("script-src", "style-src", "img-src", "connect-src", "form-action"):
+    for name in ("style-src", "img-src", "connect-src", "form-action"):
         assert directives[name] == "'self'"
+    assert directives["script-src"] == f"'self' {IMPORTMAP}"
     assert directives["frame-ancestors"] == "'none'"
     assert directives["base-uri"] == "'none'"
     assert "unsafe" not in served
@@ -154,7 +158,9 @@ def test_a_dot_in_a_route_matches_only_a_dot(app: App) -> None:
 
 def test_the_page_has_no_inline_code_and_no_card_autocomplete() -> None:
     html = (CONSOLE_DIR / "index.html").read_text()
-    assert re.search(r"<script(?![^>]*\bsrc=)", html) is None
+    # The one script without src is the import map (data, not code; allowed by its hash).
+    inline = re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html)
+    assert inline == ['<script type="importmap">']
     assert "<style" not in html
     assert re.search(r"\son[a-z]+=", html) is None  # no inline event handlers
     assert re.search(r'\sstyle="', html) is None

@@ -17,6 +17,7 @@ from cardline.cde import audit
 from cardline.cde.http.app import App, Call, GatewayAuthenticator, Route
 from cardline.cde.http.messages import Request, Response
 from cardline.cde.roles import PUBLIC
+from cardline.http.console_integrity import importmap_csp_source
 from cardline.http.console_routes import CONSOLE_FILES, CognitoSignIn, console_routes
 from cardline.local import LocalStack, build_local
 from tests.cards import VISA, payment
@@ -35,12 +36,14 @@ API = {
 JSON = {**API, "Content-Type": "application/json", "X-Request-Id": REQUEST_ID}
 PROBLEM = {**API, "Content-Type": "application/problem+json", "X-Request-Id": REQUEST_ID}
 
+# The page's import map is its one inline script, allowed by its hash (console_integrity).
+IMPORTMAP = importmap_csp_source()
 LOCAL_CONSOLE_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    f"default-src 'none'; script-src 'self' {IMPORTMAP}; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 COGNITO_CONSOLE_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    f"default-src 'none'; script-src 'self' {IMPORTMAP}; style-src 'self'; img-src 'self'; "
     "connect-src 'self' https://cognito-idp.eu-central-1.amazonaws.com; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )

@@ -12,8 +12,8 @@ the agent got at sign-in. How the agent signs in depends on the host, and the pa
   the page sends the ID token to API Gateway, whose Cognito authorizer checks it.
 
 The page runs under a strict Content-Security-Policy: its own script and style only, no
-inline code, and connections to its own origin plus, on AWS, exactly the Cognito endpoint
-of the pool's region.
+inline code but its import map (allowed by its hash), and connections to its own origin
+plus, on AWS, exactly the Cognito endpoint of the pool's region.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from cardline.cde.encoding import compact
 from cardline.cde.http.app import Call, Route
 from cardline.cde.http.messages import Response
 from cardline.cde.roles import PUBLIC
+from cardline.http.console_integrity import importmap_csp_source
 
 __all__ = [
     "CONFIG_PATH",
@@ -45,9 +46,12 @@ __all__ = [
 CONSOLE_PACKAGE = "cardline.console"
 CONFIG_PATH = "/console/config.json"
 
+# script-src: the site's own files, and the page's one inline script, its import map (the
+# modules' integrity, cardline.http.console_integrity), by its hash.
 _CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-    "connect-src {connect}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    "default-src 'none'; script-src 'self' " + importmap_csp_source() + "; style-src 'self'; "
+    "img-src 'self'; connect-src {connect}; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
 )
 # The policy of the operator-key console (local): connections to its own origin only.
 CONSOLE_CSP = _CSP.format(connect="'self'")
