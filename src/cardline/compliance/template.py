@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cardline.compliance.cfn_yaml import load_template
+from cardline.compliance.conditions import Evaluation, evaluate
 
 _SUB_NAME = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}")
 # References that place a resource in a subnet, rather than connect it to one.
@@ -41,7 +42,9 @@ class Resource:
     type: str
     properties: dict[str, Any]
     implicit: bool = False
-    condition: str | None = None  # the template condition it is created under, if any
+    # the template condition it is created under, when the parameter values leave it
+    # undecided (a resource whose condition is decided false is not in the model at all)
+    condition: str | None = None
 
     @property
     def service(self) -> str:
@@ -77,6 +80,8 @@ class Template:
     parameters: dict[str, Any] = field(default_factory=dict)
     subnets: dict[str, Subnet] = field(default_factory=dict)
     placements: dict[str, Placement] = field(default_factory=dict)
+    evaluation: Evaluation = field(default_factory=Evaluation)
+    dropped: dict[str, str] = field(default_factory=dict)  # resource -> its false condition
 
     def of_type(self, *types: str) -> list[Resource]:
         return [r for r in self.resources.values() if r.type in types]
@@ -91,11 +96,14 @@ class Template:
         return sorted({s.zone for s in self.subnets.values()})
 
     def value(self, value: Any) -> Any:
-        """A property's value, with ``Ref`` to a parameter replaced by its default."""
-        if isinstance(value, dict) and isinstance(value.get("Ref"), str):
-            parameter = self.parameters.get(value["Ref"])
-            if isinstance(parameter, dict):
-                return parameter.get("Default")
+        """A property's value, with ``Ref`` to a parameter replaced by the value the
+        template is read with (given, else its default)."""
+        if (
+            isinstance(value, dict)
+            and isinstance(value.get("Ref"), str)
+            and value["Ref"] in self.parameters
+        ):
+            return self.evaluation.values.get(value["Ref"])
         return value
 
 
@@ -152,19 +160,31 @@ def _sam_implicit(resources: dict[str, Resource]) -> list[tuple[Resource, str]]:
     return added
 
 
-def parse(path: Path) -> Template:
-    """Read ``path`` into a :class:`Template`."""
+def parse(path: Path, parameters: dict[str, Any] | None = None) -> Template:
+    """Read ``path`` into a :class:`Template`, as deployed with ``parameters`` (the rest
+    at their defaults): resources whose condition is false left out, every ``Fn::If``
+    decided (see :mod:`cardline.compliance.conditions`)."""
     document = load_template(path)
+    try:
+        evaluation = evaluate(document, parameters)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
     resources: dict[str, Resource] = {}
+    dropped: dict[str, str] = {}
     for logical_id, body in document["Resources"].items():
         if not isinstance(body, dict) or "Type" not in body:
             raise ValueError(f"{path}: resource {logical_id} has no Type")
         condition = body.get("Condition")
+        condition = condition if isinstance(condition, str) else None
+        if condition is not None and evaluation.holds(condition) is False:
+            dropped[str(logical_id)] = condition
+            continue
+        properties = evaluation.resolve(dict(body.get("Properties") or {}))
         resources[logical_id] = Resource(
             str(logical_id),
             str(body["Type"]),
-            dict(body.get("Properties") or {}),
-            condition=condition if isinstance(condition, str) else None,
+            properties if isinstance(properties, dict) else {},
+            condition=condition if condition and evaluation.holds(condition) is None else None,
         )
     references: list[Reference] = []
     for resource in resources.values():
@@ -177,13 +197,15 @@ def parse(path: Path) -> Template:
         resources.setdefault(implicit.id, implicit)
         references.append(Reference(user, implicit.id, "(SAM)"))
     description = document.get("Description")
-    parameters = document.get("Parameters")
+    declared = document.get("Parameters")
     template = Template(
         path,
         description if isinstance(description, str) else "",
         resources,
         references,
-        parameters=parameters if isinstance(parameters, dict) else {},
+        parameters=declared if isinstance(declared, dict) else {},
+        evaluation=evaluation,
+        dropped=dropped,
     )
     template.subnets = _subnets(template)
     template.placements = {rid: _placement(template, rid) for rid in resources}
