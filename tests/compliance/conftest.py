@@ -11,12 +11,19 @@ from cardline.compliance.architecture import Architecture, analyse
 from cardline.compliance.flows import Declaration, load_declaration
 from cardline.compliance.matrix import Requirements, load_requirements
 from cardline.compliance.report import Report, build
+from cardline.compliance.variants import load_variants
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TEMPLATES = {
     "serverless": Path("infra/serverless/template.yaml"),
     "traditional": Path("infra/traditional/template.yaml"),
+}
+# Every architecture the report analyses: each variant of each template (variants.yaml).
+ARCHITECTURES = {
+    variant.name or path.parent.name: (path, variant.parameters)
+    for path in TEMPLATES.values()
+    for variant in load_variants(ROOT / path)
 }
 
 
@@ -33,8 +40,8 @@ def requirements() -> Requirements:
 @pytest.fixture(scope="session")
 def architectures(declaration: Declaration, requirements: Requirements) -> dict[str, Architecture]:
     return {
-        name: analyse(name, ROOT / path, declaration, requirements)
-        for name, path in TEMPLATES.items()
+        name: analyse(name, ROOT / path, declaration, requirements, parameters=parameters)
+        for name, (path, parameters) in ARCHITECTURES.items()
     }
 
 

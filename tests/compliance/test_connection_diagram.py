@@ -15,7 +15,7 @@ from cardline.compliance.connections import build
 from cardline.compliance.flows import Declaration
 from cardline.compliance.matrix import Requirements
 from cardline.compliance.report import Report
-from tests.compliance.conftest import ROOT, TEMPLATES
+from tests.compliance.conftest import ARCHITECTURES, ROOT, TEMPLATES
 from tests.compliance.svg_geometry import Box, Drawing, centre, distance_to_path, parse
 
 A3_LANDSCAPE_PT = (420 / 25.4 * 72, 297 / 25.4 * 72)
@@ -28,7 +28,7 @@ def drawing(out: Path, name: str, kind: str = "connections") -> Drawing:
 
 
 @pytest.mark.parametrize("kind", ["connections", "dataflow"])
-@pytest.mark.parametrize("name", sorted(TEMPLATES))
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
 def test_every_arrowhead_sits_at_its_destination(
     name: str, kind: str, report: tuple[Report, Path]
 ) -> None:
@@ -43,7 +43,7 @@ def test_every_arrowhead_sits_at_its_destination(
         assert to_target <= 20, (edge.source, edge.target, to_target)
 
 
-@pytest.mark.parametrize("name", sorted(TEMPLATES))
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
 def test_every_system_is_drawn_inside_its_zone_and_the_zones_around_it(
     name: str, report: tuple[Report, Path], architectures: dict[str, Architecture]
 ) -> None:
@@ -72,7 +72,7 @@ def test_the_load_balancer_and_the_instances_sit_in_each_of_their_subnets(
             assert d.clusters[cluster_name(f"subnet_{subnet}")].contains(d.nodes[key]), key
 
 
-@pytest.mark.parametrize("name", sorted(TEMPLATES))
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
 def test_the_drawing_is_legible_on_a3_landscape(name: str, report: tuple[Report, Path]) -> None:
     d = drawing(report[1], name)
     # Font sizes are in the drawing's units; the SVG maps them to its printed size.
@@ -82,7 +82,7 @@ def test_the_drawing_is_legible_on_a3_landscape(name: str, report: tuple[Report,
     assert smallest * units_to_pt * fit >= MIN_PRINTED_FONT_PT, (smallest, d.width_pt, d.height_pt)
 
 
-@pytest.mark.parametrize("name", sorted(TEMPLATES))
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
 def test_every_label_sits_next_to_its_edge(name: str, report: tuple[Report, Path]) -> None:
     d = drawing(report[1], name)
     for edge in d.edges:
@@ -96,7 +96,7 @@ def test_every_label_sits_next_to_its_edge(name: str, report: tuple[Report, Path
         assert gap <= LABEL_REACH_PT, (edge.source, edge.target, gap)
 
 
-@pytest.mark.parametrize("name", sorted(TEMPLATES))
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
 def test_every_edge_names_its_connections_protocol_and_port(
     name: str, report: tuple[Report, Path], architectures: dict[str, Architecture]
 ) -> None:
@@ -212,7 +212,7 @@ def test_a_new_security_group_rule_is_a_new_connection(
     assert ("InternetGateway", "AppAutoScalingGroup@PrivateSubnetA") in edges
 
 
-@pytest.mark.parametrize("name", sorted(TEMPLATES))
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
 def test_the_same_template_gives_the_same_drawing(
     name: str, tmp_path: Path, architectures: dict[str, Architecture], report: tuple[Report, Path]
 ) -> None:
@@ -235,3 +235,40 @@ def test_no_two_labels_overlap(name: str, report: tuple[Report, Path]) -> None:
         if a.overlap(b) > 0
     ]
     assert not clashes, clashes
+
+
+def test_with_the_firewall_the_pan_leaves_past_the_allow_list(
+    report: tuple[Report, Path], architectures: dict[str, Architecture]
+) -> None:
+    model = build(architectures["serverless-firewall"])
+    charge = next(
+        c for c in model.connections if (c.source, c.target) == ("ChargeFunction", "paypal")
+    )
+    assert charge.account_data
+    first = [h for h in charge.hops if h.source == "ChargeFunction@CdeSubnetA"]
+    path = [first[0].source]
+    while path[-1] != "paypal":
+        path.append(next(h.target for h in charge.hops if h.source == path[-1]))
+    assert path == [
+        "ChargeFunction@CdeSubnetA",
+        "CdeFirewall@FirewallSubnetA",
+        "NatGatewayA",
+        "CdeInternetGateway",
+        "paypal",
+    ]
+    out_of_firewall = next(h for h in charge.hops if h.source == "CdeFirewall@FirewallSubnetA")
+    assert any(
+        "allow-list" in c and "api-m.sandbox.paypal.com" in c for c in out_of_firewall.controls
+    )
+    d = drawing(report[1], "serverless-firewall")
+    edges = {(e.source, e.target): "\n".join(t.text for t in e.texts) for e in d.edges}
+    assert "api-m.sandbox.paypal.com" in edges[("CdeFirewall@FirewallSubnetA", "NatGatewayA")]
+    assert ("CdeInternetGateway", "paypal") in edges
+    # Without the firewall the same connection leaves with no egress control at all.
+    open_charge = next(
+        c
+        for c in build(architectures["serverless"]).connections
+        if (c.source, c.target) == ("ChargeFunction", "paypal")
+    )
+    assert [h.target for h in open_charge.hops] == ["paypal"]
+    assert "no egress control (no VPC)" in open_charge.controls

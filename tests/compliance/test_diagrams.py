@@ -11,7 +11,7 @@ from cardline.compliance.architecture import Architecture
 from cardline.compliance.dataflow_diagram import build_dot
 from cardline.compliance.flows import Declaration
 from cardline.compliance.report import Report
-from tests.compliance.conftest import TEMPLATES
+from tests.compliance.conftest import ARCHITECTURES
 
 
 def svg_nodes(svg: str) -> set[str]:
@@ -33,7 +33,7 @@ def cluster_text(dot: str, name: str) -> str:
     raise AssertionError(f"{name} is not closed")
 
 
-@pytest.mark.parametrize("name", sorted(TEMPLATES))
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
 def test_every_pan_flow_is_inside_the_cde_boundary(
     name: str, architectures: dict[str, Architecture], declaration: Declaration
 ) -> None:
@@ -56,7 +56,7 @@ def test_every_pan_flow_is_inside_the_cde_boundary(
         assert f'label = "({flow.number})' in block
 
 
-@pytest.mark.parametrize("name", sorted(TEMPLATES))
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
 def test_every_flow_is_numbered_and_labelled_with_protocol_and_encryption(
     name: str, architectures: dict[str, Architecture], declaration: Declaration
 ) -> None:
@@ -70,7 +70,7 @@ def test_every_flow_is_numbered_and_labelled_with_protocol_and_encryption(
     assert dot.count("fontcolor = red3;") == len(a.binding.flows) - len(non_pan)
 
 
-@pytest.mark.parametrize("name", sorted(TEMPLATES))
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
 def test_diagram_images_are_written(name: str, report: tuple[Report, Path]) -> None:
     _built, out = report
     for kind in ("connections", "dataflow"):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cardline.compliance.architecture import Architecture
-from cardline.compliance.matrix import Requirements
+from cardline.compliance.matrix import Assignment, Requirements
 from cardline.compliance.report import Report
 from tests.compliance.conftest import ROOT
 from tests.reference_docs import missing
@@ -83,3 +83,24 @@ def test_requirements_2_and_5_follow_the_operating_system(
     assert owner("traditional", "2") == "us"
     assert owner("traditional", "5") == "us"
     assert owner("serverless", "2") == "shared"  # AWS hardens the OS; service config is ours
+
+
+def test_the_firewall_option_changes_the_outbound_row(
+    architectures: dict[str, Architecture],
+) -> None:
+    def row(name: str) -> Assignment:
+        return next(x for x in architectures[name].assignments if x.requirement.id == "1.3.2")
+
+    open_egress, firewall = row("serverless"), row("serverless-firewall")
+    assert architectures["serverless"].facts["cde_egress_firewall"] is False
+    assert architectures["serverless-firewall"].facts["cde_egress_firewall"] is True
+    assert "unrestricted egress" in open_egress.how
+    assert open_egress.finding
+    assert open_egress.owner == "us"
+    assert "`CdeBehindFirewall`" in open_egress.note
+    assert "domain allow-list" in firewall.how
+    assert not firewall.finding
+    assert firewall.owner == "shared"
+    assert "CdeFirewall" in " ".join(firewall.evidence)
+    assert "CdeEgressAllowList" in " ".join(firewall.evidence)
+    assert "CdeFirewall" not in " ".join(open_egress.evidence)

@@ -59,6 +59,19 @@ def test_serverless_functions_sit_outside_any_vpc(architectures: dict[str, Archi
     assert all(template.placements[f.id].vpc is None for f in functions)
 
 
+def test_with_the_firewall_the_cde_functions_sit_in_the_cde_vpc(
+    architectures: dict[str, Architecture],
+) -> None:
+    template = architectures["serverless-firewall"].template
+    assert template.evaluation.given["CdeEgress"] == "firewall"
+    for function in ("ChargeFunction", "IvrFunction"):
+        assert template.placements[function].vpc == "CdeVpc"
+        assert template.placements[function].subnets == ("CdeSubnetA", "CdeSubnetB")
+    assert template.placements["BackofficeFunction"].vpc is None
+    assert "CdeFirewall" not in architectures["serverless"].template.resources
+    assert architectures["serverless"].template.dropped["CdeFirewall"] == "CdeBehindFirewall"
+
+
 def test_declared_flows_bind_to_each_architecture(
     architectures: dict[str, Architecture], declaration: Declaration
 ) -> None:

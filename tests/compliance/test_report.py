@@ -11,7 +11,7 @@ import pytest
 
 from cardline.cli import main
 from cardline.compliance.report import Report
-from tests.compliance.conftest import FIXTURES, ROOT
+from tests.compliance.conftest import ARCHITECTURES, FIXTURES, ROOT
 from tests.compliance.test_diagrams import svg_nodes
 
 COMMITTED = ROOT / "docs" / "compliance"
@@ -67,7 +67,7 @@ def test_index_html_is_self_contained(report: tuple[Report, Path]) -> None:
     page = (out / "index.html").read_text()
     assert not re.search(r"""(src|href)=["'](https?:|//|file:)""", page)
     sources = re.findall(r'<img src="([^"]+)"', page)
-    assert len(sources) == 4
+    assert len(sources) == 2 * len(ARCHITECTURES)
     assert all(s.startswith("data:image/png;base64,") for s in sources)
 
 
@@ -89,7 +89,7 @@ def test_index_html_renders_every_image_in_chromium(report: tuple[Report, Path])
             page.screenshot(path=str(out / "index-screenshot.png"))
         finally:
             browser.close()
-    assert len(widths) == 4
+    assert len(widths) == 2 * len(ARCHITECTURES)
     assert all(w > 0 for w in widths)
     assert "Scope summary, side by side" in headings
     assert any("responsibility matrix" in h for h in headings)

@@ -112,10 +112,10 @@ def test_a_function_on_sams_default_role_may_write_every_log_group(
     assert a.permissions.runs_as["ChargeFunction"] == ("ChargeFunctionRole",)
 
 
-def test_both_branches_of_an_fn_if_grant_under_their_condition(
+def test_an_fn_if_grants_its_chosen_branch_or_both_when_undecided(
     tmp_path: Path, declaration: Declaration, requirements: Requirements
 ) -> None:
-    path = _edited(
+    decided = _edited(
         tmp_path,
         "permissions.yaml",
         "                Action: secretsmanager:GetSecretValue\n"
@@ -125,9 +125,19 @@ def test_both_branches_of_an_fn_if_grant_under_their_condition(
         "                Resource: !If [HasIvr, !Ref IvrKeysSecret, !Ref PayPalSecret]\n"
         "              - Effect: Allow\n                Action: kms:Decrypt",
     )
+    a = _analyse(decided, declaration, requirements)
+    reads = {(x.target, x.conditions) for x in a.permissions.of("ChargeFunction", "read")}
+    assert reads == {("IvrKeysSecret", ())}  # HasIvr holds in the fixture
+    # A condition on the region is not decided by the template: both branches count.
+    text = decided.read_text().replace(
+        'HasIvr: !Equals ["yes", "yes"]', 'HasIvr: !Equals [!Ref "AWS::Region", eu-west-1]'
+    )
+    path = tmp_path / "undecided.yaml"
+    path.write_text(text)
     a = _analyse(path, declaration, requirements)
     reads = {(x.target, x.conditions) for x in a.permissions.of("ChargeFunction", "read")}
     assert reads == {("IvrKeysSecret", ("HasIvr",)), ("PayPalSecret", ("!HasIvr",))}
+    assert "AWS::Region" in a.template.evaluation.undecided["HasIvr"]
 
 
 def test_whoever_can_read_a_cde_secret_is_security_impacting(

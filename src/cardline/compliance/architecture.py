@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cardline.compliance.facts import Facts, derive_facts
 from cardline.compliance.flows import Binding, Declaration, bind
@@ -39,9 +40,11 @@ def analyse(
     declaration: Declaration,
     requirements: Requirements,
     inventory: Inventory = EMPTY,
+    parameters: dict[str, Any] | None = None,
 ) -> Architecture:
-    """Parse ``path`` and derive everything the report shows about it."""
-    template = parse(path)
+    """Parse ``path``, deployed with ``parameters`` (the rest at their defaults), and
+    derive everything the report shows about it."""
+    template = parse(path, parameters)
     permissions = derive_permissions(template)
     binding = bind(declaration, template, permissions)
     scope = derive(template, declaration, binding, permissions)

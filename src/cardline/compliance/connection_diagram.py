@@ -255,7 +255,7 @@ def build_dot(architecture: Architecture) -> ConnectionDiagram:
         tail, head = (target, source) if upward else (source, target)
         out.append(
             f"  {_quote(tail)} -> {_quote(head)} [id={_quote(f'{source}->{target}')}, "
-            f"{'xlabel' if row[tiers[head]] - row[tiers[tail]] > 1 else 'label'}="
+            f"{'label' if row[tiers[head]] - row[tiers[tail]] == 1 else 'xlabel'}="
             f"{_lines(_edge_label(uses))}, "
             f'color="{colour}", fontcolor="{colour}", penwidth={2.4 if pan else 1.2}'
             f"{', dir=back' if upward else ''}];"

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cardline.compliance.architecture import Architecture
-from cardline.compliance.template import Template
+from cardline.compliance.template import Template, names_in
 
 _FUNCTIONS = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 _APIS = ("AWS::Serverless::Api", "AWS::ApiGateway::RestApi")
@@ -376,9 +376,71 @@ def _default_route(template: Template, table: str | None) -> tuple[str, str] | N
         if _ref(p.get("RouteTableId")) != table or p.get("DestinationCidrBlock") not in _ANY:
             continue
         for key in ("NatGatewayId", "GatewayId", "TransitGatewayId", "VpcEndpointId"):
-            gateway = _ref(p.get(key))
+            gateway = _gateway(template, p.get(key))
             if gateway:
                 return route.id, gateway
+    return None
+
+
+def _gateway(template: Template, value: Any) -> str | None:
+    """The resource a route sends to: a Ref, or the one resource an expression names (a
+    Network Firewall endpoint is ``!Select``-ed out of the firewall's ``EndpointIds``)."""
+    ref = _ref(value)
+    if ref:
+        return ref
+    named = sorted(n for n in names_in(value) if n in template.resources)
+    return named[0] if len(named) == 1 else None
+
+
+def _sub_text(value: Any) -> str:
+    """A literal, or an ``Fn::Sub`` with its pseudo parameters written as placeholders."""
+    text = value.get("Fn::Sub") if isinstance(value, dict) else value
+    text = text[0] if isinstance(text, list) and text else text
+    return str(text).replace("${AWS::Region}", "<region>") if isinstance(text, str) else "?"
+
+
+def firewall_allow_list(template: Template, firewall: str) -> tuple[str, str, tuple[str, ...]]:
+    """(policy, rule group, domains) of the stateful domain allow-lists a Network Firewall's
+    policy references."""
+    policy = _gateway(template, template.resources[firewall].properties.get("FirewallPolicyArn"))
+    body = template.resources.get(policy or "")
+    settings = (body.properties.get("FirewallPolicy") or {}) if body is not None else {}
+    groups, domains = [], []
+    for reference in settings.get("StatefulRuleGroupReferences") or ():
+        group = _gateway(template, (reference or {}).get("ResourceArn"))
+        if group not in template.resources:
+            continue
+        source = (template.resources[group].properties.get("RuleGroup") or {}).get("RulesSource")
+        listed = (source or {}).get("RulesSourceList") or {}
+        if listed.get("GeneratedRulesType") == "ALLOWLIST":
+            groups.append(group)
+            domains += [_sub_text(t) for t in listed.get("Targets") or ()]
+    return policy or "?", ", ".join(groups), tuple(domains)
+
+
+def _allowed(destination: str, prefix: str, domains: tuple[str, ...]) -> tuple[str, ...]:
+    """The allow-listed domains that let a connection reach ``destination``."""
+    if prefix:
+        return tuple(d for d in domains if d.startswith(f"{prefix}."))
+    if destination == "paypal":
+        return tuple(d for d in domains if d == "paypal.com" or d.endswith(".paypal.com"))
+    return ()
+
+
+def _interface_endpoint(template: Template, resource_id: str, prefix: str) -> str | None:
+    """An interface endpoint with private DNS in ``resource_id``'s VPC that answers for
+    ``prefix``: calls to the service go to it, not out of the VPC."""
+    vpc = template.placements[resource_id].vpc
+    for endpoint in template.of_type("AWS::EC2::VPCEndpoint"):
+        p = endpoint.properties
+        if (
+            vpc
+            and template.placements[endpoint.id].vpc == vpc
+            and p.get("VpcEndpointType") == "Interface"
+            and p.get("PrivateDnsEnabled") is True
+            and _sub_text(p.get("ServiceName")).endswith(f".{prefix}")
+        ):
+            return endpoint.id
     return None
 
 
@@ -1127,6 +1189,8 @@ def _outbound(b: _Builder, placed: dict[str, list[str]]) -> None:
             continue
         targets: list[tuple[str, str, str]] = []  # (destination node, what, service prefix)
         for prefix, serves in service_calls(t, resource_id).items():
+            if _interface_endpoint(t, resource_id, prefix):
+                continue  # drawn as the connection to that endpoint (security groups)
             name = SERVICE_ENDPOINTS[prefix][0]
             what = f"{name} ({', '.join(serves)})" if serves else name
             targets.append((b.endpoint(prefix, serves), what, prefix))
@@ -1173,8 +1237,10 @@ def _egress_path(
     route = _default_route(t, table)
     if route is None:
         return (Hop(node, destination, (*first, "no default route")),)
-    hops = [Hop(node, route[1], (*first, f"route {table}"))]
     gateway = route[1]
+    if t.resources[gateway].type == "AWS::NetworkFirewall::Firewall":
+        return _through_firewall(b, node, subnet, destination, prefix, (*first, f"route {table}"))
+    hops = [Hop(node, route[1], (*first, f"route {table}"))]
     if t.resources[gateway].type == "AWS::EC2::NatGateway":
         nat_subnet = t.placements[gateway].subnets[0]
         nat_route = _default_route(t, _route_table_of(t, nat_subnet))
@@ -1191,6 +1257,58 @@ def _egress_path(
     hops.append(
         Hop(gateway, destination, ("TLS, SigV4" if prefix else "TLS 1.2+, cert. verified",))
     )
+    return tuple(hops)
+
+
+def _through_firewall(
+    b: _Builder,
+    node: str,
+    subnet: str,
+    destination: str,
+    prefix: str,
+    first: tuple[str, ...],
+) -> tuple[Hop, ...]:
+    """The way out of a subnet whose default route is a Network Firewall endpoint: to the
+    firewall's endpoint in the same zone, past its domain allow-list, then on by the route
+    table of the firewall's subnet (a NAT gateway, then the internet gateway)."""
+    t = b.t
+    firewall = _default_route(t, _route_table_of(t, subnet))
+    assert firewall is not None
+    fw = firewall[1]
+    subnets = t.placements[fw].subnets
+    zone = t.subnets[subnet].zone if subnet in t.subnets else None
+    fw_subnet = next((s for s in subnets if t.subnets[s].zone == zone), subnets[0])
+    fw_node = fw if len(subnets) == 1 else f"{fw}@{fw_subnet}"
+    policy, groups, domains = firewall_allow_list(t, fw)
+    allowed = _allowed(destination, prefix, domains)
+    check = (
+        f"Network Firewall {policy}: domain allow-list {groups} passes {', '.join(allowed)} "
+        "(TLS SNI); all else dropped"
+        if allowed
+        else f"Network Firewall {policy}: not on the allow-list {groups} (dropped)"
+    )
+    hops = [Hop(node, fw_node, first)]
+    fw_table = _route_table_of(t, fw_subnet)
+    onward = _default_route(t, fw_table)
+    if onward is None:
+        return (*hops, Hop(fw_node, destination, (check, "no default route")))
+    gateway = onward[1]
+    hops.append(Hop(fw_node, gateway, (check, f"route {fw_table}")))
+    if t.resources[gateway].type == "AWS::EC2::NatGateway":
+        nat_subnet = t.placements[gateway].subnets[0]
+        nat_table = _route_table_of(t, nat_subnet)
+        nat_route = _default_route(t, nat_table)
+        if nat_route:
+            hops.append(
+                Hop(
+                    gateway,
+                    nat_route[1],
+                    (f"route {nat_table}", _acl_control(t, nat_subnet, True, "TCP", "443")),
+                )
+            )
+            gateway = nat_route[1]
+    tls = "TLS, SigV4" if prefix else "TLS 1.2+, cert. verified"
+    hops.append(Hop(gateway, destination, (tls,)))
     return tuple(hops)
 
 

@@ -76,7 +76,10 @@ def unresolved(
                     if (p := resolve_path(ref, root))
                 ]
             for logical_id in evidence.get("resource_ids", ()):
-                if not any(logical_id in a.template.resources for a in architectures):
+                if not any(
+                    logical_id in a.template.resources or logical_id in a.template.unmade
+                    for a in architectures
+                ):
                     problems.append(f"{requirement.id}: no template holds {logical_id}")
             if out_dir is not None:
                 problems += [

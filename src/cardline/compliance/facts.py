@@ -5,10 +5,11 @@ The responsibility matrix (``requirements.yaml``) names these facts in its rules
 owns a requirement, and whether a row is a finding, follows from what the template
 declares: a feature added to the template flips its row without a change here.
 
-A fact is true when it holds for a deployment with every parameter at its default; one
-that holds only when a template condition holds (an option left off by default) is false,
-with that condition recorded (:attr:`Fact.conditions`) so the matrix can say what turns it
-on. What is missing when a fact does not hold is recorded too (:attr:`Fact.missing`).
+A fact is true when it holds for the deployment the template is read as (the parameter
+values of its variant, the rest at their defaults); one that holds only when a template
+condition holds that those values leave false or undecided is false, with that condition
+recorded (:attr:`Fact.conditions`) so the matrix can say what turns it on. What is
+missing when a fact does not hold is recorded too (:attr:`Fact.missing`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 from cardline.compliance.flows import Binding, Declaration
 from cardline.compliance.inventory import Item
 from cardline.compliance.scope import CDE, Scope
-from cardline.compliance.template import Resource, Template
+from cardline.compliance.template import Resource, Template, names_in
 
 INSTANCE_TYPES = {
     "AWS::EC2::Instance",
@@ -39,6 +40,7 @@ _TLS12_POLICY = re.compile(
     r"^(TLS_1_2|SecurityPolicy_TLS1[23].*|ELBSecurityPolicy-TLS1?3?-1-2-.*)$"
 )
 _CLOUDTRAIL_EVENTS = "AWS API Call via CloudTrail"
+_FIREWALL_TYPES = {"AWS::NetworkFirewall::Firewall", "AWS::NetworkFirewall::RuleGroup"}
 
 
 @dataclass(frozen=True)
@@ -112,19 +114,21 @@ def ssh_rules(template: Template) -> list[str]:
 def _of(
     template: Template, types: Iterable[str], test: Callable[[Resource], bool], missing: str
 ) -> Fact:
-    """Holds when some resource of ``types`` passes ``test`` and is created by default."""
+    """Holds when some resource of ``types`` passes ``test`` and is surely created; else
+    the conditions under which one that passes would be."""
     passing = [r for r in template.of_type(*types) if test(r)]
-    deployed = [r.id for r in passing if template.by_default(r.id)]
+    deployed = [r.id for r in passing if template.created(r.id)]
     if deployed:
         return Fact(True, evidence=tuple(sorted(deployed)))
+    passing += [r for r in template.unmade.values() if r.type in types and test(r)]
     conditions = tuple(sorted({r.condition for r in passing if r.condition}))
     return Fact(False, (missing,), conditions, tuple(sorted(r.id for r in passing)))
 
 
 def _every(template: Template, resources: list[Resource], test: Callable[[Resource], str]) -> Fact:
     """Holds when ``test`` finds nothing missing (it answers "" or what is missing) on
-    every resource created by default."""
-    judged = [r for r in resources if template.by_default(r.id)]
+    every resource surely created."""
+    judged = [r for r in resources if template.created(r.id)]
     missing = tuple(f"{r.id}: {why}" for r in judged if (why := test(r)))
     return Fact(not missing, missing, evidence=tuple(sorted(r.id for r in judged)))
 
@@ -250,28 +254,6 @@ def _change_alerts(template: Template) -> Fact:
         ok,
         "an alert on changes to the CDE's functions, roles, keys or trail "
         "(EventBridge on CloudTrail)",
-    )
-
-
-def _egress_allow_list(template: Template) -> Fact:
-    """AWS Network Firewall with a domain allow-list (a stateful rule group whose rules
-    source is a generated ALLOWLIST) and a firewall using it."""
-    firewalls = template.of_type("AWS::NetworkFirewall::Firewall")
-
-    def ok(group: Resource) -> bool:
-        source = (group.properties.get("RuleGroup") or {}).get("RulesSource") or {}
-        listed = source.get("RulesSourceList") if isinstance(source, dict) else None
-        return (
-            bool(firewalls)
-            and isinstance(listed, dict)
-            and (listed.get("GeneratedRulesType") == "ALLOWLIST")
-        )
-
-    return _of(
-        template,
-        ["AWS::NetworkFirewall::RuleGroup"],
-        ok,
-        "egress from the CDE limited to PayPal's API by a domain allow-list (AWS Network Firewall)",
     )
 
 
@@ -405,6 +387,75 @@ def file_fact(spec: FileFact, root: Path | None) -> Fact:
     return Fact(False, (what,), (), hit)
 
 
+def _named(template: Template, value: object, kind: str) -> list[str]:
+    return sorted(
+        n for n in names_in(value) if n in template.resources and template.resources[n].type == kind
+    )
+
+
+def _allow_listing(template: Template, firewall: str) -> bool:
+    """The firewall's policy references a stateful domain allow-list."""
+    policy = template.resources[firewall].properties.get("FirewallPolicyArn")
+    for group in (
+        g
+        for p in _named(template, policy, "AWS::NetworkFirewall::FirewallPolicy")
+        for g in _named(
+            template, template.resources[p].properties, "AWS::NetworkFirewall::RuleGroup"
+        )
+    ):
+        source = (template.resources[group].properties.get("RuleGroup") or {}).get("RulesSource")
+        if ((source or {}).get("RulesSourceList") or {}).get("GeneratedRulesType") == "ALLOWLIST":
+            return True
+    return False
+
+
+def _cde_egress_firewall(template: Template, cde: set[str]) -> Fact:
+    """Every CDE function's egress passes a Network Firewall domain allow-list."""
+    functions = sorted(r for r in cde if template.resources[r].type in FUNCTION_TYPES)
+    missing = tuple(
+        f"{f}: egress not through a firewall's domain allow-list"
+        for f in functions
+        if not egress_through_firewall(template, f)
+    )
+    if not functions:
+        missing = ("no CDE function",)
+    options = tuple(
+        sorted({str(r.condition) for r in template.unmade.values() if r.type in _FIREWALL_TYPES})
+    )
+    return Fact(not missing, missing, options if missing else (), tuple(functions))
+
+
+def egress_through_firewall(template: Template, resource_id: str) -> bool:
+    """``resource_id`` sits in subnets whose every default route (0.0.0.0/0) goes to a
+    Network Firewall with a domain allow-list: its egress passes that allow-list."""
+    subnets = template.placements[resource_id].subnets
+    if not subnets:
+        return False
+    for subnet in subnets:
+        tables = [
+            t
+            for a in template.of_type("AWS::EC2::SubnetRouteTableAssociation")
+            if subnet in names_in(a.properties.get("SubnetId"))
+            for t in _named(template, a.properties.get("RouteTableId"), "AWS::EC2::RouteTable")
+        ]
+        defaults = [
+            r
+            for r in template.of_type("AWS::EC2::Route")
+            if r.properties.get("DestinationCidrBlock") == "0.0.0.0/0"
+            and set(tables) & names_in(r.properties.get("RouteTableId"))
+        ]
+        firewalls = [
+            f
+            for r in defaults
+            for f in _named(template, r.properties, "AWS::NetworkFirewall::Firewall")
+        ]
+        if not defaults or len(firewalls) != len(defaults):
+            return False
+        if not all(_allow_listing(template, f) for f in firewalls):
+            return False
+    return True
+
+
 def derive_facts(
     template: Template,
     scope: Scope,
@@ -458,7 +509,7 @@ def derive_facts(
         ),
         "ssh": plain(bool(ssh_rules(template))),
         "agent_workstations": _agent_workstations(binding, declaration, inventory),
-        "egress_allow_list": _egress_allow_list(template),
+        "cde_egress_firewall": _cde_egress_firewall(template, cde),
         "endpoint_tls": _endpoint_tls(template),
         "default_endpoint_off": _default_endpoint_off(template),
         "certificate_inventory": _certificate_inventory(binding, declaration, inventory),

@@ -25,6 +25,7 @@ from cardline.compliance.flows import Declaration, load_declaration
 from cardline.compliance.inventory import EMPTY, Inventory, find_inventory, load_inventory
 from cardline.compliance.matrix import PARTY_NAMES, Requirements, load_requirements, ownership
 from cardline.compliance.outside_checks import Scan, mapping, scan
+from cardline.compliance.variants import load_variants
 from cardline.compliance.writeup import Check, components_used, requirements_met
 
 DEFAULT_TEMPLATES = (
@@ -269,10 +270,19 @@ def build(
     taken: set[str] = set()
     architectures: list[Architecture] = []
     for path in templates:
-        name = _name_for(path, taken)
-        taken.add(name)
-        architectures.append(analyse(name, path, declaration, requirements, things))
-    scans = {a.name: scan(a.template.path, run_tools=run_tools) for a in architectures}
+        for variant in load_variants(path):
+            name = _name_for(path, taken) if variant.name is None else variant.name
+            while name in taken:
+                name += "-2"
+            taken.add(name)
+            architectures.append(
+                analyse(name, path, declaration, requirements, things, variant.parameters)
+            )
+    by_path: dict[Path, Scan] = {}
+    for a in architectures:  # the outside tools read the template, not a variant of it
+        if a.template.path not in by_path:
+            by_path[a.template.path] = scan(a.template.path, run_tools=run_tools)
+    scans = {a.name: by_path[a.template.path] for a in architectures}
     files: list[Path] = []
     for a in architectures:
         files += [p for k, p in connection_diagram.draw(a, out_dir).files.items() if k != "dot"]
@@ -307,16 +317,23 @@ def _report(
         "is drawn by hand. Regenerate it whenever a template changes (`make report`)."
     )
     doc.table(
-        ["architecture", "template", "sha256 (first 16)", "description"],
+        ["architecture", "template", "sha256 (first 16)", "parameters", "description"],
         [
             [
                 a.name,
                 f"`{_display(a.template.path)}`",
                 hashlib.sha256(a.template.path.read_bytes()).hexdigest()[:16],
+                _given(a),
                 a.template.description,
             ]
             for a in architectures
         ],
+    )
+    doc.para(
+        "Each architecture is its template as CloudFormation would deploy it with the "
+        "parameters shown (every other parameter at its default; the values come from the "
+        "`variants.yaml` beside the template): resources whose condition is false are left "
+        "out and every `Fn::If` takes its branch."
     )
     doc.heading(2, "Scope summary, side by side")
     doc.table(["derived from the model", *names], _summary(architectures, declaration))
@@ -465,9 +482,40 @@ def _comparison(doc: Document, architectures: list[Architecture]) -> None:
     doc.table(header, rows)
 
 
+def _given(a: Architecture) -> str:
+    given = a.template.evaluation.given
+    return ", ".join(f"`{k}={v}`" for k, v in sorted(given.items())) or "defaults"
+
+
+def _conditions(doc: Document, a: Architecture) -> None:
+    evaluation = a.template.evaluation
+    decided = ", ".join(
+        f"{name}: {'true' if holds else 'false'}"
+        for name, holds in sorted(evaluation.conditions.items())
+    )
+    if decided:
+        doc.para(f"Template conditions, decided by the parameters ({_given(a)}): {decided}.")
+    if a.template.dropped:
+        doc.para(
+            f"Resources not created (their condition is false): {len(a.template.dropped)}, "
+            + ", ".join(f"`{r}`" for r in sorted(a.template.dropped))
+            + "."
+        )
+    if evaluation.undecided:
+        doc.para(
+            "Conditions the parameters do not decide (their resources are kept, both "
+            "branches of their `Fn::If` counted): "
+            + "; ".join(f"{n}: {why}" for n, why in sorted(evaluation.undecided.items()))
+            + "."
+        )
+
+
 def _architecture_section(doc: Document, a: Architecture, declaration: Declaration) -> None:
     def hosts(key: str) -> str:
         return ", ".join(a.binding.hosts.get(key, ())) or "-"
+
+    doc.heading(2, f"{a.name}: what is deployed")
+    _conditions(doc, a)
 
     doc.heading(2, f"{a.name}: connection diagram (PCI DSS 1.2.3)")
     doc.image(f"{a.name}-connections.png", f"{a.name} connection diagram")
@@ -531,8 +579,9 @@ def _architecture_section(doc: Document, a: Architecture, declaration: Declarati
     doc.heading(3, f"{a.name}: permissions derived from the template")
     doc.para(
         "Who may do what to which resource, read from IAM role policies (inline and "
-        "attached), resource policies, Lambda permissions and event sources; every branch "
-        "of an `Fn::If` counts, under its condition. The flows above are bound by these."
+        "attached), resource policies, Lambda permissions and event sources, as deployed "
+        "with this architecture's parameters (an `Fn::If` the parameters do not decide "
+        "counts both ways, under its condition). The flows above are bound by these."
     )
     doc.table(
         ["principal", "may", "resource", "granted by", "condition"],

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cardline.compliance.cfn_yaml import load_template
+from cardline.compliance.conditions import Evaluation, evaluate
 
 _SUB_NAME = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}")
 # References that place a resource in a subnet, rather than connect it to one.
@@ -41,7 +42,9 @@ class Resource:
     type: str
     properties: dict[str, Any]
     implicit: bool = False
-    condition: str | None = None  # the template condition it is created under, if any
+    # the template condition it is created under, when the parameter values leave it
+    # undecided (a resource whose condition is decided false is not in the model at all)
+    condition: str | None = None
 
     @property
     def service(self) -> str:
@@ -77,7 +80,9 @@ class Template:
     parameters: dict[str, Any] = field(default_factory=dict)
     subnets: dict[str, Subnet] = field(default_factory=dict)
     placements: dict[str, Placement] = field(default_factory=dict)
-    conditions: dict[str, Any] = field(default_factory=dict)
+    evaluation: Evaluation = field(default_factory=Evaluation)
+    # the resources whose condition is false, as they would be with it true
+    unmade: dict[str, Resource] = field(default_factory=dict)
 
     def of_type(self, *types: str) -> list[Resource]:
         return [r for r in self.resources.values() if r.type in types]
@@ -92,61 +97,31 @@ class Template:
         return sorted({s.zone for s in self.subnets.values()})
 
     def value(self, value: Any) -> Any:
-        """A property's value, with ``Ref`` to a parameter replaced by its default."""
-        if isinstance(value, dict) and isinstance(value.get("Ref"), str):
-            parameter = self.parameters.get(value["Ref"])
-            if isinstance(parameter, dict):
-                return parameter.get("Default")
+        """A property's value, with ``Ref`` to a parameter replaced by the value the
+        template is read with (given, else its default)."""
+        if (
+            isinstance(value, dict)
+            and isinstance(value.get("Ref"), str)
+            and value["Ref"] in self.parameters
+        ):
+            return self.evaluation.values.get(value["Ref"])
         return value
 
+    @property
+    def dropped(self) -> dict[str, str]:
+        """Each resource not created, with its false condition."""
+        return {rid: str(r.condition) for rid, r in self.unmade.items()}
+
     def condition(self, name: str) -> bool | None:
-        """Whether template condition ``name`` holds with every parameter at its default
-        (None when it cannot be told: an unknown function or a parameter without one)."""
-        holds = _evaluate(self, {"Condition": name}, set())
-        return holds if isinstance(holds, bool) else None
+        """Whether template condition ``name`` holds for the values the template is read
+        with (None when they do not decide it)."""
+        return self.evaluation.holds(name)
 
-    def by_default(self, resource_id: str) -> bool:
-        """True when the resource is created by a deployment with default parameters."""
-        condition = self.resources[resource_id].condition
-        return condition is None or self.condition(condition) is True
-
-
-def _evaluate(template: Template, value: Any, seen: set[str]) -> Any:
-    """A condition expression's value under the parameters' defaults (None: unknown)."""
-    if not isinstance(value, dict) or len(value) != 1:
-        return value if isinstance(value, str | int | float | bool | list) else None
-    function, argument = next(iter(value.items()))
-    if function == "Condition" and isinstance(argument, str):
-        if argument in seen or argument not in template.conditions:
-            return None
-        return _evaluate(template, template.conditions[argument], seen | {argument})
-    if function == "Ref" and isinstance(argument, str):
-        parameter = template.parameters.get(argument)
-        if not isinstance(parameter, dict) or "Default" not in parameter:
-            return None
-        default = parameter["Default"]
-        if str(parameter.get("Type", "")).startswith("CommaDelimitedList"):
-            return [part.strip() for part in str(default).split(",")]
-        return default
-    arguments = argument if isinstance(argument, list) else [argument]
-    values = [_evaluate(template, a, seen) for a in arguments]
-    if function == "Fn::Join" and len(values) == 2 and isinstance(values[1], list):
-        parts = [_evaluate(template, v, seen) for v in values[1]]
-        flat = [p for part in parts for p in (part if isinstance(part, list) else [part])]
-        if any(p is None for p in flat) or not isinstance(values[0], str):
-            return None
-        return values[0].join(str(p) for p in flat)
-    if any(v is None for v in values):
-        return None
-    if function == "Fn::Equals" and len(values) == 2:
-        return str(values[0]) == str(values[1])
-    if function == "Fn::Not" and len(values) == 1 and isinstance(values[0], bool):
-        return not values[0]
-    if function == "Fn::And" and all(isinstance(v, bool) for v in values):
-        return all(values)
-    if function == "Fn::Or" and all(isinstance(v, bool) for v in values):
-        return any(values)
-    return None
+    def created(self, resource_id: str) -> bool:
+        """True when the deployment this template is read as surely creates the resource
+        (it has no condition, or its condition is decided true)."""
+        resource = self.resources.get(resource_id)
+        return resource is not None and resource.condition is None
 
 
 def names_in(value: Any) -> set[str]:
@@ -202,19 +177,36 @@ def _sam_implicit(resources: dict[str, Resource]) -> list[tuple[Resource, str]]:
     return added
 
 
-def parse(path: Path) -> Template:
-    """Read ``path`` into a :class:`Template`."""
+def parse(path: Path, parameters: dict[str, Any] | None = None) -> Template:
+    """Read ``path`` into a :class:`Template`, as deployed with ``parameters`` (the rest
+    at their defaults): resources whose condition is false left out, every ``Fn::If``
+    decided (see :mod:`cardline.compliance.conditions`)."""
     document = load_template(path)
+    try:
+        evaluation = evaluate(document, parameters)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
     resources: dict[str, Resource] = {}
+    unmade: dict[str, Resource] = {}
     for logical_id, body in document["Resources"].items():
         if not isinstance(body, dict) or "Type" not in body:
             raise ValueError(f"{path}: resource {logical_id} has no Type")
         condition = body.get("Condition")
+        condition = condition if isinstance(condition, str) else None
+        properties = evaluation.resolve(dict(body.get("Properties") or {}))
+        if condition is not None and evaluation.holds(condition) is False:
+            unmade[str(logical_id)] = Resource(
+                str(logical_id),
+                str(body["Type"]),
+                properties if isinstance(properties, dict) else {},
+                condition=condition,
+            )
+            continue
         resources[logical_id] = Resource(
             str(logical_id),
             str(body["Type"]),
-            dict(body.get("Properties") or {}),
-            condition=condition if isinstance(condition, str) else None,
+            properties if isinstance(properties, dict) else {},
+            condition=condition if condition and evaluation.holds(condition) is None else None,
         )
     references: list[Reference] = []
     for resource in resources.values():
@@ -227,15 +219,15 @@ def parse(path: Path) -> Template:
         resources.setdefault(implicit.id, implicit)
         references.append(Reference(user, implicit.id, "(SAM)"))
     description = document.get("Description")
-    parameters = document.get("Parameters")
-    conditions = document.get("Conditions")
+    declared = document.get("Parameters")
     template = Template(
         path,
         description if isinstance(description, str) else "",
         resources,
         references,
-        parameters=parameters if isinstance(parameters, dict) else {},
-        conditions=conditions if isinstance(conditions, dict) else {},
+        parameters=declared if isinstance(declared, dict) else {},
+        evaluation=evaluation,
+        unmade=unmade,
     )
     template.subnets = _subnets(template)
     template.placements = {rid: _placement(template, rid) for rid in resources}
