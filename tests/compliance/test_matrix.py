@@ -86,21 +86,22 @@ def test_requirements_2_and_5_follow_the_operating_system(
 
 
 def test_the_firewall_option_changes_the_outbound_row(
-    architectures: dict[str, Architecture],
+    architectures: dict[str, Architecture], firewall: Architecture
 ) -> None:
-    def row(name: str) -> Assignment:
-        return next(x for x in architectures[name].assignments if x.requirement.id == "1.3.2")
+    def row(a: Architecture) -> Assignment:
+        return next(x for x in a.assignments if x.requirement.id == "1.3.2")
 
-    open_egress, firewall = row("serverless"), row("serverless-firewall")
+    open_egress = row(architectures["serverless"])
     assert architectures["serverless"].facts["cde_egress_firewall"] is False
-    assert architectures["serverless-firewall"].facts["cde_egress_firewall"] is True
+    assert firewall.facts["cde_egress_firewall"] is True
+    firewall_row = row(firewall)
     assert "unrestricted egress" in open_egress.how
     assert open_egress.finding
     assert open_egress.owner == "us"
     assert "`CdeBehindFirewall`" in open_egress.note
-    assert "domain allow-list" in firewall.how
-    assert not firewall.finding
-    assert firewall.owner == "shared"
-    assert "CdeFirewall" in " ".join(firewall.evidence)
-    assert "CdeEgressAllowList" in " ".join(firewall.evidence)
+    assert "domain allow-list" in firewall_row.how
+    assert not firewall_row.finding
+    assert firewall_row.owner == "shared"
+    assert "CdeFirewall" in " ".join(firewall_row.evidence)
+    assert "CdeEgressAllowList" in " ".join(firewall_row.evidence)
     assert "CdeFirewall" not in " ".join(open_egress.evidence)
