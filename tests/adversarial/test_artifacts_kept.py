@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
@@ -56,7 +57,8 @@ def test_what_moto_holds_is_dumped(aws: Aws, tmp_path: Path) -> None:
     logs.put_log_events(
         logGroupName=f"/cardline/{marker}",
         logStreamName="s",
-        logEvents=[{"timestamp": 1795000000000, "message": f"logs {marker}"}],
+        # now: CloudWatch Logs (and moto) refuse events older than 14 days
+        logEvents=[{"timestamp": int(time.time() * 1000), "message": f"logs {marker}"}],
     )
     kept.dump_moto(aws.client, tmp_path)
     text = _kept_text(tmp_path / kept.MOTO)
