@@ -1240,12 +1240,19 @@ def _egress_path(
     gateway = route[1]
     if t.resources[gateway].type == "AWS::NetworkFirewall::Firewall":
         return _through_firewall(b, node, subnet, destination, prefix, (*first, f"route {table}"))
-    hops = [Hop(node, route[1], (*first, f"route {table}"))]
+    hops = (Hop(node, route[1], (*first, f"route {table}")),)
+    return (*hops, *_onward(t, gateway, destination, prefix))
+
+
+def _onward(t: Template, gateway: str, destination: str, prefix: str) -> tuple[Hop, ...]:
+    """From the gateway a route sent the connection to: through a NAT gateway by its
+    subnet's default route (the internet gateway), then to ``destination``."""
+    hops: list[Hop] = []
     if t.resources[gateway].type == "AWS::EC2::NatGateway":
         nat_subnet = t.placements[gateway].subnets[0]
-        nat_route = _default_route(t, _route_table_of(t, nat_subnet))
+        nat_table = _route_table_of(t, nat_subnet)
+        nat_route = _default_route(t, nat_table)
         if nat_route:
-            nat_table = _route_table_of(t, nat_subnet)
             hops.append(
                 Hop(
                     gateway,
@@ -1254,10 +1261,8 @@ def _egress_path(
                 )
             )
             gateway = nat_route[1]
-    hops.append(
-        Hop(gateway, destination, ("TLS, SigV4" if prefix else "TLS 1.2+, cert. verified",))
-    )
-    return tuple(hops)
+    tls = "TLS, SigV4" if prefix else "TLS 1.2+, cert. verified"
+    return (*hops, Hop(gateway, destination, (tls,)))
 
 
 def _through_firewall(
@@ -1292,24 +1297,8 @@ def _through_firewall(
     onward = _default_route(t, fw_table)
     if onward is None:
         return (*hops, Hop(fw_node, destination, (check, "no default route")))
-    gateway = onward[1]
-    hops.append(Hop(fw_node, gateway, (check, f"route {fw_table}")))
-    if t.resources[gateway].type == "AWS::EC2::NatGateway":
-        nat_subnet = t.placements[gateway].subnets[0]
-        nat_table = _route_table_of(t, nat_subnet)
-        nat_route = _default_route(t, nat_table)
-        if nat_route:
-            hops.append(
-                Hop(
-                    gateway,
-                    nat_route[1],
-                    (f"route {nat_table}", _acl_control(t, nat_subnet, True, "TCP", "443")),
-                )
-            )
-            gateway = nat_route[1]
-    tls = "TLS, SigV4" if prefix else "TLS 1.2+, cert. verified"
-    hops.append(Hop(gateway, destination, (tls,)))
-    return tuple(hops)
+    hops.append(Hop(fw_node, onward[1], (check, f"route {fw_table}")))
+    return (*hops, *_onward(t, onward[1], destination, prefix))
 
 
 def connection_table(architecture: Architecture) -> tuple[list[str], list[list[str]]]:
