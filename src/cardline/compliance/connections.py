@@ -23,12 +23,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cardline.compliance.architecture import Architecture
-from cardline.compliance.template import Template, names_in
+from cardline.compliance.routes import (
+    ANY,
+    default_routes,
+    named_resource,
+    ref,
+    route_table_of,
+    way_out,
+)
+from cardline.compliance.template import Template
 
 _FUNCTIONS = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 _APIS = ("AWS::Serverless::Api", "AWS::ApiGateway::RestApi")
 _SG_KEYS = {"SecurityGroups", "SecurityGroupIds", "GroupSet"}
-_ANY = ("0.0.0.0/0", "::/0")
 _PROTOCOLS = {"6": "TCP", "17": "UDP", "-1": "any", "tcp": "TCP", "udp": "UDP", "all": "any"}
 
 # IAM service prefix -> (endpoint name, host); the others (logs, X-Ray, STS, IAM) are plumbing.
@@ -247,19 +254,9 @@ def _name(template: Template, value: Any) -> str:
     return "?"
 
 
-def _ref(value: Any) -> str | None:
-    if isinstance(value, dict):
-        if isinstance(value.get("Ref"), str):
-            return str(value["Ref"])
-        attribute = value.get("Fn::GetAtt")
-        if isinstance(attribute, list) and attribute:
-            return str(attribute[0])
-    return None
-
-
 def _rule(template: Template, group: str, ingress: bool, body: dict[str, Any], name: str) -> Rule:
     peer_key = "SourceSecurityGroupId" if ingress else "DestinationSecurityGroupId"
-    peer_group = _ref(body.get(peer_key))
+    peer_group = ref(body.get(peer_key))
     cidr = body.get("CidrIp", body.get("CidrIpv6"))
     peer = peer_group or (_name(template, cidr) if cidr is not None else "?")
     protocol = _PROTOCOLS.get(
@@ -278,7 +275,7 @@ def security_group_rules(template: Template) -> list[Rule]:
                     rules.append(_rule(template, group.id, ingress, body, group.id))
     for kind, ingress in (("Ingress", True), ("Egress", False)):
         for standalone in template.of_type(f"AWS::EC2::SecurityGroup{kind}"):
-            owner = _ref(standalone.properties.get("GroupId"))
+            owner = ref(standalone.properties.get("GroupId"))
             if owner:
                 rules.append(_rule(template, owner, ingress, standalone.properties, standalone.id))
     return rules
@@ -316,8 +313,8 @@ class AclEntry:
 
 def _acl_of(template: Template, subnet: str) -> str | None:
     for association in template.of_type("AWS::EC2::SubnetNetworkAclAssociation"):
-        if _ref(association.properties.get("SubnetId")) == subnet:
-            return _ref(association.properties.get("NetworkAclId"))
+        if ref(association.properties.get("SubnetId")) == subnet:
+            return ref(association.properties.get("NetworkAclId"))
     return None
 
 
@@ -325,7 +322,7 @@ def _acl_entries(template: Template, acl: str) -> list[AclEntry]:
     entries = []
     for entry in template.of_type("AWS::EC2::NetworkAclEntry"):
         p = entry.properties
-        if _ref(p.get("NetworkAclId")) != acl:
+        if ref(p.get("NetworkAclId")) != acl:
             continue
         entries.append(
             AclEntry(
@@ -352,7 +349,7 @@ def _acl_control(
     for entry in _acl_entries(template, acl):
         if entry.egress != egress or entry.protocol not in ("any", protocol):
             continue
-        if (entry.cidr in _ANY or entry.cidr == peer) and _in_range(port, entry.ports):
+        if (entry.cidr in ANY or entry.cidr == peer) and _in_range(port, entry.ports):
             return f"NACL {acl} #{entry.number} {'out' if egress else 'in'}"
     return f"NACL {acl}: no rule allows it (denied)"
 
@@ -360,36 +357,6 @@ def _acl_control(
 def _vpc_peer(template: Template, resource_id: str) -> str:
     vpc = template.placements[resource_id].vpc
     return f"{vpc}.CidrBlock" if vpc else "0.0.0.0/0"
-
-
-def _route_table_of(template: Template, subnet: str) -> str | None:
-    for association in template.of_type("AWS::EC2::SubnetRouteTableAssociation"):
-        if _ref(association.properties.get("SubnetId")) == subnet:
-            return _ref(association.properties.get("RouteTableId"))
-    return None
-
-
-def _default_route(template: Template, table: str | None) -> tuple[str, str] | None:
-    """(route id, gateway id) of ``table``'s 0.0.0.0/0 route."""
-    for route in template.of_type("AWS::EC2::Route"):
-        p = route.properties
-        if _ref(p.get("RouteTableId")) != table or p.get("DestinationCidrBlock") not in _ANY:
-            continue
-        for key in ("NatGatewayId", "GatewayId", "TransitGatewayId", "VpcEndpointId"):
-            gateway = _gateway(template, p.get(key))
-            if gateway:
-                return route.id, gateway
-    return None
-
-
-def _gateway(template: Template, value: Any) -> str | None:
-    """The resource a route sends to: a Ref, or the one resource an expression names (a
-    Network Firewall endpoint is ``!Select``-ed out of the firewall's ``EndpointIds``)."""
-    ref = _ref(value)
-    if ref:
-        return ref
-    named = sorted(n for n in names_in(value) if n in template.resources)
-    return named[0] if len(named) == 1 else None
 
 
 def _sub_text(value: Any) -> str:
@@ -402,12 +369,14 @@ def _sub_text(value: Any) -> str:
 def firewall_allow_list(template: Template, firewall: str) -> tuple[str, str, tuple[str, ...]]:
     """(policy, rule group, domains) of the stateful domain allow-lists a Network Firewall's
     policy references."""
-    policy = _gateway(template, template.resources[firewall].properties.get("FirewallPolicyArn"))
+    policy = named_resource(
+        template, template.resources[firewall].properties.get("FirewallPolicyArn")
+    )
     body = template.resources.get(policy or "")
     settings = (body.properties.get("FirewallPolicy") or {}) if body is not None else {}
     groups, domains = [], []
     for reference in settings.get("StatefulRuleGroupReferences") or ():
-        group = _gateway(template, (reference or {}).get("ResourceArn"))
+        group = named_resource(template, (reference or {}).get("ResourceArn"))
         if group not in template.resources:
             continue
         source = (template.resources[group].properties.get("RuleGroup") or {}).get("RulesSource")
@@ -447,7 +416,7 @@ def _interface_endpoint(template: Template, resource_id: str, prefix: str) -> st
 def _gateway_endpoint(template: Template, table: str | None, service: str) -> str | None:
     for endpoint in template.of_type("AWS::EC2::VPCEndpoint"):
         p = endpoint.properties
-        tables = {_ref(t) for t in p.get("RouteTableIds") or ()}
+        tables = {ref(t) for t in p.get("RouteTableIds") or ()}
         name = str(p.get("ServiceName", {}).get("Fn::Sub", p.get("ServiceName", "")))
         if table in tables and name.endswith(f".{service}"):
             return endpoint.id
@@ -457,14 +426,14 @@ def _gateway_endpoint(template: Template, table: str | None, service: str) -> st
 def _role_of(template: Template, resource_id: str) -> str | None:
     resource = template.resources[resource_id]
     if resource.type in _FUNCTIONS:
-        return _ref(resource.properties.get("Role")) or f"{resource_id}Role"
+        return ref(resource.properties.get("Role")) or f"{resource_id}Role"
     for target in sorted(template.targets(resource_id)):
         kind = template.resources[target].type
         if kind == "AWS::EC2::LaunchTemplate":
             return _role_of(template, target)
         if kind == "AWS::IAM::InstanceProfile":
             roles = template.resources[target].properties.get("Roles") or ()
-            return next((r for r in map(_ref, roles) if r), None)
+            return next((r for r in map(ref, roles) if r), None)
     return None
 
 
@@ -475,8 +444,8 @@ def _statements(template: Template, role: str) -> list[dict[str, Any]]:
     if body is not None:
         documents += [p.get("PolicyDocument") for p in body.properties.get("Policies") or ()]
     for policy in template.of_type("AWS::IAM::Policy", "AWS::IAM::RolePolicy"):
-        names = {_ref(r) for r in policy.properties.get("Roles") or ()}
-        names.add(_ref(policy.properties.get("RoleName")))
+        names = {ref(r) for r in policy.properties.get("Roles") or ()}
+        names.add(ref(policy.properties.get("RoleName")))
         if role in names:
             documents.append(policy.properties.get("PolicyDocument"))
     statements: list[dict[str, Any]] = []
@@ -525,9 +494,9 @@ _SUB_NAME = re.compile(r"\$\{([A-Za-z0-9]+)")
 
 
 def _targets_named(template: Template, value: Any) -> list[str]:
-    ref = _ref(value)
-    if ref:
-        return [ref] if ref in template.resources else []
+    named = ref(value)
+    if named:
+        return [named] if named in template.resources else []
     if isinstance(value, dict) and "Fn::Sub" in value:
         sub = value["Fn::Sub"]
         text = sub if isinstance(sub, str) else str(sub[0])
@@ -777,13 +746,15 @@ def _subnet_notes(template: Template, subnet: str) -> tuple[str, ...]:
     vpc_cidrs = {f"{v}.CidrBlock" for v in (r.id for r in template.of_type("AWS::EC2::VPC"))}
 
     def peer(cidr: str) -> str:
-        return "any" if cidr in _ANY else "VPC" if cidr in vpc_cidrs else cidr
+        return "any" if cidr in ANY else "VPC" if cidr in vpc_cidrs else cidr
 
     notes: list[tuple[str, str]] = []  # (what, its entries)
-    table = _route_table_of(template, subnet)
-    route = _default_route(template, table)
+    table = route_table_of(template, subnet)
     if table:
-        notes.append((f"route table {table}:", f"0.0.0.0/0 -> {route[1] if route else 'none'}"))
+        routes = ", ".join(
+            f"{r.destination} -> {r.gateway or '?'}" for r in default_routes(template, table)
+        )
+        notes.append((f"route table {table}:", routes or "0.0.0.0/0 -> none"))
     acl = _acl_of(template, subnet)
     if acl:
         entries = _acl_entries(template, acl)
@@ -828,7 +799,7 @@ def _edge_controls(b: _Builder, entry: str, node: str, port: str) -> tuple[str, 
     controls: list[str] = []
     for association in t.of_type("AWS::WAFv2::WebACLAssociation"):
         if entry in t.targets(association.id):
-            acl = _ref(association.properties.get("WebACLArn")) or "?"
+            acl = ref(association.properties.get("WebACLArn")) or "?"
             controls.append(f"WAF {acl}")
     if resource.type in _APIS:
         policies = [
@@ -916,7 +887,7 @@ def _inbound(b: _Builder, placed: dict[str, list[str]]) -> None:
     # The console signs agents in from their browsers, straight to the user pool.
     clients = t.of_type("AWS::Cognito::UserPoolClient")
     if clients:
-        pools = tuple(sorted({_ref(c.properties.get("UserPoolId")) or "?" for c in clients}))
+        pools = tuple(sorted({ref(c.properties.get("UserPoolId")) or "?" for c in clients}))
         browser, endpoint = b.party("agent_browser"), b.endpoint("cognito-idp", pools)
         b.connect(
             browser,
@@ -939,7 +910,7 @@ def _inbound(b: _Builder, placed: dict[str, list[str]]) -> None:
                 continue
             if is_edge and rule.allows("TCP", "443"):
                 continue  # the application's parties above
-            source = b.party("anyone" if rule.peer in _ANY else "admins")
+            source = b.party("anyone" if rule.peer in ANY else "admins")
             for node in nodes:
                 subnets = t.placements[resource_id].subnets
                 subnet = node.split("@", 1)[1] if "@" in node else subnets[0] if subnets else None
@@ -1061,7 +1032,7 @@ def _invocations(b: _Builder, placed: dict[str, list[str]]) -> None:
     t = b.t
     for permission in sorted(t.of_type("AWS::Lambda::Permission"), key=lambda r: r.id):
         p = permission.properties
-        function = _ref(p.get("FunctionName"))
+        function = ref(p.get("FunctionName"))
         principal = str(p.get("Principal", "?"))
         if function not in placed or principal.startswith("logs."):
             continue
@@ -1096,7 +1067,7 @@ def _invocations(b: _Builder, placed: dict[str, list[str]]) -> None:
             if not isinstance(event, dict) or event.get("Type") != "Api":
                 continue
             props = event.get("Properties") or {}
-            api = _ref(props.get("RestApiId")) or "ServerlessRestApi"
+            api = ref(props.get("RestApiId")) or "ServerlessRestApi"
             route = f"{str(props.get('Method', '*')).upper()} {props.get('Path', '/')}"
             for source in placed.get(api, []):
                 for target in placed.get(fn.id, []):
@@ -1227,20 +1198,20 @@ def _egress_path(
         "SG: no egress rule allows it"
     ]
     first.append(_acl_control(t, subnet, True, "TCP", "443"))
-    table = _route_table_of(t, subnet)
+    table = route_table_of(t, subnet)
     endpoint = _gateway_endpoint(t, table, prefix) if prefix else None
     if endpoint:
         return (
             Hop(node, endpoint, (*first, f"route {table} (prefix list)")),
             Hop(endpoint, destination, ("endpoint policy: default (full access)",)),
         )
-    route = _default_route(t, table)
-    if route is None:
+    route = way_out(t, subnet)
+    if route is None or route.gateway is None:
         return (Hop(node, destination, (*first, "no default route")),)
-    gateway = route[1]
+    gateway = route.gateway
     if t.resources[gateway].type == "AWS::NetworkFirewall::Firewall":
         return _through_firewall(b, node, subnet, destination, prefix, (*first, f"route {table}"))
-    hops = (Hop(node, route[1], (*first, f"route {table}")),)
+    hops = (Hop(node, gateway, (*first, f"route {table}")),)
     return (*hops, *_onward(t, gateway, destination, prefix))
 
 
@@ -1250,17 +1221,16 @@ def _onward(t: Template, gateway: str, destination: str, prefix: str) -> tuple[H
     hops: list[Hop] = []
     if t.resources[gateway].type == "AWS::EC2::NatGateway":
         nat_subnet = t.placements[gateway].subnets[0]
-        nat_table = _route_table_of(t, nat_subnet)
-        nat_route = _default_route(t, nat_table)
-        if nat_route:
+        nat_route = way_out(t, nat_subnet)
+        if nat_route and nat_route.gateway:
             hops.append(
                 Hop(
                     gateway,
-                    nat_route[1],
-                    (f"route {nat_table}", _acl_control(t, nat_subnet, True, "TCP", "443")),
+                    nat_route.gateway,
+                    (f"route {nat_route.table}", _acl_control(t, nat_subnet, True, "TCP", "443")),
                 )
             )
-            gateway = nat_route[1]
+            gateway = nat_route.gateway
     tls = "TLS, SigV4" if prefix else "TLS 1.2+, cert. verified"
     return (*hops, Hop(gateway, destination, (tls,)))
 
@@ -1277,9 +1247,10 @@ def _through_firewall(
     firewall's endpoint in the same zone, past its domain allow-list, then on by the route
     table of the firewall's subnet (a NAT gateway, then the internet gateway)."""
     t = b.t
-    firewall = _default_route(t, _route_table_of(t, subnet))
+    firewall = way_out(t, subnet)
     assert firewall is not None
-    fw = firewall[1]
+    assert firewall.gateway is not None
+    fw = firewall.gateway
     subnets = t.placements[fw].subnets
     zone = t.subnets[subnet].zone if subnet in t.subnets else None
     fw_subnet = next((s for s in subnets if t.subnets[s].zone == zone), subnets[0])
@@ -1293,12 +1264,11 @@ def _through_firewall(
         else f"Network Firewall {policy}: not on the allow-list {groups} (dropped)"
     )
     hops = [Hop(node, fw_node, first)]
-    fw_table = _route_table_of(t, fw_subnet)
-    onward = _default_route(t, fw_table)
-    if onward is None:
+    onward = way_out(t, fw_subnet)
+    if onward is None or onward.gateway is None:
         return (*hops, Hop(fw_node, destination, (check, "no default route")))
-    hops.append(Hop(fw_node, onward[1], (check, f"route {fw_table}")))
-    return (*hops, *_onward(t, onward[1], destination, prefix))
+    hops.append(Hop(fw_node, onward.gateway, (check, f"route {onward.table}")))
+    return (*hops, *_onward(t, onward.gateway, destination, prefix))
 
 
 def connection_table(architecture: Architecture) -> tuple[list[str], list[list[str]]]:

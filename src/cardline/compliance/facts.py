@@ -22,6 +22,7 @@ from typing import Any
 
 from cardline.compliance.flows import Binding, Declaration
 from cardline.compliance.inventory import Item
+from cardline.compliance.routes import default_routes, route_table_of
 from cardline.compliance.scope import CDE, Scope
 from cardline.compliance.template import Resource, Template, names_in
 
@@ -426,33 +427,21 @@ def _cde_egress_firewall(template: Template, cde: set[str]) -> Fact:
 
 
 def egress_through_firewall(template: Template, resource_id: str) -> bool:
-    """``resource_id`` sits in subnets whose every default route (0.0.0.0/0) goes to a
-    Network Firewall with a domain allow-list: its egress passes that allow-list."""
+    """``resource_id`` sits in subnets whose every default route (0.0.0.0/0 and ::/0) goes
+    to a Network Firewall with a domain allow-list: its egress passes that allow-list."""
     subnets = template.placements[resource_id].subnets
     if not subnets:
         return False
     for subnet in subnets:
-        tables = [
-            t
-            for a in template.of_type("AWS::EC2::SubnetRouteTableAssociation")
-            if subnet in names_in(a.properties.get("SubnetId"))
-            for t in _named(template, a.properties.get("RouteTableId"), "AWS::EC2::RouteTable")
-        ]
-        defaults = [
-            r
-            for r in template.of_type("AWS::EC2::Route")
-            if r.properties.get("DestinationCidrBlock") == "0.0.0.0/0"
-            and set(tables) & names_in(r.properties.get("RouteTableId"))
-        ]
-        firewalls = [
-            f
-            for r in defaults
-            for f in _named(template, r.properties, "AWS::NetworkFirewall::Firewall")
-        ]
-        if not defaults or len(firewalls) != len(defaults):
+        routes = default_routes(template, route_table_of(template, subnet))
+        if not routes:
             return False
-        if not all(_allow_listing(template, f) for f in firewalls):
-            return False
+        for route in routes:
+            gateway = template.resources.get(route.gateway or "")
+            if gateway is None or gateway.type != "AWS::NetworkFirewall::Firewall":
+                return False
+            if not _allow_listing(template, gateway.id):
+                return False
     return True
 
 
