@@ -46,20 +46,6 @@ def architectures(declaration: Declaration, requirements: Requirements) -> dict[
 
 
 @pytest.fixture(scope="session")
-def firewall(declaration: Declaration, requirements: Requirements) -> Architecture:
-    """The serverless template deployed with CdeEgress=firewall (the report's serverless
-    variant otherwise)."""
-    path, parameters = ARCHITECTURES["serverless"]
-    return analyse(
-        "serverless-firewall",
-        ROOT / path,
-        declaration,
-        requirements,
-        parameters={**parameters, "CdeEgress": "firewall"},
-    )
-
-
-@pytest.fixture(scope="session")
 def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Report, Path]:
     """`cardline compliance report` from the repository root, as `make report` runs it."""
     out = tmp_path_factory.mktemp("compliance-report")

@@ -5,15 +5,23 @@ subnet and zone, the labels sit by their edges, and the drawing is legible on A3
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from cardline.compliance.architecture import Architecture, analyse
-from cardline.compliance.connection_diagram import build_dot, cluster_name, draw, notes_node
-from cardline.compliance.connections import build
+from cardline.compliance.connection_diagram import (
+    build_dot,
+    cluster_name,
+    draw,
+    drawn_map,
+    notes_node,
+)
+from cardline.compliance.connections import Hop, build
 from cardline.compliance.flows import Declaration
 from cardline.compliance.matrix import Requirements
+from cardline.compliance.mirrors import mirror_node, mirrors
 from cardline.compliance.report import Report
 from tests.compliance.conftest import ARCHITECTURES, ROOT, TEMPLATES
 from tests.compliance.svg_geometry import Box, Drawing, centre, distance_to_path, parse
@@ -48,7 +56,7 @@ def test_every_system_is_drawn_inside_its_zone_and_the_zones_around_it(
     name: str, report: tuple[Report, Path], architectures: dict[str, Architecture]
 ) -> None:
     d = drawing(report[1], name)
-    model = build(architectures[name])
+    model = drawn_map(architectures[name])
     for node in model.nodes.values():
         box = d.nodes[node.key]
         for zone in model.zone_chain(node.zone):
@@ -103,10 +111,17 @@ def test_every_edge_names_its_connections_protocol_and_port(
     """Each edge carries its connections' numbers, protocol and port, and the name of every
     control it crosses (the rule itself, ports and NACL numbers, is in the report's table)."""
     d = drawing(report[1], name)
-    model = build(architectures[name])
+    model = drawn_map(architectures[name])
     resources = architectures[name].template.resources
     drawn = {(e.source, e.target): " ".join(t.text for t in e.texts) for e in d.edges}
     assert set(drawn) == set(model.edges())
+    # Every connection of the model is drawn (a folded zone's hops are the other zone's).
+    numbers = {
+        int(n)
+        for text in drawn.values()
+        for n in re.findall(r"\d+", " ".join(m for m in re.findall(r"\[([\d,]+)\]", text)))
+    }
+    assert numbers == {c.number for c in build(architectures[name]).connections}
     for connection in model.connections:
         for hop in connection.hops:
             label = drawn[(hop.source, hop.target)]
@@ -238,8 +253,9 @@ def test_no_two_labels_overlap(name: str, report: tuple[Report, Path]) -> None:
 
 
 def test_with_the_firewall_the_pan_leaves_past_the_allow_list(
-    tmp_path: Path, firewall: Architecture, architectures: dict[str, Architecture]
+    report: tuple[Report, Path], architectures: dict[str, Architecture]
 ) -> None:
+    firewall = architectures["serverless-firewall"]
     model = build(firewall)
     charge = next(
         c for c in model.connections if (c.source, c.target) == ("ChargeFunction", "paypal")
@@ -260,10 +276,13 @@ def test_with_the_firewall_the_pan_leaves_past_the_allow_list(
     assert any(
         "allow-list" in c and "api-m.sandbox.paypal.com" in c for c in out_of_firewall.controls
     )
-    draw(firewall, tmp_path)
-    d = drawing(tmp_path, "serverless-firewall")
+    d = drawing(report[1], "serverless-firewall")
     edges = {(e.source, e.target): "\n".join(t.text for t in e.texts) for e in d.edges}
-    assert "api-m.sandbox.paypal.com" in edges[("CdeFirewall@FirewallSubnetA", "NatGatewayA")]
+    # The edge names the policy and the list; the firewall's node holds the domains, once.
+    assert "CdeEgressAllowList" in edges[("CdeFirewall@FirewallSubnetA", "NatGatewayA")]
+    assert not [label for label in edges.values() if "paypal.com" in label]
+    node = " ".join(t.text for t in d.node_texts["CdeFirewall@FirewallSubnetA"])
+    assert "api-m.sandbox.paypal.com" in node
     assert ("CdeInternetGateway", "paypal") in edges
     # Without the firewall the same connection leaves with no egress control at all.
     open_charge = next(
@@ -273,3 +292,39 @@ def test_with_the_firewall_the_pan_leaves_past_the_allow_list(
     )
     assert [h.target for h in open_charge.hops] == ["paypal"]
     assert "no egress control (no VPC)" in open_charge.controls
+
+
+def test_the_second_zone_is_folded_only_where_the_model_proves_it_the_same(
+    report: tuple[Report, Path], architectures: dict[str, Architecture]
+) -> None:
+    firewall = architectures["serverless-firewall"]
+    model = build(firewall)
+    [mirror] = mirrors(firewall, model)
+    assert (mirror.zone, mirror.like) == ("az_CdeVpc_AZ 2", "az_CdeVpc_AZ 1")
+    assert mirror.names["NatGatewayB"] == "NatGatewayA"
+    assert mirror.names["ChargeFunction@CdeSubnetB"] == "ChargeFunction@CdeSubnetA"
+    box = " ".join(
+        t.text
+        for t in drawing(report[1], "serverless-firewall").node_texts[mirror_node(mirror.zone)]
+    )
+    for subnet in ("CdeSubnetB", "FirewallSubnetB", "NatSubnetB"):
+        assert subnet in box
+    # The bastion host sits in one zone only: the traditional zones are drawn in full.
+    assert mirrors(architectures["traditional"], build(architectures["traditional"])) == []
+    # One control that differs in the second zone is enough to draw it in full.
+    hop = next(
+        h for c in model.connections for h in c.hops if h.source == "ChargeFunction@CdeSubnetB"
+    )
+    changed = replace(
+        model,
+        connections=[
+            replace(
+                c,
+                hops=tuple(
+                    Hop(h.source, h.target, h.controls[1:]) if h == hop else h for h in c.hops
+                ),
+            )
+            for c in model.connections
+        ],
+    )
+    assert mirrors(firewall, changed) == []

@@ -86,8 +86,10 @@ def test_requirements_2_and_5_follow_the_operating_system(
 
 
 def test_the_firewall_option_changes_the_outbound_row(
-    architectures: dict[str, Architecture], firewall: Architecture
+    architectures: dict[str, Architecture],
 ) -> None:
+    firewall = architectures["serverless-firewall"]
+
     def row(a: Architecture) -> Assignment:
         return next(x for x in a.assignments if x.requirement.id == "1.3.2")
 

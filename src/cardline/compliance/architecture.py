@@ -27,6 +27,7 @@ class Architecture:
     facts: Facts
     assignments: list[Assignment]
     inventory: tuple[Item, ...] = ()  # what the template does not hold (infra/inventory.yaml)
+    description: str = ""  # what sets this deployment apart (its variant's description)
 
     def outside_template(self, zone: str | None = None) -> tuple[Item, ...]:
         """The inventory's items for this architecture (in ``zone``, if given), for the

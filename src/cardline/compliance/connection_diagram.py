@@ -20,7 +20,10 @@ from pathlib import Path
 
 from cardline.compliance.architecture import Architecture
 from cardline.compliance.connections import Connection, ConnectionMap, Hop, build
+from cardline.compliance.mirrors import fold, mirrors
+from cardline.compliance.routes import way_out
 from cardline.compliance.scope import CDE, CONNECTED, IMPACTING, OUT
+from cardline.compliance.template import Template
 
 SCOPE_COLOURS = {CDE: "#B71C1C", CONNECTED: "#E65100", IMPACTING: "#5E35B1", OUT: "#616161"}
 PAN_COLOUR = "#C62828"
@@ -159,9 +162,16 @@ def _legend(architecture: Architecture) -> list[str]:
     return [title, *textwrap.wrap(legend, _LEGEND_WIDTH)]
 
 
+def drawn_map(architecture: Architecture) -> ConnectionMap:
+    """The connection map as drawn: an availability zone the model proves a mirror of
+    another is folded into a box saying so (its connections keep the other zone's hops)."""
+    model = build(architecture)
+    return fold(model, mirrors(architecture, model))
+
+
 def build_dot(architecture: Architecture) -> ConnectionDiagram:
     """The DOT text of ``architecture``'s connection diagram."""
-    model = build(architecture)
+    model = drawn_map(architecture)
     verdicts = architecture.scope.verdicts
     children: dict[str | None, list[str]] = {}
     for zone in model.zones.values():
@@ -173,7 +183,7 @@ def build_dot(architecture: Architecture) -> ConnectionDiagram:
     out: list[str] = [
         "digraph connections {",
         f'  graph [rankdir=TB, newrank=true, compound=true, fontname="{FONT}", '
-        "fontsize=16, labelloc=t, labeljust=l, nodesep=0.45, ranksep=0.3, pad=0.3, "
+        "fontsize=16, labelloc=t, labeljust=l, nodesep=0.35, ranksep=0.3, pad=0.3, "
         "splines=true, outputorder=edgesfirst, forcelabels=true];",
         f'  node [shape=box, style="rounded,filled", fillcolor=white, fontname="{FONT}", '
         f'fontsize={NODE_FONT_SIZE}, margin="0.12,0.06"];',
@@ -186,9 +196,9 @@ def build_dot(architecture: Architecture) -> ConnectionDiagram:
     for key, zone in model.zones.items():
         if zone.notes:  # drawn as a node of the zone's own, on the row of its systems
             inside = [tiers[n] for n in members.get(key, [])]
-            subnet = architecture.template.subnets.get(key.removeprefix("subnet_"))
-            public = _PUBLIC if subnet is not None and subnet.public else _PRIVATE
-            tiers[notes_node(key)] = min(inside) if inside else public
+            subnet = key.removeprefix("subnet_")
+            own = _subnet_tier(architecture.template, subnet)
+            tiers[notes_node(key)] = min(inside) if inside else own
 
     def _label_end(key: str) -> str:
         # Connections reach the bottom row from above: its zones carry their labels below.
@@ -220,7 +230,9 @@ def build_dot(architecture: Architecture) -> ConnectionDiagram:
         for node_key in members.get(key, []):
             node = model.nodes[node_key]
             lines = [*node.label.split("\n"), *node.detail]
-            category = verdicts[node.resource].category if node.resource else None
+            # A node standing for several resources takes the most severe of their scopes.
+            categories = [verdicts[r].category for r in node.resources]
+            category = min(categories, key=list(SCOPE_COLOURS).index) if categories else None
             colour = SCOPE_COLOURS[category] if category else LINE_COLOUR
             if category and category != OUT:
                 lines.append(f"[{category}]")
@@ -271,22 +283,27 @@ _EDGE_TIER = {
     "AWS::Events::Rule",
 }
 _PROVIDERS = {"telephony", "paypal"}  # service providers on the Internet
-_ABOVE, _EDGE, _PUBLIC, _PRIVATE, _BELOW = 1, 2, 3, 4, 6  # rows (see _tiers)
+# Rows (see _tiers); private subnets take the rows from _PRIVATE down to _VPC.
+_ABOVE, _EDGE, _PUBLIC, _PRIVATE, _VPC, _BELOW = 1, 2, 3, 4, 9, 10
 
 
 def _tiers(architecture: Architecture, model: ConnectionMap) -> dict[str, int]:
     """The row each node is drawn on, top to bottom: the people and hosts outside; the
     service providers reached through the edge of our account; that edge (internet
     gateway, API, EventBridge rules, Connect); public subnets and regional compute;
-    private subnets; the VPC's endpoints; and last the services our systems call out to
-    directly (AWS's endpoints, and a provider our functions reach without a gateway).
-    Each provider thus sits next to where its connections leave and arrive."""
+    private subnets, each a row further from the public ones than the subnet its default
+    route leads to (a CDE subnet routed through a firewall subnet sits below it); the VPC's
+    endpoints (and a folded availability zone's box); and last the services our systems
+    call out to directly (AWS's endpoints, and a provider most of whose connections are
+    with our systems rather than the edge). Each provider thus sits next to where most of
+    its connections leave and arrive."""
     tiers = {key: _tier(architecture, model, key) for key in model.nodes}
+    edges = model.edges()
     for key, node in model.nodes.items():
+        peers = {a if b == key else b for a, b in edges if key in (a, b)}
         if _PROVIDERS & set(model.zone_chain(node.zone)):
-            peers = {a if b == key else b for a, b in model.edges() if key in (a, b)}
-            inside = [tiers[p] for p in peers if tiers[p] > _EDGE]
-            tiers[key] = _BELOW if inside else _ABOVE
+            inside = [p for p in peers if tiers[p] > _EDGE]
+            tiers[key] = _BELOW if len(inside) > len(peers) - len(inside) else _ABOVE
     return tiers
 
 
@@ -299,14 +316,32 @@ def _tier(architecture: Architecture, model: ConnectionMap, key: str) -> int:
         return _ABOVE
     if "aws" not in chain:
         return 0
+    if node.zone.startswith("az_"):
+        return _VPC  # a folded availability zone's box, under the zone it mirrors
     kind = architecture.template.resources[node.resource].type if node.resource else ""
     if kind in _EDGE_TIER or not node.resource:
         return _EDGE
     subnet = next((z for z in chain if z.startswith("subnet_")), None)
     if subnet is not None:
-        public = architecture.template.subnets[subnet.removeprefix("subnet_")].public
-        return _PUBLIC if public else _PRIVATE
-    return _PRIVATE + 1 if any(z.startswith("vpc_") for z in chain) else _PUBLIC
+        return _subnet_tier(architecture.template, subnet.removeprefix("subnet_"))
+    return _VPC if any(z.startswith("vpc_") for z in chain) else _PUBLIC
+
+
+def _subnet_tier(template: Template, subnet: str) -> int:
+    """Public subnets on their row; a private one a row below the subnet holding what its
+    default route sends to (a NAT gateway, a firewall endpoint), or just below the public
+    row when that is outside every subnet."""
+    tier, seen = _PUBLIC, {subnet}
+    while not template.subnets[subnet].public and tier < _VPC - 1:
+        tier += 1
+        route = way_out(template, subnet)
+        onward = template.placements[route.gateway].subnets if route and route.gateway else ()
+        ahead = next((s for s in onward if s in template.subnets and s not in seen), None)
+        if ahead is None:
+            break
+        seen.add(ahead)
+        subnet = ahead
+    return tier
 
 
 def draw(architecture: Architecture, out_dir: Path) -> ConnectionDiagram:

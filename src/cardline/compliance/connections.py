@@ -142,13 +142,16 @@ class Zone:
 
 @dataclass(frozen=True)
 class Node:
-    """A system on the diagram; ``resource`` is its template resource, if any."""
+    """A system on the diagram; ``resource`` is its template resource, if any, and
+    ``resources`` every resource it stands for (endpoints alike in every way drawn as one
+    node: ``resource`` is the first of them)."""
 
     key: str
     label: str
     zone: str
     resource: str | None = None
     detail: tuple[str, ...] = ()
+    resources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -311,7 +314,7 @@ class AclEntry:
         return f"#{self.number} {way} {verb} {self.protocol} {self.ports} {self.cidr}"
 
 
-def _acl_of(template: Template, subnet: str) -> str | None:
+def acl_of(template: Template, subnet: str) -> str | None:
     for association in template.of_type("AWS::EC2::SubnetNetworkAclAssociation"):
         if ref(association.properties.get("SubnetId")) == subnet:
             return ref(association.properties.get("NetworkAclId"))
@@ -343,7 +346,7 @@ def _acl_control(
 ) -> str:
     """The first entry of ``subnet``'s network ACL that lets ``port`` through from (or to)
     ``peer`` (a CIDR, or the name of the parameter or VPC attribute giving one)."""
-    acl = _acl_of(template, subnet)
+    acl = acl_of(template, subnet)
     if acl is None:
         return "NACL: VPC default (allows all)"
     for entry in _acl_entries(template, acl):
@@ -513,7 +516,10 @@ class _Builder:
         self.t = architecture.template
         self.map = ConnectionMap()
         self.rules = security_group_rules(self.t)
-        self.pending: list[tuple[str, str, str, str, str, str, tuple[Hop, ...]]] = []
+        # (source, target, protocol, port, service, what, hops, owners of source and target)
+        self.pending: list[
+            tuple[str, str, str, str, str, str, tuple[Hop, ...], tuple[str, str] | None]
+        ] = []
         self.endpoint_services: dict[str, set[str]] = {}
         # component key -> node keys that run it
         self.component_nodes: dict[str, list[str]] = defaultdict(list)
@@ -531,8 +537,11 @@ class _Builder:
         zone: str,
         resource: str | None = None,
         detail: tuple[str, ...] = (),
+        resources: tuple[str, ...] = (),
     ) -> str:
-        self.map.nodes.setdefault(key, Node(key, label, zone, resource, detail))
+        if resource and not resources:
+            resources = (resource,)
+        self.map.nodes.setdefault(key, Node(key, label, zone, resource, detail, resources))
         return key
 
     def party(self, key: str) -> str:
@@ -571,8 +580,11 @@ class _Builder:
         service: str,
         what: str,
         hops: tuple[Hop, ...],
+        owners: tuple[str, str] | None = None,
     ) -> None:
-        self.pending.append((source, target, protocol, port, service, what, hops))
+        """``source`` opens a connection to ``target`` (nodes); ``owners``: the resources
+        at its ends, where a node stands for more than one."""
+        self.pending.append((source, target, protocol, port, service, what, hops, owners))
 
     def owner(self, node: str) -> str:
         """The resource (or party) a node draws: ``LoadBalancer@SubnetA`` -> ``LoadBalancer``."""
@@ -582,8 +594,9 @@ class _Builder:
         """One connection per (initiator, responder, protocol, port), its hops merged."""
         merged: dict[tuple[str, str, str, str], list[Any]] = {}
         pan_pairs = self._pan_pairs()
-        for source, target, protocol, port, service, what, hops in self.pending:
-            key = (self.owner(source), self.owner(target), protocol, port)
+        for source, target, protocol, port, service, what, hops, owners in self.pending:
+            ends = owners or (self.owner(source), self.owner(target))
+            key = (*ends, protocol, port)
             entry = merged.setdefault(key, [service, [], [], False])
             if what not in entry[1]:
                 entry[1].append(what)
@@ -664,11 +677,14 @@ def build(architecture: Architecture) -> ConnectionMap:
             f"vpc_{subnet.vpc}",
         )
         b.zone(f"subnet_{subnet.id}", _subnet_label(t, subnet.id), az, _subnet_notes(t, subnet.id))
+    alike = _alike_endpoints(t)
     for resource in sorted(t.resources.values(), key=lambda r: r.id):
         if not _drawn(resource.type):
             continue
         placement = t.placements[resource.id]
-        if placement.subnets:
+        if resource.id in alike:
+            placed[resource.id] = _endpoint_set(b, alike[resource.id])
+        elif placement.subnets:
             keys = []
             for subnet_id in placement.subnets:
                 key = resource.id if len(placement.subnets) == 1 else f"{resource.id}@{subnet_id}"
@@ -679,7 +695,7 @@ def build(architecture: Architecture) -> ConnectionMap:
                         _node_label(t, resource.id, suffix),
                         f"subnet_{subnet_id}",
                         resource.id,
-                        _sg_detail(t, resource.id),
+                        (*_sg_detail(t, resource.id), *_firewall_detail(t, resource.id)),
                     )
                 )
             placed[resource.id] = keys
@@ -710,7 +726,27 @@ def build(architecture: Architecture) -> ConnectionMap:
     _security_group_peers(b, placed)
     _invocations(b, placed)
     _outbound(b, placed)
-    return b.finish()
+    return _unconnected_together(b.finish())
+
+
+def _unconnected_together(model: ConnectionMap) -> ConnectionMap:
+    """Systems of one kind in one zone with no connection at all (rules that alert on
+    changes) drawn as one node naming each: nothing to draw to them, so one box says it."""
+    ends = {end for pair in model.edges() for end in pair}
+    alike: dict[tuple[str, str], list[Node]] = defaultdict(list)
+    for node in model.nodes.values():
+        if node.key not in ends and node.resource and "\n" in node.label:
+            alike[(node.zone, node.label.split("\n", 1)[1])].append(node)
+    for (zone, kind), nodes in alike.items():
+        if len(nodes) < 2:
+            continue
+        for node in nodes:
+            del model.nodes[node.key]
+        key = "+".join(n.key for n in nodes)
+        label = "\n".join([f"{kind}s, no connection", *(n.label.split("\n", 1)[0] for n in nodes)])
+        resources = tuple(r for n in nodes for r in n.resources)
+        model.nodes[key] = Node(key, label, zone, resources[0], (), resources)
+    return model
 
 
 def _drawn(resource_type: str) -> bool:
@@ -755,7 +791,7 @@ def _subnet_notes(template: Template, subnet: str) -> tuple[str, ...]:
             f"{r.destination} -> {r.gateway or '?'}" for r in default_routes(template, table)
         )
         notes.append((f"route table {table}:", routes or "0.0.0.0/0 -> none"))
-    acl = _acl_of(template, subnet)
+    acl = acl_of(template, subnet)
     if acl:
         entries = _acl_entries(template, acl)
         for egress in (False, True):
@@ -778,6 +814,55 @@ def _subnet_notes(template: Template, subnet: str) -> tuple[str, ...]:
 
 def _sg_detail(template: Template, resource_id: str) -> tuple[str, ...]:
     return tuple(f"SG {g}" for g in _security_groups_of(template, resource_id))
+
+
+def _firewall_detail(template: Template, resource_id: str) -> tuple[str, ...]:
+    """A Network Firewall's allow-list, written once on its node (the connections through
+    it name the policy and the list)."""
+    if template.resources[resource_id].type != "AWS::NetworkFirewall::Firewall":
+        return ()
+    policy, groups, domains = firewall_allow_list(template, resource_id)
+    if not domains:
+        return (f"policy {policy}: no domain allow-list",)
+    return (f"policy {policy}", f"allow-list {groups}", "passes only (TLS SNI):", *domains)
+
+
+def _alike_endpoints(template: Template) -> dict[str, tuple[str, ...]]:
+    """Interface VPC endpoints in the same subnets behind the same security groups, two
+    or more: each endpoint -> its set. A connection reaches each of them the same way (the
+    rules of those groups, the ACLs of those subnets), so the drawing gives each set one
+    node per subnet; the connections stay one per endpoint."""
+    sets: dict[tuple[tuple[str, ...], tuple[str, ...], Any], list[str]] = defaultdict(list)
+    for endpoint in sorted(template.of_type("AWS::EC2::VPCEndpoint"), key=lambda r: r.id):
+        p = endpoint.properties
+        subnets = template.placements[endpoint.id].subnets
+        if p.get("VpcEndpointType") != "Interface" or not subnets:
+            continue
+        groups = _security_groups_of(template, endpoint.id)
+        sets[(subnets, groups, p.get("PrivateDnsEnabled"))].append(endpoint.id)
+    return {e: tuple(ids) for ids in sets.values() if len(ids) > 1 for e in ids}
+
+
+def _endpoint_set(b: _Builder, endpoints: tuple[str, ...]) -> list[str]:
+    """The nodes of a set of alike interface endpoints: one in each of their subnets."""
+    t = b.t
+    subnets = t.placements[endpoints[0]].subnets
+    keys = []
+    for subnet in subnets:
+        key = "+".join(endpoints) + (f"@{subnet}" if len(subnets) > 1 else "")
+        where = f" ({t.subnets[subnet].zone})" if len(subnets) > 1 else ""
+        label = f"VPC interface endpoints{where}\n" + "\n".join(endpoints)
+        keys.append(
+            b.node(
+                key,
+                label,
+                f"subnet_{subnet}",
+                endpoints[0],
+                ("private DNS", *_sg_detail(t, endpoints[0])),
+                endpoints,
+            )
+        )
+    return keys
 
 
 def _regional_detail(template: Template, resource_id: str) -> tuple[str, ...]:
@@ -932,6 +1017,7 @@ def _inbound(b: _Builder, placed: dict[str, list[str]]) -> None:
                     _service_name(rule.ports),
                     f"from {rule.peer}",
                     hops,
+                    (source, resource_id),
                 )
 
 
@@ -952,7 +1038,7 @@ def _connect_node(b: _Builder) -> str:
     b.zone("regional", *ZONES["regional"])
     return b.node(
         "connect_instance",
-        "Amazon Connect instance\n(ConnectInstanceArn: not in the template)",
+        "Amazon Connect instance\n(ConnectInstanceArn:\nnot in the template)",
         "regional",
     )
 
@@ -1005,6 +1091,7 @@ def _security_group_peers(b: _Builder, placed: dict[str, list[str]]) -> None:
                         f"{source_id} to {target_id}"
                         + (" (also across zones)" if "@" in source else ""),
                         (Hop(source, target, tuple(controls)),),
+                        (source_id, target_id),
                     )
 
 
@@ -1088,7 +1175,7 @@ def _invocations(b: _Builder, placed: dict[str, list[str]]) -> None:
                 b.zone("regional", *ZONES["regional"])
                 rule = b.node(
                     f"{fn.id}{name}",
-                    f"{fn.id}{name}\nEventBridge schedule (SAM)",
+                    f"{fn.id}\n{name}\nEventBridge schedule (SAM)",
                     "regional",
                 )
                 for target in placed.get(fn.id, []):
@@ -1257,17 +1344,19 @@ def _through_firewall(
     fw_node = fw if len(subnets) == 1 else f"{fw}@{fw_subnet}"
     policy, groups, domains = firewall_allow_list(t, fw)
     allowed = _allowed(destination, prefix, domains)
+    # The drawing names the policy and the list (short_control drops the parenthesis);
+    # the domains are on the firewall's node, and here for the report's table.
     check = (
-        f"Network Firewall {policy}: domain allow-list {groups} passes {', '.join(allowed)} "
-        "(TLS SNI); all else dropped"
+        f"Network Firewall {policy}",
+        f"allow-list {groups} (passes {', '.join(allowed)} by TLS SNI; all else dropped)"
         if allowed
-        else f"Network Firewall {policy}: not on the allow-list {groups} (dropped)"
+        else f"allow-list {groups}: drops it (not listed)",
     )
     hops = [Hop(node, fw_node, first)]
     onward = way_out(t, fw_subnet)
     if onward is None or onward.gateway is None:
-        return (*hops, Hop(fw_node, destination, (check, "no default route")))
-    hops.append(Hop(fw_node, onward.gateway, (check, f"route {onward.table}")))
+        return (*hops, Hop(fw_node, destination, (*check, "no default route")))
+    hops.append(Hop(fw_node, onward.gateway, (*check, f"route {onward.table}")))
     return (*hops, *_onward(t, onward.gateway, destination, prefix))
 
 

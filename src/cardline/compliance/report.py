@@ -13,7 +13,7 @@ import hashlib
 import html
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from cardline.compliance import saq
@@ -275,9 +275,8 @@ def build(
             while name in taken:
                 name += "-2"
             taken.add(name)
-            architectures.append(
-                analyse(name, path, declaration, requirements, things, variant.parameters)
-            )
+            analysed = analyse(name, path, declaration, requirements, things, variant.parameters)
+            architectures.append(replace(analysed, description=variant.description))
     by_path: dict[Path, Scan] = {}
     for a in architectures:  # the outside tools read the template, not a variant of it
         if a.template.path not in by_path:
@@ -324,7 +323,7 @@ def _report(
                 f"`{_display(a.template.path)}`",
                 hashlib.sha256(a.template.path.read_bytes()).hexdigest()[:16],
                 _given(a),
-                a.template.description,
+                a.description or a.template.description,
             ]
             for a in architectures
         ],
