@@ -273,3 +273,30 @@ def test_with_the_firewall_the_pan_leaves_past_the_allow_list(
     )
     assert [h.target for h in open_charge.hops] == ["paypal"]
     assert "no egress control (no VPC)" in open_charge.controls
+
+
+def test_the_api_edge_names_the_tls_policy_each_endpoint_states(
+    tmp_path: Path, declaration: Declaration, requirements: Requirements
+) -> None:
+    def controls(path: Path, **parameters: str) -> set[str]:
+        architecture = analyse("mine", path, declaration, requirements, parameters=parameters)
+        edge = {
+            c for conn in build(architecture).connections for h in conn.hops for c in h.controls
+        }
+        return {c for c in edge if "execute-api" in c or "(ApiDomain)" in c}
+
+    template = ROOT / TEMPLATES["serverless"]
+    assert controls(template) == {"execute-api SecurityPolicy_TLS13_1_2_2021_06"}
+    behind_a_domain = {"DomainName": "pay.example.com", "CertificateArn": "arn:aws:acm:x"}
+    assert controls(template, **behind_a_domain) == {
+        "SecurityPolicy_TLS13_1_2_2021_06 (ApiDomain)",
+        "execute-api endpoint disabled",
+    }
+    # Without a stated policy API Gateway applies its legacy default, and the drawing says so.
+    source = template.read_text()
+    stated = "      SecurityPolicy: SecurityPolicy_TLS13_1_2_2021_06\n      EndpointAccessMode"
+    assert stated in source
+    path = tmp_path / "mine" / "template.yaml"
+    path.parent.mkdir()
+    path.write_text(source.replace(stated, "      EndpointAccessMode", 1))
+    assert controls(path) == {"execute-api TLS_1_0 (no policy stated)"}
