@@ -328,3 +328,30 @@ def test_the_second_zone_is_folded_only_where_the_model_proves_it_the_same(
         ],
     )
     assert mirrors(firewall, changed) == []
+
+
+def test_the_api_edge_names_the_tls_policy_each_endpoint_states(
+    tmp_path: Path, declaration: Declaration, requirements: Requirements
+) -> None:
+    def controls(path: Path, **parameters: str) -> set[str]:
+        architecture = analyse("mine", path, declaration, requirements, parameters=parameters)
+        edge = {
+            c for conn in build(architecture).connections for h in conn.hops for c in h.controls
+        }
+        return {c for c in edge if "execute-api" in c or "(ApiDomain)" in c}
+
+    template = ROOT / TEMPLATES["serverless"]
+    assert controls(template) == {"execute-api SecurityPolicy_TLS13_1_2_2021_06"}
+    behind_a_domain = {"DomainName": "pay.example.com", "CertificateArn": "arn:aws:acm:x"}
+    assert controls(template, **behind_a_domain) == {
+        "SecurityPolicy_TLS13_1_2_2021_06 (ApiDomain)",
+        "execute-api endpoint disabled",
+    }
+    # Without a stated policy API Gateway applies its legacy default, and the drawing says so.
+    source = template.read_text()
+    stated = "      SecurityPolicy: SecurityPolicy_TLS13_1_2_2021_06\n      EndpointAccessMode"
+    assert stated in source
+    path = tmp_path / "mine" / "template.yaml"
+    path.parent.mkdir()
+    path.write_text(source.replace(stated, "      EndpointAccessMode", 1))
+    assert controls(path) == {"execute-api TLS_1_0 (no policy stated)"}

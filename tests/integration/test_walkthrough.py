@@ -123,6 +123,11 @@ def _copy_tree(target: Path) -> Path:
         skip = {n for n in names if n in _NOT_COPIED or n.startswith(".venv")}
         return skip | {n for n in names if n == "__pycache__" or n.endswith(".egg-info")}
 
+    # make run in the copy reinstalls a virtualenv older than pyproject.toml, and the
+    # editable install would then point at the copy, not at this checkout.
+    stamp = ROOT / ".venv" / ".installed"
+    if not stamp.is_file() or stamp.stat().st_mtime < (ROOT / "pyproject.toml").stat().st_mtime:
+        pytest.fail(".venv is older than pyproject.toml: `make unit` or `make test` refreshes it")
     shutil.copytree(ROOT, target, ignore=ignored, symlinks=True)
     for venv in (".venv",):
         (target / venv).symlink_to(ROOT / venv)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cardline.compliance.architecture import Architecture
+from cardline.compliance.facts import EXECUTE_API_DISABLED, execute_api_policy, resolved
 from cardline.compliance.routes import (
     ANY,
     default_routes,
@@ -887,15 +888,15 @@ def _edge_controls(b: _Builder, entry: str, node: str, port: str) -> tuple[str, 
             acl = ref(association.properties.get("WebACLArn")) or "?"
             controls.append(f"WAF {acl}")
     if resource.type in _APIS:
-        policies = [
-            f"{d.properties.get('SecurityPolicy', 'TLS_1_0')} ({d.id})"
+        controls += [
+            f"{resolved(t, d.properties.get('SecurityPolicy')) or 'TLS_1_0'} ({d.id})"
             for d in t.of_type("AWS::ApiGateway::DomainName")
         ]
-        controls += policies
-        if resource.properties.get("DisableExecuteApiEndpoint") is True:
+        policy = execute_api_policy(t, resource)
+        if policy == EXECUTE_API_DISABLED:
             controls.append("execute-api endpoint disabled")
         else:
-            controls.append("execute-api: default TLS")
+            controls.append(f"execute-api {policy or 'TLS_1_0 (no policy stated)'}")
     else:
         for listener in t.of_type("AWS::ElasticLoadBalancingV2::Listener"):
             if entry in t.targets(listener.id) and str(listener.properties.get("Port")) == port:

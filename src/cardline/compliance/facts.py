@@ -134,6 +134,24 @@ def _every(template: Template, resources: list[Resource], test: Callable[[Resour
     return Fact(not missing, missing, evidence=tuple(sorted(r.id for r in judged)))
 
 
+EXECUTE_API_DISABLED = "disabled"
+
+
+def execute_api_policy(template: Template, api: Resource) -> str | None:
+    """The TLS policy of a REST API's own execute-api endpoint: ``EXECUTE_API_DISABLED``
+    when the template switches it off, else the policy it states (the property, or the
+    OpenAPI body's extension), else None (API Gateway then applies its legacy TLS 1.0
+    default)."""
+    props = api.properties
+    if _true(resolved(template, props.get("DisableExecuteApiEndpoint"))):
+        return EXECUTE_API_DISABLED
+    body = props.get("DefinitionBody")
+    policy = resolved(template, props.get("SecurityPolicy")) or (
+        body.get("x-amazon-apigateway-security-policy") if isinstance(body, dict) else None
+    )
+    return None if policy is None else str(policy)
+
+
 def _endpoint_tls(template: Template) -> Fact:
     """Every endpoint that takes the agents' TLS states a TLS 1.2+ policy: each REST API's
     own execute-api endpoint (or it is disabled), each custom domain, each HTTPS listener."""
@@ -141,12 +159,9 @@ def _endpoint_tls(template: Template) -> Fact:
     def check(resource: Resource) -> str:
         props = resource.properties
         if resource.type in REST_API_TYPES:
-            if _true(resolved(template, props.get("DisableExecuteApiEndpoint"))):
+            policy = execute_api_policy(template, resource)
+            if policy == EXECUTE_API_DISABLED:
                 return ""
-            body = props.get("DefinitionBody")
-            policy = resolved(template, props.get("SecurityPolicy")) or (
-                body.get("x-amazon-apigateway-security-policy") if isinstance(body, dict) else None
-            )
             if policy is None:
                 return "its execute-api endpoint states no TLS policy and is not disabled"
         elif resource.type == "AWS::ApiGateway::DomainName":
