@@ -355,3 +355,21 @@ def test_the_api_edge_names_the_tls_policy_each_endpoint_states(
     path.parent.mkdir()
     path.write_text(source.replace(stated, "      EndpointAccessMode", 1))
     assert controls(path) == {"execute-api TLS_1_0 (no policy stated)"}
+
+
+def test_a_gateway_endpoint_hop_names_the_policy_the_template_gives_it(
+    architectures: dict[str, Architecture],
+) -> None:
+    def policies(name: str) -> set[str]:
+        model = build(architectures[name])
+        return {
+            control
+            for connection in model.connections
+            for hop in connection.hops
+            for control in hop.controls
+            if control.startswith("endpoint policy")
+        }
+
+    # CdeDynamoDbEndpoint states its statement; the traditional DynamoDbEndpoint states none.
+    assert policies("serverless-firewall") == {"endpoint policy: ThisAccountsTablesOnly"}
+    assert policies("traditional") == {"endpoint policy: default (full access)"}

@@ -427,6 +427,18 @@ def _gateway_endpoint(template: Template, table: str | None, service: str) -> st
     return None
 
 
+def _endpoint_policy(template: Template, endpoint: str) -> str:
+    """What a VPC endpoint's policy lets through: its statements by Sid, or AWS's default
+    (any action on any resource) when the template gives it none."""
+    document = template.resources[endpoint].properties.get("PolicyDocument")
+    if not isinstance(document, dict):
+        return "endpoint policy: default (full access)"
+    statements = document.get("Statement") or []
+    statements = statements if isinstance(statements, list) else [statements]
+    names = [str(s.get("Sid") or f"#{n}") for n, s in enumerate(statements, 1)]
+    return f"endpoint policy: {', '.join(names)}"
+
+
 def _role_of(template: Template, resource_id: str) -> str | None:
     resource = template.resources[resource_id]
     if resource.type in _FUNCTIONS:
@@ -1291,7 +1303,7 @@ def _egress_path(
     if endpoint:
         return (
             Hop(node, endpoint, (*first, f"route {table} (prefix list)")),
-            Hop(endpoint, destination, ("endpoint policy: default (full access)",)),
+            Hop(endpoint, destination, (_endpoint_policy(t, endpoint),)),
         )
     route = way_out(t, subnet)
     if route is None or route.gateway is None:
