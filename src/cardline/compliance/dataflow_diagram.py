@@ -31,6 +31,7 @@ from cardline.compliance.connection_diagram import (
     cluster_name,
 )
 from cardline.compliance.flows import Component, Declaration, Flow
+from cardline.compliance.permissions import READ
 
 CDE_BOUNDARY = "Cardholder data environment (CDE)"
 MERCHANT = "merchant"
@@ -224,10 +225,16 @@ def build_dot(architecture: Architecture, declaration: Declaration) -> DataFlowD
     for (source, sink), flows in edges.items():
         pan = any(declaration.carries_account_data(f) for f in flows)
         colour = PAN_COLOUR if pan else LINE_COLOUR
+        # A store its reader reads is laid out below the reader, as the edge from reader to
+        # store with its arrowhead at the reader (dir=back): stores sit under the processes
+        # that use them. The id names the flow's real direction.
+        read = all(f.via == READ for f in flows)
+        tail, head = (sink, source) if read else (source, sink)
         out.append(
-            f"  {_quote(source)} -> {_quote(sink)} [id={_quote(f'{source}->{sink}')}, "
+            f"  {_quote(tail)} -> {_quote(head)} [id={_quote(f'{source}->{sink}')}, "
             f"label={_lines(edge_label(flows, declaration))}, "
-            f'color="{colour}", fontcolor="{colour}", penwidth={2.4 if pan else 1.2}];'
+            f'color="{colour}", fontcolor="{colour}", penwidth={2.4 if pan else 1.2}'
+            f"{', dir=back' if read else ''}];"
         )
     out.append("}")
     parents = {key: zones[key][1] for key in clusters}
