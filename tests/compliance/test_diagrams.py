@@ -14,13 +14,18 @@ import pytest
 from cardline.compliance.architecture import Architecture
 from cardline.compliance.dataflow_diagram import (
     CDE,
+    INVENTORY_MARK,
+    LINK,
     MERCHANT,
     PAN_COLOUR,
     SAD_COLOUR,
     build_dot,
+    draw,
     flow_table,
+    item_key,
 )
 from cardline.compliance.flows import Declaration, load_declaration
+from cardline.compliance.inventory import DATA_KINDS, DEFAULT_PATH, Inventory, load_inventory
 from cardline.compliance.report import Report
 from tests.compliance.conftest import ARCHITECTURES, ROOT
 from tests.compliance.svg_geometry import Drawing, parse
@@ -33,6 +38,21 @@ def svg_nodes(svg: str) -> set[str]:
 
 def drawing(out: Path, name: str) -> Drawing:
     return parse((out / f"{name}-dataflow.svg").read_text())
+
+
+def with_inventory(a: Architecture, inventory: Inventory) -> Architecture:
+    """``a`` with the inventory's items for it, as the report analyses it."""
+    return replace(a, inventory=inventory.for_kind(a.binding.kind))
+
+
+@pytest.fixture(scope="module")
+def inventoried(architectures: dict[str, Architecture]) -> dict[str, Architecture]:
+    inventory = load_inventory(ROOT / DEFAULT_PATH)
+    return {name: with_inventory(a, inventory) for name, a in architectures.items()}
+
+
+def words(text: str) -> str:
+    return " ".join(text.split())
 
 
 def drawn_numbers(d: Drawing) -> list[int]:
@@ -72,12 +92,12 @@ def test_every_pan_flow_runs_inside_the_cde_boundary(
 
 @pytest.mark.parametrize("name", sorted(ARCHITECTURES))
 def test_the_cde_is_inside_the_merchants_boundary_and_the_third_parties_outside_it(
-    name: str, report: tuple[Report, Path], architectures: dict[str, Architecture]
+    name: str, report: tuple[Report, Path], inventoried: dict[str, Architecture]
 ) -> None:
     d = drawing(report[1], name)
     merchant = d.clusters[f"cluster_{MERCHANT}"]
     assert merchant.contains(d.clusters[f"cluster_{CDE}"])
-    diagram = build_dot(architectures[name], load_declaration())
+    diagram = build_dot(inventoried[name], load_declaration())
     outside = [k for k, zone in diagram.zones.items() if MERCHANT not in diagram.zone_chain(zone)]
     assert {"cardholder", "telephony", "paypal"} <= set(outside)
     for key in outside:
@@ -208,3 +228,118 @@ def test_diagram_images_are_written(name: str, report: tuple[Report, Path]) -> N
         assert png.startswith(b"\x89PNG")
         assert len(png) > 10_000
         assert (out / f"{name}-{kind}.svg").read_text().lstrip().startswith("<?xml")
+
+
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+def test_every_inventory_item_for_the_architecture_is_on_its_diagram(
+    name: str, report: tuple[Report, Path], inventoried: dict[str, Architecture]
+) -> None:
+    """Drawn as a node, as a line in the component it is, or listed under the legend."""
+    a = inventoried[name]
+    assert a.inventory
+    svg = (report[1] / f"{name}-dataflow.svg").read_text()
+    text = words(" ".join(t.text for t in parse(svg).texts))
+    for item in a.inventory:
+        assert words(item.name) in text, item.id
+    assert f"Also in scope, from {DEFAULT_PATH}:" in text
+    assert INVENTORY_MARK in text
+
+
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+def test_the_inventorys_data_items_sit_in_their_zones_and_the_cde_ones_in_the_cde(
+    name: str,
+    report: tuple[Report, Path],
+    inventoried: dict[str, Architecture],
+    declaration: Declaration,
+) -> None:
+    a = inventoried[name]
+    d = drawing(report[1], name)
+    diagram = build_dot(a, declaration)
+    cde = d.clusters[f"cluster_{CDE}"]
+    drawn = [i for i in a.inventory if item_key(i) in diagram.zones]
+    assert {i.kind for i in drawn} <= set(DATA_KINDS)
+    assert [i for i in drawn if i.kind == "data" and i.scope == "CDE"]
+    for item in drawn:
+        box = d.nodes[item_key(item)]
+        zone = diagram.zones[item_key(item)]
+        for around in diagram.zone_chain(zone):
+            assert d.clusters[diagram.clusters[around]].contains(box), (item.id, around)
+        assert cde.contains(box) == (item.scope == "CDE"), item.id
+        texts = words(" ".join(t.text for t in d.node_texts[item_key(item)]))
+        assert INVENTORY_MARK in texts, item.id
+    # The agents' desktops are the agent's browser: one node, naming the item.
+    desktops = next(i for i in a.inventory if i.id == "agent-workstations")
+    assert desktops.component == "agent"
+    assert item_key(desktops) not in d.nodes
+    assert words(desktops.name) in words(" ".join(t.text for t in d.node_texts["agent"]))
+
+
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+def test_the_inventorys_lines_are_the_undirected_links_it_names(
+    name: str,
+    report: tuple[Report, Path],
+    inventoried: dict[str, Architecture],
+    declaration: Declaration,
+) -> None:
+    a = inventoried[name]
+    diagram = build_dot(a, declaration)
+    assert diagram.links
+    d = drawing(report[1], name)
+    lines = {e.id.removeprefix(LINK): e for e in d.edges if e.id.startswith(LINK)}
+    assert set(lines) == {f"{here}--{there}" for here, there in diagram.links}
+    items = {item_key(i): i for i in a.inventory} | {
+        i.component: i for i in a.inventory if i.component
+    }
+    for here, there in diagram.links:
+        edge = lines[f"{here}--{there}"]
+        assert not edge.arrowheads
+        assert not edge.texts
+        # What the item's connects_to names: the component, a resource it hosts, an item.
+        names = {there, *a.binding.hosts.get(there, ())}
+        names |= {i.id for key, i in items.items() if key == there}
+        assert names & set(items[here].connects_to), (here, there)
+
+
+def test_an_item_added_to_the_inventory_is_drawn_in_its_zone(
+    tmp_path: Path, architectures: dict[str, Architecture], declaration: Declaration
+) -> None:
+    """A copy of infra/inventory.yaml with two items more: the provider's recordings
+    outside the merchant's boundary, a card-holding export inside the CDE."""
+    added = (
+        "  - id: provider-recordings\n    name: The provider's recording archive\n"
+        "    kind: data\n    zone: telephony-provider\n    scope: CDE\n"
+        "    why: the provider keeps the calls\n    connects_to: [telephony]\n"
+        "  - id: card-export\n    name: Nightly card export bucket\n    kind: data\n"
+        "    zone: aws-account\n    scope: CDE\n    why: holds PAN\n"
+        "    connects_to: [ChargeFunction]\n    architectures: [serverless]\n"
+    )
+    path = tmp_path / "inventory.yaml"
+    path.write_text((ROOT / DEFAULT_PATH).read_text() + added)
+    a = with_inventory(architectures["serverless"], load_inventory(path))
+    diagram = draw(a, declaration, tmp_path)
+    d = parse(diagram.files["svg"].read_text())
+    merchant = d.clusters[f"cluster_{MERCHANT}"]
+    provider = d.clusters["cluster_provider_telephony"]
+    recordings, export = d.nodes["inventory_provider_recordings"], d.nodes["inventory_card_export"]
+    assert provider.contains(recordings)
+    assert not merchant.contains(recordings)
+    assert d.clusters["cluster_cde_aws"].contains(export)
+    assert d.clusters[f"cluster_{CDE}"].contains(export)
+    # A template resource it names is linked as the component that hosts it.
+    assert ("inventory_card_export", "charge") in diagram.links
+    assert ("inventory_provider_recordings", "telephony") in diagram.links
+    traditional = with_inventory(architectures["traditional"], load_inventory(path))
+    assert "inventory_card_export" not in build_dot(traditional, declaration).zones
+
+
+def test_an_item_naming_an_unknown_component_is_refused(
+    tmp_path: Path, architectures: dict[str, Architecture], declaration: Declaration
+) -> None:
+    path = tmp_path / "inventory.yaml"
+    path.write_text(
+        "items:\n  - {id: a, name: a, kind: workstation, zone: call-centre, scope: CDE, "
+        "why: w, component: agents}\n"
+    )
+    a = with_inventory(architectures["serverless"], load_inventory(path))
+    with pytest.raises(ValueError, match="agents"):
+        build_dot(a, declaration)

@@ -7,6 +7,12 @@ data it carries and its protocol. Flows carrying PAN/CVV are red. The full descr
 each flow (what, encryption, the resources it runs between) is the report's flow table
 (:func:`flow_table`), numbered as drawn.
 
+What the template does not hold comes from the inventory (``infra/inventory.yaml``): each
+item that holds or carries data (a workstation, a network, telephony, data) is a dashed node
+in the zone its zone and scope give it, or a line in the flows.yaml component it names as
+its ``component``, linked by undirected dashed lines to what its ``connects_to`` names; the
+others are listed under the legend.
+
 The same declaration and template give the same DOT text. Graphviz is a tooling
 dependency: run here, never by the charge path.
 """
@@ -15,7 +21,7 @@ from __future__ import annotations
 
 import subprocess
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cardline.compliance.architecture import Architecture
@@ -31,7 +37,10 @@ from cardline.compliance.connection_diagram import (
     cluster_name,
 )
 from cardline.compliance.flows import Component, Declaration, Flow
+from cardline.compliance.inventory import DATA_KINDS, DEFAULT_PATH, Item
 from cardline.compliance.permissions import READ
+from cardline.compliance.scope import CDE as CDE_SCOPE
+from cardline.compliance.scope import OUT
 
 CDE_BOUNDARY = "Cardholder data environment (CDE)"
 MERCHANT = "merchant"
@@ -40,6 +49,20 @@ SAD_COLOUR = "#6A1B9A"
 SAD_NOTE = "SAD in memory only, never stored"
 SAD_PROVIDER = "receives SAD (its own AOC)"
 SAD_STORED = "receives SAD: storing it breaks PCI DSS 3.3.1"
+INVENTORY_LINES = (f"from {DEFAULT_PATH}", "(not in the template)")
+INVENTORY_MARK = " ".join(INVENTORY_LINES)
+INVENTORY_COLOUR = "#546E7A"
+LINK = "inventory-link:"
+# Where an inventory item's zone puts it: (our own place, or a third party's zone).
+_ITEM_PLACES = {
+    "call-centre": "callcentre",
+    "aws-account": "aws",
+    "aws-services": "aws",
+    "pstn": "cardholder",
+    "internet": "internet",
+    "telephony-provider": "provider_telephony",
+    "paypal": "provider_paypal",
+}
 _WIDTH = 22  # characters per line of a label
 _LEGEND_WIDTH = 110
 _SHAPES = {"process": "box", "datastore": "cylinder", "actor": "box", "external": "box"}
@@ -59,6 +82,9 @@ class DataFlowDiagram:
     parents: dict[str, str | None]  # zone key -> the zone around it
     sad: tuple[str, ...]  # components marked as holding SAD in memory
     files: dict[str, Path]
+    # The inventory's undirected lines (an item, what it connects to), each drawn with the
+    # id LINK + "a--b" so that a reader of the SVG tells them from the flows.
+    links: tuple[tuple[str, str], ...] = ()
 
     def zone_chain(self, zone: str) -> list[str]:
         """``zone`` and every zone around it, innermost first."""
@@ -81,9 +107,12 @@ def _zones(declaration: Declaration, parties: set[str]) -> dict[str, tuple[str, 
         "callcentre": ("our call centre: outside the CDE", MERCHANT),
         "aws": ("our AWS account: outside the CDE", MERCHANT),
         "cardholder": ("outside: the cardholder, on the public telephone network", None),
+        "internet": ("outside: the internet", None),
     }
     for party in sorted(parties):
         members = [c for c in declaration.components.values() if c.party == party]
+        if not members:
+            raise ValueError(f"no component of flows.yaml has party {party!r}")
         aoc = any(c.aoc for c in members)
         name = members[0].name if len(members) == 1 else party
         zones[f"provider_{party}"] = (
@@ -101,6 +130,89 @@ def _zone_of(component: Component, in_cde: bool) -> str:
         return f"provider_{component.party}"
     place = "aws" if component.hosted else "callcentre"
     return f"cde_{place}" if in_cde else place
+
+
+def _item_zone(item: Item) -> str:
+    """The zone an inventory item is drawn in: a third party's zone outside the merchant's
+    boundary; ours inside the CDE box when its scope is CDE."""
+    place = _ITEM_PLACES[item.zone]
+    if place in ("callcentre", "aws"):
+        return f"cde_{place}" if item.scope == CDE_SCOPE else place
+    return place
+
+
+def item_key(item: Item) -> str:
+    """The DOT node of an inventory item drawn on its own."""
+    return "inventory_" + item.id.replace("-", "_")
+
+
+def _item_label(item: Item) -> str:
+    lines = textwrap.wrap(item.name, _WIDTH)
+    if item.scope != CDE_SCOPE:
+        lines.append(f"scope: {item.scope}")
+    return "\n".join([*lines, *INVENTORY_LINES])
+
+
+@dataclass(frozen=True)
+class _Inventoried:
+    """How an architecture's inventory is drawn."""
+
+    nodes: dict[str, Item]  # DOT node -> the item drawn as it
+    merged: dict[str, list[Item]]  # flows.yaml component -> the items drawn in its node
+    listed: list[Item]  # the items under the legend
+    at: dict[str, str]  # item id -> the node it is drawn in
+
+    def links(
+        self, architecture: Architecture, drawn: set[str], flows: set[frozenset[str]]
+    ) -> list[tuple[str, str]]:
+        """The undirected lines from each drawn item to what its connects_to names (a
+        component, a template resource drawn as its component, another item), but where a
+        flow already joins the two."""
+        hosted: dict[str, list[str]] = {}
+        for key, resources in architecture.binding.hosts.items():
+            for resource in resources:
+                if key in drawn:
+                    hosted.setdefault(resource, []).append(key)
+        out: list[tuple[str, str]] = []
+        seen = set(flows)
+        for item in architecture.inventory:
+            if item.id not in self.at:
+                continue
+            here = self.at[item.id]
+            for name in item.connects_to:
+                if name in drawn:
+                    ends = [name]
+                elif name in self.at:
+                    ends = [self.at[name]]
+                else:  # a template resource: each component it hosts
+                    ends = hosted.get(name, [])
+                for there in ends:
+                    pair = frozenset((here, there))
+                    if there != here and pair not in seen:
+                        seen.add(pair)
+                        out.append((here, there))
+        return out
+
+
+def _inventoried(
+    architecture: Architecture, declaration: Declaration, components: set[str]
+) -> _Inventoried:
+    nodes: dict[str, Item] = {}
+    merged: dict[str, list[Item]] = {}
+    listed: list[Item] = []
+    at: dict[str, str] = {}
+    for item in architecture.inventory:
+        if item.component and item.component not in declaration.components:
+            raise ValueError(f"inventory item {item.id}: no component {item.component!r}")
+        if item.component in components:
+            merged.setdefault(item.component, []).append(item)
+            at[item.id] = item.component
+        elif item.kind in DATA_KINDS:
+            nodes[item_key(item)] = item
+            at[item.id] = item_key(item)
+        else:
+            listed.append(item)
+    return _Inventoried(nodes, merged, listed, at)
 
 
 def _protocol(flow: Flow) -> str:
@@ -128,16 +240,20 @@ def _sad_mark(component: Component) -> str:
     return SAD_NOTE
 
 
-def _node_label(component: Component, hosts: tuple[str, ...], sad: str | None) -> str:
+def _node_label(
+    component: Component, hosts: tuple[str, ...], sad: str | None, items: list[Item]
+) -> str:
     lines = [component.name]
     if hosts:
         lines += textwrap.wrap(f"({', '.join(hosts)})", _WIDTH)
+    for item in items:
+        lines += textwrap.wrap(f"+ {item.name}, {INVENTORY_MARK}", _WIDTH)
     if sad:
         lines.append(sad)
     return "\n".join(lines)
 
 
-def _legend(architecture: Architecture) -> list[str]:
+def _legend(architecture: Architecture, listed: list[Item]) -> list[str]:
     title = (
         f"{architecture.name}: data-flow diagram (PCI DSS 1.2.4), generated from "
         f"{architecture.template.path.name} and flows.yaml"
@@ -152,7 +268,22 @@ def _legend(architecture: Architecture) -> list[str]:
         "inside the merchant's boundary; the cardholder and the third-party service "
         "providers are outside it."
     )
-    return [title, *textwrap.wrap(legend, _LEGEND_WIDTH)]
+    if architecture.inventory:
+        legend += (
+            f" Dashed border, and a line '{INVENTORY_MARK}': what the template does not hold, "
+            "in the zone and scope the inventory gives it; a '+' line in a component: the "
+            "inventory's item that is that component. Dashed line without an arrow: what "
+            "the item connects to, as the inventory says (no flow declared on it)."
+        )
+    lines = [title, *textwrap.wrap(legend, _LEGEND_WIDTH)]
+    for heading, items in (
+        ("Also in scope", [i for i in listed if i.scope != OUT]),
+        ("Out of scope", [i for i in listed if i.scope == OUT]),
+    ):
+        if items:
+            named = "; ".join(f"{i.name} ({i.scope})" for i in items)
+            lines += textwrap.wrap(f"{heading}, from {DEFAULT_PATH}: {named}.", _LEGEND_WIDTH)
+    return lines
 
 
 def build_dot(architecture: Architecture, declaration: Declaration) -> DataFlowDiagram:
@@ -161,9 +292,13 @@ def build_dot(architecture: Architecture, declaration: Declaration) -> DataFlowD
     cde_keys = set(architecture.scope.cde_components)
     used = list(dict.fromkeys(end for f in binding.flows for end in (f.source, f.sink)))
     components = {key: declaration.components[key] for key in used}
-    parties = {c.party for c in components.values()} - {"us", "cardholder"}
-    zones = _zones(declaration, parties)
+    inventoried = _inventoried(architecture, declaration, set(components))
     placed = {key: _zone_of(c, key in cde_keys) for key, c in components.items()}
+    placed |= {key: _item_zone(item) for key, item in inventoried.nodes.items()}
+    parties = {c.party for c in components.values()} | {
+        zone.removeprefix("provider_") for zone in placed.values() if zone.startswith("provider_")
+    }
+    zones = _zones(declaration, parties - {"us", "cardholder"})
     sad = declaration.sad_receivers(binding.flows)
 
     drawn = set(placed.values())
@@ -186,7 +321,7 @@ def build_dot(architecture: Architecture, declaration: Declaration) -> DataFlowD
         f'color="{LINE_COLOUR}", margin="0.12,0.06"];',
         f'  edge [fontname="{FONT}", fontsize={EDGE_FONT_SIZE}, color="{LINE_COLOUR}", '
         f'fontcolor="{LINE_COLOUR}", arrowsize=0.9];',
-        "  label=" + _lines("\n".join(_legend(architecture)), "\\l") + ";",
+        "  label=" + _lines("\n".join(_legend(architecture, inventoried.listed)), "\\l") + ";",
     ]
 
     def emit(zone: str, depth: int) -> None:
@@ -202,6 +337,13 @@ def build_dot(architecture: Architecture, declaration: Declaration) -> DataFlowD
             f"{pad}  label={_lines(label, chr(92) + 'l')}; labelloc=t; {style} "
             f"fontsize={ZONE_FONT_SIZE};"
         )
+        for key, item in inventoried.nodes.items():
+            if placed[key] == zone:
+                shape = "cylinder" if item.kind == "data" else "box"
+                out.append(
+                    f"{pad}  {_quote(key)} [label={_lines(_item_label(item))}, shape={shape}, "
+                    f'style="dashed,filled", color="{INVENTORY_COLOUR}", penwidth=1.6];'
+                )
         for key in (k for k in used if placed[k] == zone):
             c = components[key]
             mark = _sad_mark(c) if key in sad else None
@@ -210,7 +352,8 @@ def build_dot(architecture: Architecture, declaration: Declaration) -> DataFlowD
             )
             if mark:
                 attrs += f', color="{SAD_COLOUR}", penwidth=3, fillcolor="#F3E5F5"'
-            label = _node_label(c, binding.hosts.get(key, ()), mark)
+            items = inventoried.merged.get(key, [])
+            label = _node_label(c, binding.hosts.get(key, ()), mark, items)
             out.append(f"{pad}  {_quote(key)} [label={_lines(label)}, {attrs}];")
         for child in children.get(zone, []):
             emit(child, depth + 1)
@@ -236,9 +379,17 @@ def build_dot(architecture: Architecture, declaration: Declaration) -> DataFlowD
             f'color="{colour}", fontcolor="{colour}", penwidth={2.4 if pan else 1.2}'
             f"{', dir=back' if read else ''}];"
         )
+    joined = {frozenset(pair) for pair in edges}
+    links = inventoried.links(architecture, set(components) | set(placed), joined)
+    for here, there in links:
+        out.append(
+            f"  {_quote(here)} -> {_quote(there)} [id={_quote(LINK + here + '--' + there)}, "
+            "dir=none, style=dashed, "
+            f'color="{INVENTORY_COLOUR}", penwidth=1.2];'
+        )
     out.append("}")
     parents = {key: zones[key][1] for key in clusters}
-    return DataFlowDiagram("\n".join(out) + "\n", clusters, placed, parents, sad, {})
+    return DataFlowDiagram("\n".join(out) + "\n", clusters, placed, parents, sad, {}, tuple(links))
 
 
 def flow_table(
@@ -302,6 +453,4 @@ def draw(architecture: Architecture, declaration: Declaration, out_dir: Path) ->
             capture_output=True,
             timeout=120,
         )
-    return DataFlowDiagram(
-        diagram.dot, diagram.clusters, diagram.zones, diagram.parents, diagram.sad, files
-    )
+    return replace(diagram, files=files)
