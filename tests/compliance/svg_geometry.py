@@ -61,6 +61,7 @@ class Edge:
     path: list[Point]  # the spline's control points, sampled
     arrowheads: list[list[Point]]
     texts: list[Text]
+    id: str = ""  # the id the DOT gave it (Graphviz's own edgeN otherwise)
 
 
 @dataclass(frozen=True)
@@ -198,6 +199,7 @@ def parse(svg: str) -> Drawing:
                     _bezier(_points(path.get("d", ""))) if path is not None else [],
                     heads,
                     _texts(group),
+                    group.get("id", ""),
                 )
             )
     return Drawing(

@@ -1,6 +1,7 @@
 """The connection diagrams (PCI DSS 1.2.3), read back from the SVG Graphviz drew: every
 arrow points at the system that accepts the connection, every system sits inside its
-subnet and zone, the labels sit by their edges, and the drawing is legible on A3."""
+subnet and zone, the labels sit by their edges, and the drawing is legible on A3. The
+arrow, A3 and label checks hold for the data-flow diagrams (PCI DSS 1.2.4) too."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from cardline.compliance.connection_diagram import (
     notes_node,
 )
 from cardline.compliance.connections import Hop, build
+from cardline.compliance.dataflow_diagram import LINK
 from cardline.compliance.flows import Declaration
 from cardline.compliance.matrix import Requirements
 from cardline.compliance.mirrors import mirror_node, mirrors
@@ -40,9 +42,15 @@ def drawing(out: Path, name: str, kind: str = "connections") -> Drawing:
 def test_every_arrowhead_sits_at_its_destination(
     name: str, kind: str, report: tuple[Report, Path]
 ) -> None:
+    """But for the data-flow diagram's lines from an inventory item to what it connects
+    to: the inventory gives no direction, and they are drawn without an arrowhead."""
     d = drawing(report[1], name, kind)
     assert d.edges
     for edge in d.edges:
+        if edge.id.startswith(LINK):
+            assert kind == "dataflow", edge.id
+            assert not edge.arrowheads, edge.id
+            continue
         assert len(edge.arrowheads) == 1, (edge.source, edge.target)
         tip = centre(edge.arrowheads[0])
         to_target = d.nodes[edge.target].distance(tip)
@@ -80,9 +88,12 @@ def test_the_load_balancer_and_the_instances_sit_in_each_of_their_subnets(
             assert d.clusters[cluster_name(f"subnet_{subnet}")].contains(d.nodes[key]), key
 
 
+@pytest.mark.parametrize("kind", ["connections", "dataflow"])
 @pytest.mark.parametrize("name", sorted(ARCHITECTURES))
-def test_the_drawing_is_legible_on_a3_landscape(name: str, report: tuple[Report, Path]) -> None:
-    d = drawing(report[1], name)
+def test_the_drawing_is_legible_on_a3_landscape(
+    name: str, kind: str, report: tuple[Report, Path]
+) -> None:
+    d = drawing(report[1], name, kind)
     # Font sizes are in the drawing's units; the SVG maps them to its printed size.
     units_to_pt = d.width_pt / d.view_width
     fit = min(A3_LANDSCAPE_PT[0] / d.width_pt, A3_LANDSCAPE_PT[1] / d.height_pt)
@@ -90,10 +101,17 @@ def test_the_drawing_is_legible_on_a3_landscape(name: str, report: tuple[Report,
     assert smallest * units_to_pt * fit >= MIN_PRINTED_FONT_PT, (smallest, d.width_pt, d.height_pt)
 
 
+@pytest.mark.parametrize("kind", ["connections", "dataflow"])
 @pytest.mark.parametrize("name", sorted(ARCHITECTURES))
-def test_every_label_sits_next_to_its_edge(name: str, report: tuple[Report, Path]) -> None:
-    d = drawing(report[1], name)
+def test_every_label_sits_next_to_its_edge(
+    name: str, kind: str, report: tuple[Report, Path]
+) -> None:
+    d = drawing(report[1], name, kind)
     for edge in d.edges:
+        if edge.id.startswith(LINK):  # an inventory item's line: no flow, no label
+            assert kind == "dataflow", edge.id
+            assert not edge.texts, edge.id
+            continue
         assert edge.texts, (edge.source, edge.target)
         corners = [
             corner
@@ -237,11 +255,12 @@ def test_the_same_template_gives_the_same_drawing(
     assert again.files["svg"].read_text() == (report[1] / f"{name}-connections.svg").read_text()
 
 
+@pytest.mark.parametrize("kind", ["connections", "dataflow"])
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
-def test_no_two_labels_overlap(name: str, report: tuple[Report, Path]) -> None:
+def test_no_two_labels_overlap(name: str, kind: str, report: tuple[Report, Path]) -> None:
     """Node, zone, edge and title labels each keep their own place: no two text blocks
     (widths estimated from the font size) share any of the drawing."""
-    blocks = drawing(report[1], name).blocks
+    blocks = drawing(report[1], name, kind).blocks
     assert len(blocks) > 20
     clashes = [
         (a.owner, b.owner)

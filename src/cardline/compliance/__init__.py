@@ -2,6 +2,6 @@
 (template resources, references, network placement, declared data flows), the derived
 scope, the responsibility matrix, connection and data-flow diagrams, and the report.
 
-The diagram library (``pytm``, for the data-flow diagrams) is imported only where a
-diagram is drawn.
+Both diagrams are DOT of our own, drawn by Graphviz's ``dot`` (a program, not a Python
+dependency) only where a diagram is drawn.
 """

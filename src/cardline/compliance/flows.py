@@ -32,6 +32,9 @@ class DataClass:
     account_data: bool
     note: str
     payment_page: bool = False  # the page in which card data is keyed (PCI DSS 6.4.3, 11.6.1)
+    # Sensitive authentication data (the security code): never stored after authorization
+    # (PCI DSS 3.3.1), so whatever receives it holds it in memory only.
+    sad: bool = False
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class Component:
     hosts: tuple[Selector, ...]
     code: tuple[str, ...]
     note: str
+    aoc: bool = False  # a service provider that gives the merchant its own PCI DSS AOC
 
     @property
     def hosted(self) -> bool:
@@ -100,6 +104,15 @@ class Declaration:
         """True when the flow carries PAN or CVV."""
         return any(self.data[d].account_data for d in flow.data)
 
+    def carries_sad(self, flow: Flow) -> bool:
+        """True when the flow carries sensitive authentication data (the security code)."""
+        return any(self.data[d].sad for d in flow.data)
+
+    def sad_receivers(self, flows: tuple[Flow, ...]) -> tuple[str, ...]:
+        """The components that receive sensitive authentication data in ``flows``: each
+        holds it in memory (it may never be stored after authorization, PCI DSS 3.3.1)."""
+        return tuple(dict.fromkeys(f.sink for f in flows if self.carries_sad(f)))
+
 
 @dataclass(frozen=True)
 class Binding:
@@ -131,6 +144,7 @@ def load_declaration(text: str | None = None) -> Declaration:
             bool(v.get("account_data")),
             str(v.get("note", "")),
             bool(v.get("payment_page")),
+            bool(v.get("sad")),
         )
         for key, v in raw["data"].items()
     }
@@ -146,6 +160,7 @@ def load_declaration(text: str | None = None) -> Declaration:
             ),
             code=_tuple(v.get("code")),
             note=str(v.get("note", "")),
+            aoc=bool(v.get("aoc")),
         )
         for key, v in raw["components"].items()
     }

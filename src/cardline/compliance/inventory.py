@@ -37,6 +37,10 @@ ZONES = (
 ARCHITECTURES = ("serverless", "traditional")
 DEFAULT_PATH = Path("infra/inventory.yaml")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_COMPONENT = re.compile(r"^[a-z][a-z0-9_]*$")  # a key of flows.yaml's components
+# The kinds whose items hold or carry data an assessor follows: the data-flow diagram draws
+# them as nodes; the others (identities, logging, DNS, certificates) it lists.
+DATA_KINDS = ("workstation", "network", "telephony", "data")
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class Item:
     architectures: tuple[str, ...] = ARCHITECTURES
     requirements: tuple[str, ...] = ()
     evidence: str = ""
+    component: str = ""  # the flows.yaml component it is, drawn as one with it
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,10 @@ class Inventory:
     items: tuple[Item, ...]
 
     def for_kind(self, architecture_kind: str) -> tuple[Item, ...]:
-        """The items that apply to an architecture of this kind (serverless, traditional)."""
+        """The items that apply to an architecture of this kind (serverless, traditional):
+        the binding's kind, read from what hosts the charge, so every variant of a template
+        (serverless with CdeEgress=firewall, say) has its template's items whatever its
+        name."""
         return tuple(i for i in self.items if architecture_kind in i.architectures)
 
 
@@ -95,6 +103,11 @@ def load_inventory(path: Path) -> Inventory:
             (entry["kind"] in KINDS, "kind", entry["kind"]),
             (entry["zone"] in ZONES, "zone", entry["zone"]),
             (entry["scope"] in CATEGORIES, "scope", entry["scope"]),
+            (
+                _COMPONENT.match(str(entry.get("component", "x"))) is not None,
+                "component",
+                entry.get("component"),
+            ),
         )
         for ok, field, value in checks:
             if not ok:
@@ -115,6 +128,7 @@ def load_inventory(path: Path) -> Inventory:
                 architectures=architectures,
                 requirements=_strings(entry.get("requirements"), where),
                 evidence=str(entry.get("evidence", "")),
+                component=str(entry.get("component", "")),
             )
         )
     return Inventory(path, tuple(items))

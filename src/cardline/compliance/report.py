@@ -21,6 +21,7 @@ from cardline.compliance import scope as scoping
 from cardline.compliance.architecture import Architecture, analyse
 from cardline.compliance.comparison import controls_table, kinds_table, owners_table
 from cardline.compliance.connections import connection_table
+from cardline.compliance.dataflow_diagram import flow_table
 from cardline.compliance.flows import Declaration, load_declaration
 from cardline.compliance.inventory import EMPTY, Inventory, find_inventory, load_inventory
 from cardline.compliance.matrix import PARTY_NAMES, Requirements, load_requirements, ownership
@@ -510,9 +511,6 @@ def _conditions(doc: Document, a: Architecture) -> None:
 
 
 def _architecture_section(doc: Document, a: Architecture, declaration: Declaration) -> None:
-    def hosts(key: str) -> str:
-        return ", ".join(a.binding.hosts.get(key, ())) or "-"
-
     doc.heading(2, f"{a.name}: what is deployed")
     _conditions(doc, a)
 
@@ -522,24 +520,9 @@ def _architecture_section(doc: Document, a: Architecture, declaration: Declarati
     doc.table(header, rows)
     doc.heading(2, f"{a.name}: data-flow diagram (PCI DSS 1.2.4)")
     doc.image(f"{a.name}-dataflow.png", f"{a.name} data-flow diagram")
-    rows = []
-    for flow in a.binding.flows:
-        account = declaration.carries_account_data(flow)
-        rows.append(
-            [
-                f"**{flow.number}**" if account else str(flow.number),
-                f"{declaration.components[flow.source].name} "
-                f"({', '.join(flow.source_hosts) or hosts(flow.source)})",
-                f"{declaration.components[flow.sink].name} "
-                f"({', '.join(flow.sink_hosts) or hosts(flow.sink)})",
-                flow.what,
-                ", ".join(declaration.data[d].name for d in flow.data),
-                flow.protocol,
-                flow.encryption,
-                "**PAN/CVV**" if account else "",
-            ]
-        )
-    doc.table(["#", "from", "to", "what", "data", "protocol", "encryption", "account data"], rows)
+    doc.heading(3, f"{a.name}: flows (numbered as drawn)")
+    header, rows = flow_table(a, declaration)
+    doc.table(header, rows)
     if a.binding.absent:
         doc.para(
             "Declared components this template does not run (their flows are left out): "
