@@ -7,10 +7,11 @@ from pathlib import Path
 
 from cardline.compliance.architecture import analyse
 from cardline.compliance.flows import Declaration
+from cardline.compliance.inventory import DEFAULT_PATH, load_inventory
 from cardline.compliance.matrix import Requirements
 from cardline.compliance.report import Report
 from cardline.compliance.saq import SAQ_D, statement
-from tests.compliance.conftest import FIXTURES
+from tests.compliance.conftest import FIXTURES, ROOT
 
 _IVR = """  IvrFunction:
     Type: AWS::Serverless::Function
@@ -59,3 +60,23 @@ def test_an_ivr_in_the_template_adds_a_receiver_and_changes_the_statement(
     assert "ivr (IvrFunction)" in after.why_not_a
     assert "cards keyed on the telephone reach ivr (IvrFunction)" in after.why_not_c_vt
     assert after.why_not_a != before.why_not_a
+
+
+def test_the_inventorys_cde_items_join_the_statement(
+    report: tuple[Report, Path], declaration: Declaration, requirements: Requirements
+) -> None:
+    inventory = load_inventory(ROOT / DEFAULT_PATH)
+    a = analyse(
+        "fixture", FIXTURES / "minimal.yaml", declaration, requirements, inventory=inventory
+    )
+    s = statement(a, declaration)
+    expected = {
+        i.id for i in a.inventory if i.scope == "CDE" and i.zone in {"call-centre", "aws-account"}
+    }
+    assert "call-recordings" in expected
+    assert {r.key for r in s.outside} == expected
+    # The report's table and paragraph say the same.
+    text = (report[1] / "report.md").read_text()
+    section = text.split("## SAQ and validation statement\n", 1)[1].split("\n## ", 1)[0]
+    assert "0: none" not in section
+    assert f"and {len(expected)} more items of the inventory" in section

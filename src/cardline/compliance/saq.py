@@ -169,7 +169,7 @@ def statement(a: Architecture, declaration: Declaration) -> Statement:
         f"{SAQ_D}, or a Report on Compliance by a QSA where the merchant's level asks for "
         "one (level 1: over 6 million Visa or Mastercard transactions a year) or its "
         "acquirer does",
-        receivers,
+        (*receivers, *outside),
         pages,
         why_not_a,
         why_not_c_vt,
