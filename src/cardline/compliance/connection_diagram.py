@@ -148,9 +148,11 @@ def _edge_label(uses: list[tuple[Connection, Hop]], ends: tuple[str, ...] = ()) 
             if not shown_at_an_end(c, ends)
         )
     )
+    # Packed onto lines, each control whole on one line, as wide as the widest of them.
+    width = max([_WIDTH, *(len(text) for text in lines), *(len(c) + 1 for c in controls)])
     line = ""
-    for control in controls:  # packed onto lines, each control whole on one line
-        if line and len(line) + 2 + len(control) > _WIDTH:
+    for control in controls:
+        if line and len(line) + 2 + len(control) > width:
             lines.append(line + ",")
             line = control
         else:
