@@ -2,7 +2,9 @@
 Graphviz's ``dot``: every zone as a box (subnets inside their availability zone and VPC),
 every system inside its zone, and every connection as an arrow from the side that opens it
 to the side that accepts it, labelled with its number, protocol, port and the names of the
-controls it crosses there (the rules themselves are in the report's table of connections).
+controls it crosses there (the rules themselves are in the report's table of connections);
+a security group named on the system at either end, and a network ACL or default route in
+the box of a subnet at either end, are left to those boxes.
 A subnet's routes and network ACL entries sit in a box inside it. Connections that carry
 PAN/CVV are red. Rows run from the outside parties down to AWS's service endpoints, and
 availability zones left to right in their order.
@@ -42,7 +44,7 @@ NODE_FONT_SIZE = 13
 EDGE_FONT_SIZE = 12
 ZONE_FONT_SIZE = 13
 _WIDTH = 26  # characters per edge label line
-_LEGEND_WIDTH = 150  # characters per line of the legend under the title
+_LEGEND_WIDTH = 170  # characters per line of the legend under the title
 _ZONE_WIDTH = 48  # characters per zone label line
 
 
@@ -93,7 +95,41 @@ def _service(service: str) -> str:
     return service.split(" (", 1)[0]
 
 
-def _edge_label(uses: list[tuple[Connection, Hop]]) -> str:
+_AT_AN_END = re.compile(
+    r"^(?:SG (\S+) (?:in|out)|NACL (\S+) (in|out)|route (\S+)|NACL: VPC default)$"
+)
+
+
+def named_at_ends(model: ConnectionMap, source: str, target: str) -> tuple[str, ...]:
+    """The text drawn where a hop leaves and arrives: its two systems' details (their
+    security groups) and the notes of the subnets they sit in (route tables, network ACLs)."""
+    lines: list[str] = []
+    for key in (source, target):
+        node = model.nodes[key]
+        lines += node.detail
+        lines += [line for z in model.zone_chain(node.zone) for line in model.zones[z].notes]
+    return tuple(lines)
+
+
+def shown_at_an_end(control: str, ends: tuple[str, ...]) -> bool:
+    """Whether the edge may leave ``control`` out: a security group's rule of a group named
+    on one of its systems, a subnet's network ACL or its default route (listed in the
+    subnet's box). A route to a gateway endpoint's prefix list is not in that box."""
+    short = short_control(control)
+    found = _AT_AN_END.match(short)
+    if not found or (short.startswith("route ") and short != control):
+        return False
+    group, acl, way, table = found.groups()
+    if group:
+        return f"SG {group}" in ends
+    if acl:
+        return f"NACL {acl} {way}:" in ends
+    if table:
+        return f"route table {table}:" in ends
+    return "NACL: the VPC's default" in ends
+
+
+def _edge_label(uses: list[tuple[Connection, Hop]], ends: tuple[str, ...] = ()) -> str:
     groups: dict[tuple[str, str, str], list[int]] = {}
     for connection, _hop in uses:
         key = (connection.protocol, connection.port, _service(connection.service))
@@ -104,10 +140,19 @@ def _edge_label(uses: list[tuple[Connection, Hop]]) -> str:
     for (protocol, port, service), numbers in groups.items():
         where = f"{protocol} {port}" if port not in ("-", "") else protocol
         lines.append(f"[{','.join(map(str, numbers))}] {where} {service}")
-    controls = list(dict.fromkeys(short_control(c) for _c, hop in uses for c in hop.controls))
+    controls = list(
+        dict.fromkeys(
+            short_control(c)
+            for _c, hop in uses
+            for c in hop.controls
+            if not shown_at_an_end(c, ends)
+        )
+    )
+    # Packed onto lines, each control whole on one line, as wide as the widest of them.
+    width = max([_WIDTH, *(len(text) for text in lines), *(len(c) + 1 for c in controls)])
     line = ""
-    for control in controls:  # packed onto lines, each control whole on one line
-        if line and len(line) + 2 + len(control) > _WIDTH:
+    for control in controls:
+        if line and len(line) + 2 + len(control) > width:
             lines.append(line + ",")
             line = control
         else:
@@ -153,11 +198,11 @@ def _legend(architecture: Architecture) -> list[str]:
     legend = (
         "Arrow: from the system that opens the connection to the one that accepts it "
         "(replies return on it). Red: carries PAN/CVV. [n]: the connection's number, "
-        "protocol and port, then the controls it crosses there; the report's table of "
-        "connections gives each control's rule (ports, peers, NACL rule numbers, routes). "
-        "Node text colour: CDE red, connected-to orange, security-impacting purple, out of "
-        "scope grey. IAM, logging and log archive are not drawn (no network connection of "
-        "their own)."
+        "protocol and port, then the controls it crosses there but for a system's security "
+        "group (on its node) and a subnet's network ACL and default route (in its box); the "
+        "report's table of connections gives each rule. Node text: CDE red, connected-to "
+        "orange, security-impacting purple, out of scope grey. IAM and logging are not drawn "
+        "(no network connection)."
     )
     return [title, *textwrap.wrap(legend, _LEGEND_WIDTH)]
 
@@ -183,7 +228,7 @@ def build_dot(architecture: Architecture) -> ConnectionDiagram:
     out: list[str] = [
         "digraph connections {",
         f'  graph [rankdir=TB, newrank=true, compound=true, fontname="{FONT}", '
-        "fontsize=16, labelloc=t, labeljust=l, nodesep=0.35, ranksep=0.3, pad=0.3, "
+        "fontsize=14, labelloc=t, labeljust=l, nodesep=0.35, ranksep=0.3, pad=0.3, "
         "splines=true, outputorder=edgesfirst, forcelabels=true];",
         f'  node [shape=box, style="rounded,filled", fillcolor=white, fontname="{FONT}", '
         f'fontsize={NODE_FONT_SIZE}, margin="0.12,0.06"];',
@@ -255,6 +300,11 @@ def build_dot(architecture: Architecture) -> ConnectionDiagram:
         here, there = _row_nodes(model, tiers, left), _row_nodes(model, tiers, right)
         for tier in sorted(set(here) & set(there)):
             out.append(f"  {_quote(here[tier])} -> {_quote(there[tier])} [style=invis];")
+        if here and there and max(here) < min(there):
+            # A zone on no row of the other's (a folded zone's box) goes under it, not
+            # beside it where it would widen the VPC by its own width.
+            top, bottom = here[max(here)], there[min(there)]
+            out.append(f"  {_quote(top)} -> {_quote(bottom)} [style=invis];")
     row = {tier: n for n, tier in enumerate(sorted(set(tiers.values())))}
     for (source, target), uses in model.edges().items():
         pan = any(c.account_data for c, _h in uses)
@@ -268,7 +318,7 @@ def build_dot(architecture: Architecture) -> ConnectionDiagram:
         out.append(
             f"  {_quote(tail)} -> {_quote(head)} [id={_quote(f'{source}->{target}')}, "
             f"{'label' if row[tiers[head]] - row[tiers[tail]] == 1 else 'xlabel'}="
-            f"{_lines(_edge_label(uses))}, "
+            f"{_lines(_edge_label(uses, named_at_ends(model, source, target)))}, "
             f'color="{colour}", fontcolor="{colour}", penwidth={2.4 if pan else 1.2}'
             f"{', dir=back' if upward else ''}];"
         )
@@ -323,7 +373,10 @@ def _tier(architecture: Architecture, model: ConnectionMap, key: str) -> int:
         return _EDGE
     subnet = next((z for z in chain if z.startswith("subnet_")), None)
     if subnet is not None:
-        return _subnet_tier(architecture.template, subnet.removeprefix("subnet_"))
+        # A subnet's interface endpoints a row below the systems that call them, so those
+        # connections are ranked edges whose labels get a place of their own.
+        below = 1 if kind == "AWS::EC2::VPCEndpoint" else 0
+        return _subnet_tier(architecture.template, subnet.removeprefix("subnet_")) + below
     return _VPC if any(z.startswith("vpc_") for z in chain) else _PUBLIC
 
 

@@ -67,8 +67,8 @@ ZONES: dict[str, tuple[str, str | None]] = {
     "telephony": ("Telephony provider: service provider, own PCI DSS AOC", "internet"),
     "paypal": ("PayPal, over the Internet: service provider, own PCI DSS AOC", None),
     "aws": ("Our AWS account (one region)", None),
-    "regional": ("AWS-managed network: regional services, outside any VPC of ours", "aws"),
-    "endpoints": ("AWS service endpoints (regional, HTTPS, IAM-signed requests)", None),
+    "regional": ("AWS-managed regional services, in no VPC of ours", "aws"),
+    "endpoints": ("AWS service endpoints (regional, HTTPS, SigV4)", None),
 }
 
 

@@ -11,6 +11,7 @@ route, ACL entry, control or hop is drawn in full.
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass, replace
 
 from cardline.compliance.architecture import Architecture
@@ -149,6 +150,9 @@ def mirrors(architecture: Architecture, model: ConnectionMap) -> list[Mirror]:
     return found
 
 
+_BOX_WIDTH = 90  # characters per line of a folded zone's box
+
+
 def mirror_node(zone: str) -> str:
     """The node standing in a folded zone."""
     return f"mirror_{zone}"
@@ -171,11 +175,14 @@ def fold(model: ConnectionMap, found: list[Mirror]) -> ConnectionMap:
             f"{model.zones[m.zone].label}",
             model.zones[m.zone].parent,
         )
-        lines = [
-            f"The same as {like}, checked in the model: subnets, systems, routes, ACLs,",
-            "controls and connections alike; every connection drawn there runs here through",
-            *(f"{', '.join(b)} as {', '.join(a)}" for b, a in m.subnets),
-        ]
+        text = (
+            f"The same as {like}, checked in the model: subnets, systems, routes, ACLs, "
+            "controls and connections alike; every connection drawn there runs here through "
+            + "; ".join(f"{', '.join(b)} as {', '.join(a)}" for b, a in m.subnets)
+            + "."
+        )
+        # Long lines, so the box is low: it sits under the zone it mirrors, about as wide.
+        lines = textwrap.wrap(text, _BOX_WIDTH, break_on_hyphens=False)
         nodes[mirror_node(m.zone)] = Node(mirror_node(m.zone), "\n".join(lines), m.zone)
     connections = [
         replace(c, hops=tuple(h for h in c.hops if not {h.source, h.target} & gone_nodes))
