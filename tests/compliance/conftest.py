@@ -9,6 +9,7 @@ import pytest
 
 from cardline.compliance.architecture import Architecture, analyse
 from cardline.compliance.flows import Declaration, load_declaration
+from cardline.compliance.inventory import find_inventory
 from cardline.compliance.matrix import Requirements, load_requirements
 from cardline.compliance.report import Report, build
 from cardline.compliance.variants import load_variants
@@ -39,8 +40,12 @@ def requirements() -> Requirements:
 
 @pytest.fixture(scope="session")
 def architectures(declaration: Declaration, requirements: Requirements) -> dict[str, Architecture]:
+    """Each architecture as the report analyses it, with the inventory beside the templates."""
+    inventory = find_inventory([ROOT / path for path in TEMPLATES.values()])
     return {
-        name: analyse(name, ROOT / path, declaration, requirements, parameters=parameters)
+        name: analyse(
+            name, ROOT / path, declaration, requirements, inventory=inventory, parameters=parameters
+        )
         for name, (path, parameters) in ARCHITECTURES.items()
     }
 

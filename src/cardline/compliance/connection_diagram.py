@@ -22,6 +22,7 @@ from pathlib import Path
 
 from cardline.compliance.architecture import Architecture
 from cardline.compliance.connections import Connection, ConnectionMap, Hop, build
+from cardline.compliance.inventory import legend_note
 from cardline.compliance.mirrors import fold, mirrors
 from cardline.compliance.routes import way_out
 from cardline.compliance.scope import CDE, CONNECTED, IMPACTING, OUT
@@ -190,7 +191,7 @@ def _row_nodes(model: ConnectionMap, tiers: dict[str, int], zone: str) -> dict[i
     return rows
 
 
-def _legend(architecture: Architecture) -> list[str]:
+def _legend(architecture: Architecture, model: ConnectionMap) -> list[str]:
     title = (
         f"{architecture.name}: connection diagram (PCI DSS 1.2.3), generated from "
         f"{architecture.template.path.name}"
@@ -204,7 +205,9 @@ def _legend(architecture: Architecture) -> list[str]:
         "orange, security-impacting purple, out of scope grey. IAM and logging are not drawn "
         "(no network connection)."
     )
-    return [title, *textwrap.wrap(legend, _LEGEND_WIDTH)]
+    drawn = model.inventory_drawn()
+    unboxed = [i for i in architecture.inventory if i.id not in drawn]
+    return [title, *textwrap.wrap(legend, _LEGEND_WIDTH), *legend_note(unboxed, _LEGEND_WIDTH)]
 
 
 def drawn_map(architecture: Architecture) -> ConnectionMap:
@@ -234,7 +237,7 @@ def build_dot(architecture: Architecture) -> ConnectionDiagram:
         f'fontsize={NODE_FONT_SIZE}, margin="0.12,0.06"];',
         f'  edge [fontname="{FONT}", fontsize={EDGE_FONT_SIZE}, color="{LINE_COLOUR}", '
         f'fontcolor="{LINE_COLOUR}", arrowsize=0.9];',
-        "  label=" + _lines("\n".join(_legend(architecture)), "\\l") + ";",
+        "  label=" + _lines("\n".join(_legend(architecture, model)), "\\l") + ";",
     ]
 
     tiers = _tiers(architecture, model)

@@ -93,6 +93,16 @@ PARTIES = (
 )
 
 
+# The inventory's items (infra/inventory.yaml, by id) that a drawn node or zone stands for;
+# the diagram lists every other item of the architecture's under its legend.
+INVENTORY_DRAWN = {
+    "agent_browser": "agent-workstations",
+    "agent_softphone": "agent-softphones",
+    "callcentre": "call-centre-network",
+    "connect_instance": "connect-instance",
+}
+
+
 @dataclass(frozen=True)
 class AppConnection:
     """A connection the application opens (or receives) that no template declares."""
@@ -188,6 +198,12 @@ class ConnectionMap:
     zones: dict[str, Zone] = field(default_factory=dict)
     nodes: dict[str, Node] = field(default_factory=dict)
     connections: list[Connection] = field(default_factory=list)
+
+    def inventory_drawn(self) -> set[str]:
+        """The inventory items this map's nodes and zones stand for."""
+        return {
+            item for key, item in INVENTORY_DRAWN.items() if key in self.nodes or key in self.zones
+        }
 
     def edges(self) -> dict[tuple[str, str], list[tuple[Connection, Hop]]]:
         """Every drawn segment, with the connections that use it, in a stable order."""

@@ -37,10 +37,9 @@ from cardline.compliance.connection_diagram import (
     cluster_name,
 )
 from cardline.compliance.flows import Component, Declaration, Flow
-from cardline.compliance.inventory import DATA_KINDS, DEFAULT_PATH, Item
+from cardline.compliance.inventory import DATA_KINDS, DEFAULT_PATH, Item, legend_note
 from cardline.compliance.permissions import READ
 from cardline.compliance.scope import CDE as CDE_SCOPE
-from cardline.compliance.scope import OUT
 
 CDE_BOUNDARY = "Cardholder data environment (CDE)"
 MERCHANT = "merchant"
@@ -275,15 +274,7 @@ def _legend(architecture: Architecture, listed: list[Item]) -> list[str]:
             "inventory's item that is that component. Dashed line without an arrow: what "
             "the item connects to, as the inventory says (no flow declared on it)."
         )
-    lines = [title, *textwrap.wrap(legend, _LEGEND_WIDTH)]
-    for heading, items in (
-        ("Also in scope", [i for i in listed if i.scope != OUT]),
-        ("Out of scope", [i for i in listed if i.scope == OUT]),
-    ):
-        if items:
-            named = "; ".join(f"{i.name} ({i.scope})" for i in items)
-            lines += textwrap.wrap(f"{heading}, from {DEFAULT_PATH}: {named}.", _LEGEND_WIDTH)
-    return lines
+    return [title, *textwrap.wrap(legend, _LEGEND_WIDTH), *legend_note(listed, _LEGEND_WIDTH)]
 
 
 def build_dot(architecture: Architecture, declaration: Declaration) -> DataFlowDiagram:

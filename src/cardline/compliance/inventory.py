@@ -7,13 +7,15 @@ is documented in that file's header; :func:`load_inventory` checks it.
 from __future__ import annotations
 
 import re
+import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from cardline.compliance.scope import CATEGORIES
+from cardline.compliance.scope import CATEGORIES, OUT
 
 KINDS = (
     "workstation",
@@ -143,3 +145,17 @@ def find_inventory(templates: list[Path]) -> Inventory:
                 if candidate.is_file():
                     return load_inventory(candidate)
     return EMPTY
+
+
+def legend_note(items: Sequence[Item], width: int) -> list[str]:
+    """The lines a diagram writes under its legend for the inventory's items it draws no
+    box for: those in scope, then those out of it, each with its scope."""
+    lines: list[str] = []
+    for heading, chosen in (
+        ("Also in scope", [i for i in items if i.scope != OUT]),
+        ("Out of scope", [i for i in items if i.scope == OUT]),
+    ):
+        if chosen:
+            named = "; ".join(f"{i.name} ({i.scope})" for i in chosen)
+            lines += textwrap.wrap(f"{heading}, from {DEFAULT_PATH}: {named}.", width)
+    return lines
