@@ -15,7 +15,6 @@ import pytest
 from cardline.compliance.architecture import Architecture, analyse
 from cardline.compliance.connection_diagram import (
     build_dot,
-    cluster_name,
     draw,
     drawn_map,
     notes_node,
@@ -23,6 +22,7 @@ from cardline.compliance.connection_diagram import (
 from cardline.compliance.connections import INVENTORY_DRAWN, ConnectionMap, Hop, build
 from cardline.compliance.dataflow_diagram import LINK
 from cardline.compliance.flows import Declaration
+from cardline.compliance.graphviz import cluster_name
 from cardline.compliance.matrix import Requirements
 from cardline.compliance.mirrors import mirror_node, mirrors
 from cardline.compliance.report import Report

@@ -45,12 +45,6 @@ def with_inventory(a: Architecture, inventory: Inventory) -> Architecture:
     return replace(a, inventory=inventory.for_kind(a.binding.kind))
 
 
-@pytest.fixture(scope="module")
-def inventoried(architectures: dict[str, Architecture]) -> dict[str, Architecture]:
-    inventory = load_inventory(ROOT / DEFAULT_PATH)
-    return {name: with_inventory(a, inventory) for name, a in architectures.items()}
-
-
 def words(text: str) -> str:
     return " ".join(text.split())
 
@@ -92,12 +86,12 @@ def test_every_pan_flow_runs_inside_the_cde_boundary(
 
 @pytest.mark.parametrize("name", sorted(ARCHITECTURES))
 def test_the_cde_is_inside_the_merchants_boundary_and_the_third_parties_outside_it(
-    name: str, report: tuple[Report, Path], inventoried: dict[str, Architecture]
+    name: str, report: tuple[Report, Path], architectures: dict[str, Architecture]
 ) -> None:
     d = drawing(report[1], name)
     merchant = d.clusters[f"cluster_{MERCHANT}"]
     assert merchant.contains(d.clusters[f"cluster_{CDE}"])
-    diagram = build_dot(inventoried[name], load_declaration())
+    diagram = build_dot(architectures[name], load_declaration())
     outside = [k for k, zone in diagram.zones.items() if MERCHANT not in diagram.zone_chain(zone)]
     assert {"cardholder", "telephony", "paypal"} <= set(outside)
     for key in outside:
@@ -232,10 +226,10 @@ def test_diagram_images_are_written(name: str, report: tuple[Report, Path]) -> N
 
 @pytest.mark.parametrize("name", sorted(ARCHITECTURES))
 def test_every_inventory_item_for_the_architecture_is_on_its_diagram(
-    name: str, report: tuple[Report, Path], inventoried: dict[str, Architecture]
+    name: str, report: tuple[Report, Path], architectures: dict[str, Architecture]
 ) -> None:
     """Drawn as a node, as a line in the component it is, or listed under the legend."""
-    a = inventoried[name]
+    a = architectures[name]
     assert a.inventory
     svg = (report[1] / f"{name}-dataflow.svg").read_text()
     text = words(" ".join(t.text for t in parse(svg).texts))
@@ -249,10 +243,10 @@ def test_every_inventory_item_for_the_architecture_is_on_its_diagram(
 def test_the_inventorys_data_items_sit_in_their_zones_and_the_cde_ones_in_the_cde(
     name: str,
     report: tuple[Report, Path],
-    inventoried: dict[str, Architecture],
+    architectures: dict[str, Architecture],
     declaration: Declaration,
 ) -> None:
-    a = inventoried[name]
+    a = architectures[name]
     d = drawing(report[1], name)
     diagram = build_dot(a, declaration)
     cde = d.clusters[f"cluster_{CDE}"]
@@ -278,10 +272,10 @@ def test_the_inventorys_data_items_sit_in_their_zones_and_the_cde_ones_in_the_cd
 def test_the_inventorys_lines_are_the_undirected_links_it_names(
     name: str,
     report: tuple[Report, Path],
-    inventoried: dict[str, Architecture],
+    architectures: dict[str, Architecture],
     declaration: Declaration,
 ) -> None:
-    a = inventoried[name]
+    a = architectures[name]
     diagram = build_dot(a, declaration)
     assert diagram.links
     d = drawing(report[1], name)

@@ -15,13 +15,13 @@ The same template gives the same DOT text, and the same Graphviz build the same 
 from __future__ import annotations
 
 import re
-import subprocess
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
 from cardline.compliance.architecture import Architecture
 from cardline.compliance.connections import Connection, ConnectionMap, Hop, build
+from cardline.compliance.graphviz import cluster_name, dot_label, quote, render
 from cardline.compliance.inventory import legend_note
 from cardline.compliance.mirrors import fold, mirrors
 from cardline.compliance.routes import way_out
@@ -55,20 +55,6 @@ class ConnectionDiagram:
     map: ConnectionMap
     clusters: dict[str, str]  # zone key -> DOT cluster name
     files: dict[str, Path]
-
-
-def cluster_name(zone: str) -> str:
-    return "cluster_" + "".join(c if c.isalnum() else "_" for c in zone)
-
-
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _lines(text: str, justify: str = "\\n") -> str:
-    """Escape ``text`` for a DOT label, one output line per input line."""
-    escaped = [line.replace("\\", "\\\\").replace('"', '\\"') for line in text.split("\n")]
-    return '"' + justify.join(escaped) + (justify if justify != "\\n" else "") + '"'
 
 
 def _zone_fill(key: str) -> str:
@@ -237,7 +223,7 @@ def build_dot(architecture: Architecture) -> ConnectionDiagram:
         f'fontsize={NODE_FONT_SIZE}, margin="0.12,0.06"];',
         f'  edge [fontname="{FONT}", fontsize={EDGE_FONT_SIZE}, color="{LINE_COLOUR}", '
         f'fontcolor="{LINE_COLOUR}", arrowsize=0.9];',
-        "  label=" + _lines("\n".join(_legend(architecture, model)), "\\l") + ";",
+        "  label=" + dot_label("\n".join(_legend(architecture, model)), "\\l") + ";",
     ]
 
     tiers = _tiers(architecture, model)
@@ -263,15 +249,15 @@ def build_dot(architecture: Architecture) -> ConnectionDiagram:
         out.append(f"{pad}subgraph {clusters[key]} {{")
         label = "\n".join(textwrap.wrap(zone.label, _ZONE_WIDTH, break_on_hyphens=False))
         out.append(
-            f"{pad}  label={_lines(label, chr(92) + 'l')}; labelloc={_label_end(key)}; "
+            f"{pad}  label={dot_label(label, chr(92) + 'l')}; labelloc={_label_end(key)}; "
             'style="rounded,filled"; '
             f'fillcolor="{_zone_fill(key)}"; color="#607D8B"; fontsize={ZONE_FONT_SIZE};'
         )
         if zone.notes:
             # Routes and NACL entries in a box of their own, so edges pass around them.
             out.append(
-                f"{pad}  {_quote(notes_node(key))} "
-                f"[label={_lines(chr(10).join(zone.notes), chr(92) + 'l')}, "
+                f"{pad}  {quote(notes_node(key))} "
+                f"[label={dot_label(chr(10).join(zone.notes), chr(92) + 'l')}, "
                 f'shape=box, style="filled", fillcolor="{_zone_fill(key)}", color="#B0BEC5", '
                 f'fontsize={EDGE_FONT_SIZE}, fontcolor="{LINE_COLOUR}"];'
             )
@@ -285,7 +271,7 @@ def build_dot(architecture: Architecture) -> ConnectionDiagram:
             if category and category != OUT:
                 lines.append(f"[{category}]")
             out.append(
-                f"{pad}  {_quote(node_key)} [label={_lines(chr(10).join(lines))}, "
+                f"{pad}  {quote(node_key)} [label={dot_label(chr(10).join(lines))}, "
                 f'fontcolor="{colour}", color="{colour}"];'
             )
         for child in children.get(key, []):
@@ -295,19 +281,19 @@ def build_dot(architecture: Architecture) -> ConnectionDiagram:
     for top in children.get(None, []):
         emit_zone(top, 1)
     for tier in sorted(set(tiers.values())):
-        same = " ".join(_quote(k) for k in tiers if tiers[k] == tier)
+        same = " ".join(quote(k) for k in tiers if tiers[k] == tier)
         out.append(f"  {{rank=same; {same}}}")
     # Availability zones left to right in their order: an invisible edge on each row
     # they share, from a node of one zone to a node of the next.
     for left, right in _neighbouring_zones(model):
         here, there = _row_nodes(model, tiers, left), _row_nodes(model, tiers, right)
         for tier in sorted(set(here) & set(there)):
-            out.append(f"  {_quote(here[tier])} -> {_quote(there[tier])} [style=invis];")
+            out.append(f"  {quote(here[tier])} -> {quote(there[tier])} [style=invis];")
         if here and there and max(here) < min(there):
             # A zone on no row of the other's (a folded zone's box) goes under it, not
             # beside it where it would widen the VPC by its own width.
             top, bottom = here[max(here)], there[min(there)]
-            out.append(f"  {_quote(top)} -> {_quote(bottom)} [style=invis];")
+            out.append(f"  {quote(top)} -> {quote(bottom)} [style=invis];")
     row = {tier: n for n, tier in enumerate(sorted(set(tiers.values())))}
     for (source, target), uses in model.edges().items():
         pan = any(c.account_data for c, _h in uses)
@@ -319,9 +305,9 @@ def build_dot(architecture: Architecture) -> ConnectionDiagram:
         upward = tiers[target] < tiers[source]
         tail, head = (target, source) if upward else (source, target)
         out.append(
-            f"  {_quote(tail)} -> {_quote(head)} [id={_quote(f'{source}->{target}')}, "
+            f"  {quote(tail)} -> {quote(head)} [id={quote(f'{source}->{target}')}, "
             f"{'label' if row[tiers[head]] - row[tiers[tail]] == 1 else 'xlabel'}="
-            f"{_lines(_edge_label(uses, named_at_ends(model, source, target)))}, "
+            f"{dot_label(_edge_label(uses, named_at_ends(model, source, target)))}, "
             f'color="{colour}", fontcolor="{colour}", penwidth={2.4 if pan else 1.2}'
             f"{', dir=back' if upward else ''}];"
         )
@@ -403,16 +389,5 @@ def _subnet_tier(template: Template, subnet: str) -> int:
 def draw(architecture: Architecture, out_dir: Path) -> ConnectionDiagram:
     """Write ``<name>-connections.dot``, ``.svg`` and ``.png`` into ``out_dir``."""
     diagram = build_dot(architecture)
-    stem = out_dir / f"{architecture.name}-connections"
-    files = {"dot": stem.with_suffix(".dot")}
-    files["dot"].write_text(diagram.dot, encoding="utf-8")
-    for fmt, dpi in (("svg", 72), ("png", 110)):
-        files[fmt] = stem.with_suffix(f".{fmt}")
-        subprocess.run(  # noqa: S603
-            ["dot", f"-T{fmt}", f"-Gdpi={dpi}", "-o", str(files[fmt])],  # noqa: S607
-            input=diagram.dot.encode(),
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
+    files = render(diagram.dot, out_dir / f"{architecture.name}-connections")
     return ConnectionDiagram(diagram.dot, diagram.map, diagram.clusters, files)

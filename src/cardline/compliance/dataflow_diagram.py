@@ -19,7 +19,6 @@ dependency: run here, never by the charge path.
 
 from __future__ import annotations
 
-import subprocess
 import textwrap
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,11 +31,9 @@ from cardline.compliance.connection_diagram import (
     NODE_FONT_SIZE,
     PAN_COLOUR,
     ZONE_FONT_SIZE,
-    _lines,
-    _quote,
-    cluster_name,
 )
 from cardline.compliance.flows import Component, Declaration, Flow
+from cardline.compliance.graphviz import cluster_name, dot_label, quote, render
 from cardline.compliance.inventory import DATA_KINDS, DEFAULT_PATH, Item, legend_note
 from cardline.compliance.permissions import READ
 from cardline.compliance.scope import CDE as CDE_SCOPE
@@ -312,7 +309,7 @@ def build_dot(architecture: Architecture, declaration: Declaration) -> DataFlowD
         f'color="{LINE_COLOUR}", margin="0.12,0.06"];',
         f'  edge [fontname="{FONT}", fontsize={EDGE_FONT_SIZE}, color="{LINE_COLOUR}", '
         f'fontcolor="{LINE_COLOUR}", arrowsize=0.9];',
-        "  label=" + _lines("\n".join(_legend(architecture, inventoried.listed)), "\\l") + ";",
+        "  label=" + dot_label("\n".join(_legend(architecture, inventoried.listed)), "\\l") + ";",
     ]
 
     def emit(zone: str, depth: int) -> None:
@@ -325,27 +322,27 @@ def build_dot(architecture: Architecture, declaration: Declaration) -> DataFlowD
         )
         out.append(f"{pad}subgraph {clusters[zone]} {{")
         out.append(
-            f"{pad}  label={_lines(label, chr(92) + 'l')}; labelloc=t; {style} "
+            f"{pad}  label={dot_label(label, chr(92) + 'l')}; labelloc=t; {style} "
             f"fontsize={ZONE_FONT_SIZE};"
         )
         for key, item in inventoried.nodes.items():
             if placed[key] == zone:
                 shape = "cylinder" if item.kind == "data" else "box"
                 out.append(
-                    f"{pad}  {_quote(key)} [label={_lines(_item_label(item))}, shape={shape}, "
+                    f"{pad}  {quote(key)} [label={dot_label(_item_label(item))}, shape={shape}, "
                     f'style="dashed,filled", color="{INVENTORY_COLOUR}", penwidth=1.6];'
                 )
         for key in (k for k in used if placed[k] == zone):
             c = components[key]
             mark = _sad_mark(c) if key in sad else None
             attrs = (
-                f"shape={_SHAPES.get(c.kind, 'box')}, style={_quote(_STYLES.get(c.kind, 'filled'))}"
+                f"shape={_SHAPES.get(c.kind, 'box')}, style={quote(_STYLES.get(c.kind, 'filled'))}"
             )
             if mark:
                 attrs += f', color="{SAD_COLOUR}", penwidth=3, fillcolor="#F3E5F5"'
             items = inventoried.merged.get(key, [])
             label = _node_label(c, binding.hosts.get(key, ()), mark, items)
-            out.append(f"{pad}  {_quote(key)} [label={_lines(label)}, {attrs}];")
+            out.append(f"{pad}  {quote(key)} [label={dot_label(label)}, {attrs}];")
         for child in children.get(zone, []):
             emit(child, depth + 1)
         out.append(f"{pad}}}")
@@ -365,8 +362,8 @@ def build_dot(architecture: Architecture, declaration: Declaration) -> DataFlowD
         read = all(f.via == READ for f in flows)
         tail, head = (sink, source) if read else (source, sink)
         out.append(
-            f"  {_quote(tail)} -> {_quote(head)} [id={_quote(f'{source}->{sink}')}, "
-            f"label={_lines(edge_label(flows, declaration))}, "
+            f"  {quote(tail)} -> {quote(head)} [id={quote(f'{source}->{sink}')}, "
+            f"label={dot_label(edge_label(flows, declaration))}, "
             f'color="{colour}", fontcolor="{colour}", penwidth={2.4 if pan else 1.2}'
             f"{', dir=back' if read else ''}];"
         )
@@ -374,7 +371,7 @@ def build_dot(architecture: Architecture, declaration: Declaration) -> DataFlowD
     links = inventoried.links(architecture, set(components) | set(placed), joined)
     for here, there in links:
         out.append(
-            f"  {_quote(here)} -> {_quote(there)} [id={_quote(LINK + here + '--' + there)}, "
+            f"  {quote(here)} -> {quote(there)} [id={quote(LINK + here + '--' + there)}, "
             "dir=none, style=dashed, "
             f'color="{INVENTORY_COLOUR}", penwidth=1.2];'
         )
@@ -432,16 +429,5 @@ def flow_table(
 def draw(architecture: Architecture, declaration: Declaration, out_dir: Path) -> DataFlowDiagram:
     """Write ``<name>-dataflow.dot``, ``.svg`` and ``.png`` into ``out_dir``."""
     diagram = build_dot(architecture, declaration)
-    stem = out_dir / f"{architecture.name}-dataflow"
-    files = {"dot": stem.with_suffix(".dot")}
-    files["dot"].write_text(diagram.dot, encoding="utf-8")
-    for fmt, dpi in (("svg", 72), ("png", 110)):
-        files[fmt] = stem.with_suffix(f".{fmt}")
-        subprocess.run(  # noqa: S603
-            ["dot", f"-T{fmt}", f"-Gdpi={dpi}", "-o", str(files[fmt])],  # noqa: S607
-            input=diagram.dot.encode(),
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
+    files = render(diagram.dot, out_dir / f"{architecture.name}-dataflow")
     return replace(diagram, files=files)
