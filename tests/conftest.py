@@ -27,6 +27,10 @@ from tests.reference_docs import (  # noqa: F401 - with CI set, a missing docume
     pytest_make_collect_report,
     pytest_runtest_makereport,
 )
+from tests.thread_guard import (  # noqa: F401 - a test leaving cardline's threads running fails
+    _no_thread_left_by_a_module,
+    _threads_started_by_a_test,
+)
 
 
 @pytest.fixture(scope="session")

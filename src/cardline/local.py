@@ -31,7 +31,7 @@ from cardline.http.webhook_route import PATH as WEBHOOK_PATH
 from cardline.http.webhook_route import webhook_route
 from cardline.ivr.routes import LocalIvr
 from cardline.ledger.projector import rebuild
-from cardline.ledger.sqlite import SqliteLedger
+from cardline.ledger.sqlite import LedgerClosed, SqliteLedger
 from cardline.local_metrics import AuditCounts, LocalMetrics, WebhookRefusalsCounted
 from cardline.operators import OperatorStore
 from cardline.refund import Refunder
@@ -97,7 +97,9 @@ class ProjectingSink:
 
     Once the event is in the audit file it is recorded: a projection that fails is logged
     and left for replay (at the next start, or `cardline ledger rebuild`), so that the
-    caller still gets the payment's true outcome rather than an internal error.
+    caller still gets the payment's true outcome rather than an internal error. An event
+    that comes after the ledger closed (a request the stopping server could not finish) is
+    kept the same way, in one line of log without a traceback.
     """
 
     def __init__(self, file_sink: audit.FileSink, ledger: SqliteLedger) -> None:
@@ -108,6 +110,12 @@ class ProjectingSink:
         self._file.emit(event)
         try:
             self._ledger.apply(event)
+        except LedgerClosed:
+            log.warning(
+                "audit event %s came after the ledger closed; it is kept in the audit file, "
+                "and the next start or `cardline ledger rebuild` projects it",
+                event.event_id,
+            )
         except Exception:  # the audit file already holds the event
             log.exception(
                 "ledger projection of audit event %s failed; the next start or "
@@ -147,8 +155,12 @@ class LocalStack:
         return self.webhook_id
 
     def close(self) -> None:
+        """Stop everything the stack runs, then close its ledger: the emulator (no more
+        deliveries), the App (its held-back audit events written while the ledger is
+        open, its flusher thread ended), the PayPal clients. Stop the server first."""
         if self.emulator is not None:
             self.emulator.stop()
+        self.app.close()
         for client in (self.paypal, *self.charging):
             client.close()
         self.ledger.close()

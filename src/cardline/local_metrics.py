@@ -181,3 +181,6 @@ class WebhookRefusalsCounted:
 
     def flush(self) -> None:
         self._failures.flush()
+
+    def close(self) -> None:
+        self._failures.close()

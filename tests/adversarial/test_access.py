@@ -25,6 +25,7 @@ from cardline.cde import audit
 from cardline.cde.errors import AuthenticationFailed
 from cardline.cde.http.app import App, Call, Caller, Route
 from cardline.cde.http.messages import Request, Response, json_response
+from cardline.cde.http.throttle import FailureThrottle
 from cardline.cde.roles import AGENT
 from cardline.local import AUDIT_FILE, LEDGER_FILE, LocalStack, build_local
 from tests.cards import TEST_PANS, VISA
@@ -77,10 +78,17 @@ def _ok(call: Call) -> Response:
 
 
 def _app(fake: FakeTime, events: Events) -> App:
-    from cardline.cde.http.throttle import FailureThrottle
-
     throttle = FailureThrottle(clock=fake.clock, sleep=fake.sleep)
-    return App([Route("GET", "/v1/payments", _ok, role=AGENT)], Keys(), events, throttle=throttle)
+    return _throttled(events, throttle)
+
+
+def _throttled(events: Events, throttle: FailureThrottle) -> App:
+    """An App slowing failures by ``throttle``, each failure audited at once (no flusher
+    thread: the throttle, not the aggregation, is under test)."""
+    from cardline.cde.http.failure_audit import EachFailure
+
+    routes = [Route("GET", "/v1/payments", _ok, role=AGENT)]
+    return App(routes, Keys(), events, throttle=throttle, failures=EachFailure(events))
 
 
 def _get(app: App, source: str, key: str | None) -> Response:
@@ -124,7 +132,7 @@ def test_rotating_source_addresses_are_slowed_by_the_global_budget() -> None:
 def test_failing_requests_never_hold_every_worker() -> None:
     """While failing requests wait out their delays, more failures are answered at once
     (429) instead of taking more threads, and a valid key goes straight through."""
-    from cardline.cde.http.throttle import FREE_PER_SOURCE, MAX_WAITING, FailureThrottle
+    from cardline.cde.http.throttle import FREE_PER_SOURCE, MAX_WAITING
 
     release = threading.Event()
     waiting = threading.Semaphore(0)
@@ -135,7 +143,7 @@ def test_failing_requests_never_hold_every_worker() -> None:
 
     now = [1000.0]
     throttle = FailureThrottle(clock=lambda: now[0], sleep=sleep)
-    app = App([Route("GET", "/v1/payments", _ok, role=AGENT)], Keys(), Events(), throttle=throttle)
+    app = _throttled(Events(), throttle)
     source = "192.0.2.50"
     for _ in range(FREE_PER_SOURCE):  # spend the free failures: the next ones are delayed
         assert _get(app, source, "Bearer spent").status == 401
@@ -246,6 +254,26 @@ def test_aggregated_failures_are_written_at_interval_end_and_on_flush() -> None:
     assert [(e.origin, e.details["count"]) for e in events.events[1:]] == [("192.0.2.2", 1)]
     failures.flush()
     assert len(events.events) == 2
+
+
+def test_closing_aggregated_failures_writes_what_it_held_and_ends_its_thread() -> None:
+    """Nothing held back outlives its App: close() writes every group and waits for the
+    flusher, and a failure reported after it (a request still being answered) is written
+    at once instead of starting another flusher."""
+    from cardline.cde.http.failure_audit import AggregatedFailures
+
+    events = Events()
+    failures = AggregatedFailures(events)  # the flusher thread, the default interval
+    before = set(threading.enumerate())
+    failures.record("192.0.2.1", "GET /v1/payments", "The operator key is not valid")
+    flusher = set(threading.enumerate()) - before
+    assert flusher
+    failures.close()
+    assert not any(thread.is_alive() for thread in flusher)
+    assert [(e.origin, e.details["count"]) for e in events.events] == [("192.0.2.1", 1)]
+    failures.record("192.0.2.2", "GET /v1/payments", "Send an operator key")
+    assert set(threading.enumerate()) - before == set()
+    assert [(e.origin, e.details["count"]) for e in events.events[1:]] == [("192.0.2.2", 1)]
 
 
 def test_the_lambda_hosts_write_each_failure_at_once_in_the_same_shape() -> None:

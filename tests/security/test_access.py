@@ -168,7 +168,7 @@ def test_missing_credentials_are_not_delayed_and_spend_no_budget(stack: LocalSta
         )
         assert app.handle(bad).status == 401
     assert fake.slept == []
-    app.flush()
+    app.close()  # its held failures written, its flusher ended, before the stack closes
 
 
 def test_delays_double_per_failure_up_to_the_bound_and_lift_with_the_window() -> None:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cardline.cde.audit import StreamSink
-from cardline.cde.http.app import App, Call, GatewayAuthenticator, Route
+from cardline.cde.http.app import App, Call, Route
 from cardline.cde.http.lambda_events import handle_event, request_from_event
 from cardline.cde.http.messages import Response, json_response
 from cardline.cde.roles import AGENT
@@ -34,12 +34,11 @@ def _echo_app() -> App:
 
     import io
 
-    return App(
+    return App.on_lambda(  # as a function builds it: failed attempts written at once
         [
             Route("POST", "/v1/payments/{id}/refunds", echo, role=AGENT),
             Route("GET", "/v1/payments", echo, role=AGENT),
         ],
-        GatewayAuthenticator(),
         StreamSink(io.StringIO()),
     )
 

@@ -93,6 +93,10 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
     return created_at, payment_id
 
 
+class LedgerClosed(Exception):
+    """The ledger was closed: nothing more is projected into it."""
+
+
 class SqliteLedger:
     """Thread-safe SQLite ledger; every projection runs in one transaction."""
 
@@ -113,9 +117,14 @@ class SqliteLedger:
             _setup(self._db)
         self._db.row_factory = sqlite3.Row
         self._lock = threading.Lock()
+        self._closed = False
 
     def apply(self, event: AuditEvent) -> bool:
+        """Project ``event`` (once: an event already applied is skipped, False);
+        :class:`LedgerClosed` after :meth:`close`."""
         with self._lock:
+            if self._closed:
+                raise LedgerClosed(f"the ledger is closed: audit event {event.event_id}")
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 inserted = self._db.execute(
@@ -278,4 +287,5 @@ class SqliteLedger:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             self._db.close()

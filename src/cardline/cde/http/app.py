@@ -186,6 +186,12 @@ class App:
         server calls it when it stops."""
         self._failures.flush()
 
+    def close(self) -> None:
+        """Write what is held back and stop the App's background work (the failed
+        authentication flusher); a host calls it before it closes the App's sink. A request
+        still being answered afterwards is audited at once."""
+        self._failures.close()
+
     def handle(self, request: Request) -> Response:
         if not request.request_id:
             request.request_id = audit.new_id()

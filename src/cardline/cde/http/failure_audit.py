@@ -6,7 +6,8 @@ record say who, what, when, where from and the outcome. An unauthenticated flood
 cost a synced audit line and a ledger row per request, so on a long-running host (``cardline
 serve``, EC2) ``AggregatedFailures`` keeps one group per source address and writes it as
 one ``auth_failure`` event when its interval ends (``INTERVAL_SECONDS`` after its first
-failure) and whenever ``flush`` is called (the server calls it when it stops). The event's
+failure) and whenever ``flush`` is called (the server calls it when it stops) or ``close``
+(the local stack calls it before it closes the ledger). The event's
 ``origin`` is the source; its details hold ``count``, the ``routes`` and ``reasons`` with
 their counts, ``first`` and ``last`` (UTC times of the first and last attempt), how many
 were ``delayed`` (and for how long in all) or ``refused`` by the throttle. At most
@@ -54,6 +55,11 @@ class FailureAudit(Protocol):
 
     def flush(self) -> None:
         """Write every event still held back."""
+        ...
+
+    def close(self) -> None:
+        """Write every event still held back and stop any background work; a failure
+        reported afterwards (a request still being answered) is written at once."""
         ...
 
 
@@ -133,12 +139,17 @@ class EachFailure:
     def flush(self) -> None:
         """Nothing is held back."""
 
+    def close(self) -> None:
+        """Nothing runs in the background."""
+
 
 class AggregatedFailures:
     """Failed attempts grouped per source, one audit event per group and interval.
 
     With ``background`` a thread (started on the first failure, ending when nothing is
     held) writes each group when its interval ends; without it, call ``flush_due``.
+    ``close`` writes every group and waits for that thread: nothing of an App's outlives
+    its sink (a local stack closes its ledger next).
     """
 
     def __init__(
@@ -158,7 +169,9 @@ class AggregatedFailures:
         self._tick = min(1.0, interval / 4)
         self._lock = threading.Lock()
         self._groups: dict[str, _Group] = {}
-        self._flusher_running = False
+        self._flusher: threading.Thread | None = None
+        self._wake = threading.Event()  # set by close(): the flusher ends at once
+        self._closed = False
 
     def record(
         self, source: str, route: str, reason: str, *, delay: float = 0.0, refused: bool = False
@@ -178,9 +191,14 @@ class AggregatedFailures:
                 if len(group.sources) < MAX_COUNTED_SOURCES:
                     group.sources[source] = None
             group.add(wall, route, reason, delay, refused)
-            if self._background and not self._flusher_running:
-                self._flusher_running = True
-                threading.Thread(target=self._run, daemon=True).start()
+            closed = self._closed
+            if not closed and self._background and self._flusher is None:
+                self._flusher = threading.Thread(
+                    target=self._run, name="cardline-failure-audit", daemon=True
+                )
+                self._flusher.start()
+        if closed:
+            self.flush()
 
     def _take(self, due_only: bool) -> list[tuple[str, _Group]]:
         with self._lock:
@@ -215,11 +233,22 @@ class AggregatedFailures:
         """Write every group now (at shutdown)."""
         self._write(self._take(due_only=False))
 
+    def close(self) -> None:
+        """Write every group now and wait for the flusher to end; later failures are
+        written as they come."""
+        with self._lock:
+            self._closed = True
+            flusher = self._flusher
+            self._wake.set()
+        if flusher is not None:
+            flusher.join()
+        self.flush()
+
     def _run(self) -> None:
         while True:
-            time.sleep(self._tick)
+            self._wake.wait(self._tick)
             self.flush_due()
             with self._lock:
-                if not self._groups:
-                    self._flusher_running = False
+                if not self._groups or self._closed:
+                    self._flusher = None
                     return
