@@ -124,10 +124,13 @@ unit: $(STAMP)
 report: $(STAMP) graphviz
 	$(BIN)/cardline compliance report --out docs/compliance
 
-# The leak scan runs last: it reads everything the suite left in $(ARTIFACTS).
+# The suite runs on TEST_WORKERS processes (pytest-xdist; CI has two cores), each test
+# unchanged: TEST_WORKERS=0 runs it in this one process. The leak scan runs last: it reads
+# everything the suite left in $(ARTIFACTS).
+TEST_WORKERS ?= 2
 test: lint typecheck $(TOOLS_STAMP) chromium graphviz
 	rm -rf $(ARTIFACTS) && mkdir -p $(ARTIFACTS)
-	CARDLINE_TEST_ARTIFACTS=$(abspath $(ARTIFACTS)) $(BIN)/pytest -p no:cacheprovider tests 2>&1 | tee $(ARTIFACTS)/pytest-output.txt; exit $${PIPESTATUS[0]}
+	CARDLINE_TEST_ARTIFACTS=$(abspath $(ARTIFACTS)) $(BIN)/pytest -p no:cacheprovider -n $(TEST_WORKERS) tests 2>&1 | tee $(ARTIFACTS)/pytest-output.txt; exit $${PIPESTATUS[0]}
 	$(BIN)/python -m tests.leakscan $(ARTIFACTS)
 
 # Each mutation of tests/mutation/catalog.py applied to a copy of the tree, the tests that
