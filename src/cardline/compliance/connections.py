@@ -27,9 +27,10 @@ from cardline.compliance.facts import EXECUTE_API_DISABLED, execute_api_policy, 
 from cardline.compliance.routes import (
     ANY,
     default_routes,
-    named_resource,
+    firewall_allow_list,
     ref,
     route_table_of,
+    sub_text,
     way_out,
 )
 from cardline.compliance.template import Template
@@ -379,34 +380,6 @@ def _vpc_peer(template: Template, resource_id: str) -> str:
     return f"{vpc}.CidrBlock" if vpc else "0.0.0.0/0"
 
 
-def _sub_text(value: Any) -> str:
-    """A literal, or an ``Fn::Sub`` with its pseudo parameters written as placeholders."""
-    text = value.get("Fn::Sub") if isinstance(value, dict) else value
-    text = text[0] if isinstance(text, list) and text else text
-    return str(text).replace("${AWS::Region}", "<region>") if isinstance(text, str) else "?"
-
-
-def firewall_allow_list(template: Template, firewall: str) -> tuple[str, str, tuple[str, ...]]:
-    """(policy, rule group, domains) of the stateful domain allow-lists a Network Firewall's
-    policy references."""
-    policy = named_resource(
-        template, template.resources[firewall].properties.get("FirewallPolicyArn")
-    )
-    body = template.resources.get(policy or "")
-    settings = (body.properties.get("FirewallPolicy") or {}) if body is not None else {}
-    groups, domains = [], []
-    for reference in settings.get("StatefulRuleGroupReferences") or ():
-        group = named_resource(template, (reference or {}).get("ResourceArn"))
-        if group not in template.resources:
-            continue
-        source = (template.resources[group].properties.get("RuleGroup") or {}).get("RulesSource")
-        listed = (source or {}).get("RulesSourceList") or {}
-        if listed.get("GeneratedRulesType") == "ALLOWLIST":
-            groups.append(group)
-            domains += [_sub_text(t) for t in listed.get("Targets") or ()]
-    return policy or "?", ", ".join(groups), tuple(domains)
-
-
 def _allowed(destination: str, prefix: str, domains: tuple[str, ...]) -> tuple[str, ...]:
     """The allow-listed domains that let a connection reach ``destination``."""
     if prefix:
@@ -427,7 +400,7 @@ def _interface_endpoint(template: Template, resource_id: str, prefix: str) -> st
             and template.placements[endpoint.id].vpc == vpc
             and p.get("VpcEndpointType") == "Interface"
             and p.get("PrivateDnsEnabled") is True
-            and _sub_text(p.get("ServiceName")).endswith(f".{prefix}")
+            and sub_text(p.get("ServiceName")).endswith(f".{prefix}")
         ):
             return endpoint.id
     return None
@@ -1326,7 +1299,9 @@ def _egress_path(
         return (Hop(node, destination, (*first, "no default route")),)
     gateway = route.gateway
     if t.resources[gateway].type == "AWS::NetworkFirewall::Firewall":
-        return _through_firewall(b, node, subnet, destination, prefix, (*first, f"route {table}"))
+        return _through_firewall(
+            b, node, subnet, gateway, destination, prefix, (*first, f"route {table}")
+        )
     hops = (Hop(node, gateway, (*first, f"route {table}")),)
     return (*hops, *_onward(t, gateway, destination, prefix))
 
@@ -1355,18 +1330,15 @@ def _through_firewall(
     b: _Builder,
     node: str,
     subnet: str,
+    fw: str,
     destination: str,
     prefix: str,
     first: tuple[str, ...],
 ) -> tuple[Hop, ...]:
-    """The way out of a subnet whose default route is a Network Firewall endpoint: to the
+    """The way out of a subnet whose default route is the Network Firewall ``fw``: to the
     firewall's endpoint in the same zone, past its domain allow-list, then on by the route
     table of the firewall's subnet (a NAT gateway, then the internet gateway)."""
     t = b.t
-    firewall = way_out(t, subnet)
-    assert firewall is not None
-    assert firewall.gateway is not None
-    fw = firewall.gateway
     subnets = t.placements[fw].subnets
     zone = t.subnets[subnet].zone if subnet in t.subnets else None
     fw_subnet = next((s for s in subnets if t.subnets[s].zone == zone), subnets[0])

@@ -22,9 +22,9 @@ from typing import Any
 
 from cardline.compliance.flows import Binding, Declaration
 from cardline.compliance.inventory import Item
-from cardline.compliance.routes import default_routes, route_table_of
+from cardline.compliance.routes import default_routes, firewall_allow_list, route_table_of
 from cardline.compliance.scope import CDE, Scope
-from cardline.compliance.template import Resource, Template, names_in
+from cardline.compliance.template import Resource, Template
 
 INSTANCE_TYPES = {
     "AWS::EC2::Instance",
@@ -403,28 +403,6 @@ def file_fact(spec: FileFact, root: Path | None) -> Fact:
     return Fact(False, (what,), (), hit)
 
 
-def _named(template: Template, value: object, kind: str) -> list[str]:
-    return sorted(
-        n for n in names_in(value) if n in template.resources and template.resources[n].type == kind
-    )
-
-
-def _allow_listing(template: Template, firewall: str) -> bool:
-    """The firewall's policy references a stateful domain allow-list."""
-    policy = template.resources[firewall].properties.get("FirewallPolicyArn")
-    for group in (
-        g
-        for p in _named(template, policy, "AWS::NetworkFirewall::FirewallPolicy")
-        for g in _named(
-            template, template.resources[p].properties, "AWS::NetworkFirewall::RuleGroup"
-        )
-    ):
-        source = (template.resources[group].properties.get("RuleGroup") or {}).get("RulesSource")
-        if ((source or {}).get("RulesSourceList") or {}).get("GeneratedRulesType") == "ALLOWLIST":
-            return True
-    return False
-
-
 def _cde_egress_firewall(template: Template, cde: set[str]) -> Fact:
     """Every CDE function's egress passes a Network Firewall domain allow-list."""
     functions = sorted(r for r in cde if template.resources[r].type in FUNCTION_TYPES)
@@ -455,7 +433,8 @@ def egress_through_firewall(template: Template, resource_id: str) -> bool:
             gateway = template.resources.get(route.gateway or "")
             if gateway is None or gateway.type != "AWS::NetworkFirewall::Firewall":
                 return False
-            if not _allow_listing(template, gateway.id):
+            _policy, allow_lists, _domains = firewall_allow_list(template, gateway.id)
+            if not allow_lists:
                 return False
     return True
 

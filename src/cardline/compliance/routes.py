@@ -1,5 +1,6 @@
-"""The routes of a template's subnets: the route table each subnet is associated with, and
-where that table's default routes (0.0.0.0/0 and ::/0) send traffic leaving the VPC.
+"""The routes of a template's subnets: the route table each subnet is associated with,
+where that table's default routes (0.0.0.0/0 and ::/0) send traffic leaving the VPC, and
+the domain allow-list of a Network Firewall such a route passes.
 
 One reading for everything that asks where a subnet's traffic goes out: the connection
 model draws the way out, the facts decide whether every way out passes a firewall.
@@ -96,3 +97,31 @@ def way_out(template: Template, subnet: str) -> DefaultRoute | None:
     sends to a resource of the template."""
     routes = default_routes(template, route_table_of(template, subnet))
     return next((r for r in routes if r.gateway), None)
+
+
+def sub_text(value: Any) -> str:
+    """A literal, or an ``Fn::Sub`` with its pseudo parameters written as placeholders."""
+    text = value.get("Fn::Sub") if isinstance(value, dict) else value
+    text = text[0] if isinstance(text, list) and text else text
+    return str(text).replace("${AWS::Region}", "<region>") if isinstance(text, str) else "?"
+
+
+def firewall_allow_list(template: Template, firewall: str) -> tuple[str, str, tuple[str, ...]]:
+    """(policy, rule group, domains) of the stateful domain allow-lists a Network Firewall's
+    policy references."""
+    policy = named_resource(
+        template, template.resources[firewall].properties.get("FirewallPolicyArn")
+    )
+    body = template.resources.get(policy or "")
+    settings = (body.properties.get("FirewallPolicy") or {}) if body is not None else {}
+    groups, domains = [], []
+    for reference in settings.get("StatefulRuleGroupReferences") or ():
+        group = named_resource(template, (reference or {}).get("ResourceArn"))
+        if group not in template.resources:
+            continue
+        source = (template.resources[group].properties.get("RuleGroup") or {}).get("RulesSource")
+        listed = (source or {}).get("RulesSourceList") or {}
+        if listed.get("GeneratedRulesType") == "ALLOWLIST":
+            groups.append(group)
+            domains += [sub_text(t) for t in listed.get("Targets") or ()]
+    return policy or "?", ", ".join(groups), tuple(domains)
