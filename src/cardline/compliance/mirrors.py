@@ -15,7 +15,7 @@ import textwrap
 from dataclasses import dataclass, replace
 
 from cardline.compliance.architecture import Architecture
-from cardline.compliance.connections import ConnectionMap, Hop, Node, Zone, acl_of
+from cardline.compliance.connections import ConnectionMap, Hop, Node, acl_of
 from cardline.compliance.routes import route_table_of
 
 _WORD = re.compile(r"[A-Za-z0-9]+")
@@ -170,11 +170,7 @@ def fold(model: ConnectionMap, found: list[Mirror]) -> ConnectionMap:
     nodes = {k: n for k, n in model.nodes.items() if k not in gone_nodes}
     for m in found:
         like = model.zones[m.like].label.removeprefix("Availability zone: ")
-        zones[m.zone] = Zone(
-            m.zone,
-            f"{model.zones[m.zone].label}",
-            model.zones[m.zone].parent,
-        )
+        zones[m.zone] = replace(model.zones[m.zone], notes=())
         text = (
             f"The same as {like}, checked in the model: subnets, systems, routes, ACLs, "
             "controls and connections alike; every connection drawn there runs here through "
